@@ -1,0 +1,107 @@
+package org.cmm.eventbroker.hl7;
+
+import java.nio.charset.Charset;
+import java.nio.charset.StandardCharsets;
+
+import ca.uhn.hl7v2.AcknowledgmentCode;
+import ca.uhn.hl7v2.DefaultHapiContext;
+import ca.uhn.hl7v2.ErrorCode;
+import ca.uhn.hl7v2.HL7Exception;
+import ca.uhn.hl7v2.HapiContext;
+import ca.uhn.hl7v2.model.Message;
+import ca.uhn.hl7v2.model.v25.message.ACK;
+import ca.uhn.hl7v2.parser.GenericModelClassFactory;
+import ca.uhn.hl7v2.parser.Parser;
+import ca.uhn.hl7v2.validation.impl.ValidationContextFactory;
+
+/**
+ * Builds HL7 v2 original-mode acknowledgements with HAPI.
+ *
+ * <p>Only the inbound MSH segment is parsed (with HAPI's generic model), which is all an ACK needs: the ACK is
+ * in the sender's version, swaps sending and receiving application/facility, echoes MSH-10 in MSA-2 and carries
+ * the reason of an AE/AR in MSA-3 and ERR. When the inbound bytes have no usable MSH (garbage), a v2.5 ACK with an
+ * empty MSA-2 is returned, so the sender still learns why.
+ *
+ * <p>The reason text must never contain message content: it is sent back and may be logged.
+ */
+public final class AckBuilder {
+
+    private final HapiContext hapi;
+    private final Parser parser;
+
+    public AckBuilder() {
+        hapi = new DefaultHapiContext();
+        hapi.setModelClassFactory(new GenericModelClassFactory());
+        hapi.setValidationContext(ValidationContextFactory.noValidation());
+        hapi.getParserConfiguration().setIdGenerator(new AckControlIdGenerator());
+        parser = hapi.getPipeParser();
+    }
+
+    /**
+     * @param inbound   the message as received (any bytes)
+     * @param charset   the charset to read the inbound MSH with and to encode the ACK in
+     * @param code      the acknowledgement code
+     * @param errorCode the HL7 error code (table 0357) for AE/AR, or null for AA
+     * @param reason    the human-readable reason for AE/AR, or null
+     * @return the encoded ACK, segments separated by CR, without MLLP framing
+     */
+    public byte[] build(byte[] inbound, Charset charset, AckCode code, ErrorCode errorCode, String reason) {
+        Charset cs = charset != null ? charset : StandardCharsets.ISO_8859_1;
+        Message ack;
+        try {
+            Message header = parseHeader(inbound, cs);
+            ack = header != null
+                    ? header.generateACK(AcknowledgmentCode.valueOf(code.name()), exception(code, errorCode, reason))
+                    : fallbackAck(code, errorCode, reason);
+            return parser.encode(ack).getBytes(cs);
+        } catch (Exception e) {
+            try {
+                return parser.encode(fallbackAck(code, errorCode, reason)).getBytes(cs);
+            } catch (Exception fatal) {
+                throw new IllegalStateException("Cannot build an HL7 acknowledgement", fatal);
+            }
+        }
+    }
+
+    /** Parses just the MSH segment, or returns null when the bytes do not start with one HAPI can read. */
+    private Message parseHeader(byte[] inbound, Charset cs) {
+        int start = 0;
+        while (start < inbound.length && Character.isWhitespace(inbound[start])) {
+            start++;
+        }
+        if (inbound.length - start < 8 || inbound[start] != 'M' || inbound[start + 1] != 'S' || inbound[start + 2] != 'H') {
+            return null;
+        }
+        int end = start;
+        while (end < inbound.length && inbound[end] != '\r' && inbound[end] != '\n') {
+            end++;
+        }
+        String msh = new String(inbound, start, end - start, cs);
+        try {
+            return parser.parse(msh + '\r');
+        } catch (HL7Exception e) {
+            return null;
+        }
+    }
+
+    private Message fallbackAck(AckCode code, ErrorCode errorCode, String reason) throws Exception {
+        ACK ack = new ACK();
+        ack.setParser(parser);
+        ack.initQuickstart("ACK", "", "P");
+        ack.getMSA().getAcknowledgmentCode().setValue(code.name());
+        HL7Exception e = exception(code, errorCode, reason);
+        if (e != null) {
+            e.populateResponse(ack, AcknowledgmentCode.valueOf(code.name()), 0);
+        }
+        return ack;
+    }
+
+    private static HL7Exception exception(AckCode code, ErrorCode errorCode, String reason) {
+        if (code == AckCode.AA) {
+            return null;
+        }
+        ErrorCode ec = errorCode != null ? errorCode
+                : code == AckCode.AR ? ErrorCode.UNSUPPORTED_MESSAGE_TYPE : ErrorCode.APPLICATION_INTERNAL_ERROR;
+        return new HL7Exception(reason != null ? reason : code.name(), ec);
+    }
+}

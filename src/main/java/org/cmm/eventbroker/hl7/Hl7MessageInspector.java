@@ -1,0 +1,242 @@
+package org.cmm.eventbroker.hl7;
+
+import java.net.URLEncoder;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.Charset;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.time.OffsetDateTime;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.Calendar;
+import java.util.regex.Pattern;
+
+import ca.uhn.hl7v2.ErrorCode;
+import ca.uhn.hl7v2.HL7Exception;
+import ca.uhn.hl7v2.Version;
+import ca.uhn.hl7v2.model.DataTypeException;
+import ca.uhn.hl7v2.model.primitive.CommonTS;
+import ca.uhn.hl7v2.preparser.PreParser;
+import org.apache.camel.Exchange;
+import org.apache.camel.Message;
+import org.apache.camel.Processor;
+import org.apache.camel.component.hl7.HL7Charset;
+import org.cmm.eventbroker.mllp.MllpListenerHeaders;
+
+/**
+ * Decides whether an inbound HL7 v2 message can be accepted, and describes it in headers for routing.
+ *
+ * <p>It reads only what routing needs (MSH, the first PID-3) with HAPI's pre-parser instead of parsing the whole
+ * message: the broker forwards messages, it does not interpret them, and the bytes on Kafka are the bytes received.
+ * A message is rejected ({@link Hl7RejectedException}, answered AR) when it is not a clean MLLP frame, does not start
+ * with MSH, is not valid in its declared (MSH-18) or the default charset, lacks MSH-9 or MSH-10, names a message
+ * type that cannot be a topic name, declares an HL7 version that does not exist, or has a segment that is not a
+ * segment.
+ */
+public class Hl7MessageInspector implements Processor {
+
+    private static final Pattern TOPIC_SAFE = Pattern.compile("[A-Za-z0-9]{1,8}");
+    private static final Pattern SEGMENT_ID = Pattern.compile("[A-Z][A-Z0-9]{2}");
+    private static final String[] FIELDS = {
+        "MSH-3-1", "MSH-4-1", "MSH-5-1", "MSH-6-1", "MSH-7-1", "MSH-9-1", "MSH-9-2", "MSH-10", "MSH-12-1", "PID-3-1" };
+
+    private Charset defaultCharset = StandardCharsets.ISO_8859_1;
+    private ZoneId defaultZone = ZoneId.systemDefault();
+
+    /** The charset of messages without MSH-18 (HL7 says ASCII; ISO-8859-1 reads every byte). */
+    public void setDefaultCharset(String charset) {
+        this.defaultCharset = Charset.forName(charset);
+    }
+
+    /** The time zone of MSH-7 timestamps that carry no offset. */
+    public void setDefaultZone(String zone) {
+        this.defaultZone = zone == null || zone.isBlank() ? ZoneId.systemDefault() : ZoneId.of(zone);
+    }
+
+    @Override
+    public void process(Exchange exchange) throws Hl7RejectedException {
+        Message in = exchange.getMessage();
+        String framingError = in.getHeader(MllpListenerHeaders.FRAMING_ERROR, String.class);
+        if (framingError != null) {
+            throw new Hl7RejectedException(framingError, ErrorCode.SEGMENT_SEQUENCE_ERROR);
+        }
+        byte[] raw = in.getBody(byte[].class);
+        if (raw == null || raw.length == 0) {
+            throw new Hl7RejectedException("empty message", ErrorCode.SEGMENT_SEQUENCE_ERROR);
+        }
+        String header = mshSegment(raw);
+        Charset charset = charsetOf(header);
+        in.setHeader(MllpListenerHeaders.CHARSET, charset.name());
+        String text = decodeStrictly(raw, charset).replace("\r\n", "\r").replace('\n', '\r');
+        checkSegments(text, header.charAt(3));
+
+        String[] f;
+        try {
+            f = PreParser.getFields(text, FIELDS);
+        } catch (HL7Exception | RuntimeException e) {
+            throw new Hl7RejectedException("MSH segment cannot be parsed", ErrorCode.SEGMENT_SEQUENCE_ERROR);
+        }
+        String sendingApp = f[0];
+        String sendingFacility = f[1];
+        String messageType = required(f[5], "MSH-9-1 (message type)");
+        String triggerEvent = required(f[6], "MSH-9-2 (trigger event)");
+        String controlId = required(f[7], "MSH-10 (message control id)");
+        String version = required(f[8], "MSH-12 (version id)");
+        if (!TOPIC_SAFE.matcher(messageType).matches() || !TOPIC_SAFE.matcher(triggerEvent).matches()) {
+            throw new Hl7RejectedException("MSH-9 message type/trigger event must be letters and digits",
+                    ErrorCode.UNSUPPORTED_MESSAGE_TYPE);
+        }
+        if (Version.versionOf(version) == null) {
+            throw new Hl7RejectedException("unsupported HL7 version '" + printable(version) + "' in MSH-12",
+                    ErrorCode.UNSUPPORTED_VERSION_ID);
+        }
+        String patientId = blankToNull(f[9]);
+
+        in.setHeader(Hl7Headers.MESSAGE_TYPE, messageType.toUpperCase());
+        in.setHeader(Hl7Headers.TRIGGER_EVENT, triggerEvent.toUpperCase());
+        in.setHeader(Hl7Headers.CONTROL_ID, controlId);
+        in.setHeader(Hl7Headers.VERSION, version);
+        setIfPresent(in, Hl7Headers.SENDING_APPLICATION, f[0]);
+        setIfPresent(in, Hl7Headers.SENDING_FACILITY, f[1]);
+        setIfPresent(in, Hl7Headers.RECEIVING_APPLICATION, f[2]);
+        setIfPresent(in, Hl7Headers.RECEIVING_FACILITY, f[3]);
+        in.setHeader(Hl7Headers.CHARSET, charset.name());
+        setIfPresent(in, Hl7Headers.PATIENT_ID, patientId);
+
+        in.setHeader(Hl7Headers.CE_SPECVERSION, "1.0");
+        in.setHeader(Hl7Headers.CE_ID, controlId);
+        in.setHeader(Hl7Headers.CE_SOURCE, "/hl7v2/" + uriSegment(sendingApp) + "/" + uriSegment(sendingFacility));
+        setIfPresent(in, Hl7Headers.CE_TIME, rfc3339(f[4]));
+        setIfPresent(in, Hl7Headers.CE_SUBJECT, patientId);
+        in.setHeader(Hl7Headers.DEDUPLICATION_KEY, nullToEmpty(sendingApp) + '|' + nullToEmpty(sendingFacility) + '|' + controlId);
+    }
+
+    /** The MSH segment, read byte-for-byte (the charset is not known yet; MSH itself is ASCII). */
+    private static String mshSegment(byte[] raw) throws Hl7RejectedException {
+        int start = 0;
+        while (start < raw.length && (raw[start] == '\r' || raw[start] == '\n' || raw[start] == ' ')) {
+            start++;
+        }
+        if (raw.length - start < 9 || raw[start] != 'M' || raw[start + 1] != 'S' || raw[start + 2] != 'H') {
+            throw new Hl7RejectedException("message does not start with an MSH segment", ErrorCode.SEGMENT_SEQUENCE_ERROR);
+        }
+        int end = start;
+        while (end < raw.length && raw[end] != '\r' && raw[end] != '\n') {
+            end++;
+        }
+        String msh = new String(raw, start, end - start, StandardCharsets.ISO_8859_1);
+        char fieldSeparator = msh.charAt(3);
+        if (Character.isLetterOrDigit(fieldSeparator) || Character.isWhitespace(fieldSeparator)) {
+            throw new Hl7RejectedException("MSH-1 field separator is not a delimiter", ErrorCode.SEGMENT_SEQUENCE_ERROR);
+        }
+        return msh;
+    }
+
+    private Charset charsetOf(String msh) throws Hl7RejectedException {
+        String[] fields = msh.split(Pattern.quote(String.valueOf(msh.charAt(3))), -1);
+        // fields[0] = "MSH", fields[1] = MSH-2, so MSH-n is fields[n - 1]
+        if (fields.length < 18 || fields[17].isBlank()) {
+            return defaultCharset;
+        }
+        char repetition = fields[1].length() > 1 ? fields[1].charAt(1) : '~';
+        String declared = fields[17].split(Pattern.quote(String.valueOf(repetition)), -1)[0].trim();
+        if (declared.isEmpty()) {
+            return defaultCharset;
+        }
+        HL7Charset hl7 = HL7Charset.getHL7Charset(declared);
+        if (hl7 != null) {
+            return Charset.forName(hl7.getJavaCharsetName());
+        }
+        try {
+            return Charset.forName(declared); // some senders put Java/IANA names such as UTF-8 there
+        } catch (RuntimeException e) {
+            throw new Hl7RejectedException("MSH-18 character set '" + printable(declared) + "' is not supported",
+                    ErrorCode.DATA_TYPE_ERROR);
+        }
+    }
+
+    private static String decodeStrictly(byte[] raw, Charset charset) throws Hl7RejectedException {
+        try {
+            return charset.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(raw))
+                    .toString();
+        } catch (CharacterCodingException e) {
+            throw new Hl7RejectedException("message bytes are not valid " + charset.name()
+                    + " (declared in MSH-18 or the configured default)", ErrorCode.DATA_TYPE_ERROR);
+        }
+    }
+
+    private static void checkSegments(String text, char fieldSeparator) throws Hl7RejectedException {
+        int segment = 0;
+        int start = 0;
+        int length = text.length();
+        while (start < length) {
+            int end = text.indexOf('\r', start);
+            if (end < 0) {
+                end = length;
+            }
+            if (end > start) {
+                segment++;
+                boolean ok = end - start >= 3 && SEGMENT_ID.matcher(text.subSequence(start, start + 3)).matches()
+                        && (end - start == 3 || text.charAt(start + 3) == fieldSeparator);
+                if (!ok) {
+                    throw new Hl7RejectedException("segment " + segment + " is not an HL7 segment",
+                            ErrorCode.SEGMENT_SEQUENCE_ERROR);
+                }
+            }
+            start = end + 1;
+        }
+    }
+
+    private String rfc3339(String hl7Timestamp) {
+        if (hl7Timestamp == null || hl7Timestamp.isBlank()) {
+            return null;
+        }
+        try {
+            CommonTS ts = new CommonTS(hl7Timestamp.trim());
+            Calendar calendar = ts.getValueAsCalendar();
+            boolean hasOffset = hl7Timestamp.contains("+") || hl7Timestamp.contains("-");
+            OffsetDateTime time = hasOffset
+                    ? OffsetDateTime.ofInstant(calendar.toInstant(), ZoneOffset.ofTotalSeconds(calendar.get(Calendar.ZONE_OFFSET) / 1000))
+                    : calendar.toInstant().atZone(ZoneId.systemDefault()).toLocalDateTime().atZone(defaultZone).toOffsetDateTime();
+            return time.format(DateTimeFormatter.ISO_OFFSET_DATE_TIME);
+        } catch (DataTypeException | RuntimeException e) {
+            return null; // an unreadable MSH-7 does not make the message undeliverable; ce_time is optional
+        }
+    }
+
+    private static String required(String value, String name) throws Hl7RejectedException {
+        if (value == null || value.isBlank()) {
+            throw new Hl7RejectedException(name + " is empty", ErrorCode.REQUIRED_FIELD_MISSING);
+        }
+        return value.trim();
+    }
+
+    private static void setIfPresent(Message message, String name, String value) {
+        if (value != null && !value.isBlank()) {
+            message.setHeader(name, value.trim());
+        }
+    }
+
+    private static String blankToNull(String value) {
+        return value == null || value.isBlank() ? null : value.trim();
+    }
+
+    private static String nullToEmpty(String value) {
+        return value == null ? "" : value.trim();
+    }
+
+    private static String uriSegment(String value) {
+        return URLEncoder.encode(nullToEmpty(value), StandardCharsets.UTF_8);
+    }
+
+    /** Header values echoed into a reason: short and printable, so a reject never carries content. */
+    private static String printable(String value) {
+        String v = value.length() > 20 ? value.substring(0, 20) + "..." : value;
+        return v.replaceAll("[^\\x20-\\x7E]", "?");
+    }
+}

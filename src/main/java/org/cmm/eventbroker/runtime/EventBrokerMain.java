@@ -1,0 +1,26 @@
+package org.cmm.eventbroker.runtime;
+
+import org.apache.camel.main.Main;
+
+/**
+ * Starts the Event Broker runtime on Camel Main: YAML routes from {@code routes/}, Kamelets from {@code kamelets/},
+ * configuration from {@code application.properties} (overridable by system properties and environment variables),
+ * and an embedded Kafka broker when no bootstrap servers are configured.
+ */
+public final class EventBrokerMain {
+
+    private EventBrokerMain() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        EventBrokerRuntime runtime = new EventBrokerRuntime();
+        runtime.run(args);
+    }
+
+    /** A Camel Main with the embedded-broker bootstrap, for the launcher and for tests. */
+    static Main newMain(EmbeddedBrokerBootstrap bootstrap) {
+        Main main = new Main();
+        main.addMainListener(bootstrap);
+        return main;
+    }
+}

@@ -1,0 +1,63 @@
+package org.cmm.eventbroker.hl7;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+
+import ca.uhn.hl7v2.ErrorCode;
+import ca.uhn.hl7v2.preparser.PreParser;
+import org.junit.jupiter.api.Test;
+
+class AckBuilderTest {
+
+    private final AckBuilder builder = new AckBuilder();
+
+    private static final String ADT = "MSH|^~\\&|EPIC|GENHOSP|BROKER|CMM|20240101120000||ADT^A01^ADT_A01|MSG00001|P|2.5.1\r"
+            + "PID|1||123456^^^GENHOSP^MR||DOE^JOHN\r";
+
+    @Test
+    void acceptAckSwapsSenderAndReceiverAndEchoesTheControlId() throws Exception {
+        String ack = new String(builder.build(ADT.getBytes(StandardCharsets.ISO_8859_1), null, AckCode.AA, null, null),
+                StandardCharsets.ISO_8859_1);
+        String[] f = PreParser.getFields(ack, "MSH-3", "MSH-4", "MSH-5", "MSH-6", "MSH-9-1", "MSH-9-2", "MSH-12", "MSA-1", "MSA-2");
+        assertEquals("BROKER", f[0]);
+        assertEquals("CMM", f[1]);
+        assertEquals("EPIC", f[2]);
+        assertEquals("GENHOSP", f[3]);
+        assertEquals("ACK", f[4]);
+        assertEquals("A01", f[5]);
+        assertEquals("2.5.1", f[6]);
+        assertEquals("AA", f[7]);
+        assertEquals("MSG00001", f[8]);
+        assertTrue(!ack.contains("DOE"), "an ACK never carries the patient data of the message");
+    }
+
+    @Test
+    void rejectAckCarriesTheReasonInErr() throws Exception {
+        String ack = new String(builder.build(ADT.getBytes(StandardCharsets.ISO_8859_1), null, AckCode.AR,
+                ErrorCode.REQUIRED_FIELD_MISSING, "MSH-9 (message type) is empty"), StandardCharsets.ISO_8859_1);
+        assertEquals("AR", PreParser.getFields(ack, "MSA-1")[0]);
+        assertEquals("MSG00001", PreParser.getFields(ack, "MSA-2")[0]);
+        assertTrue(ack.contains("ERR|"), ack);
+        assertTrue(ack.contains("MSH-9 (message type) is empty"), ack);
+    }
+
+    @Test
+    void garbageStillGetsAnAckWithTheReason() throws Exception {
+        byte[] garbage = {0x01, 0x02, (byte) 0xff, 'x', 'y'};
+        String ack = new String(builder.build(garbage, null, AckCode.AR, null, "no MSH segment"), StandardCharsets.ISO_8859_1);
+        assertEquals("AR", PreParser.getFields(ack, "MSA-1")[0]);
+        assertTrue(ack.contains("no MSH segment"), ack);
+    }
+
+    @Test
+    void olderVersionsGetTheirOwnAckLayout() throws Exception {
+        String v23 = ADT.replace("|2.5.1", "|2.3");
+        String ack = new String(builder.build(v23.getBytes(StandardCharsets.ISO_8859_1), null, AckCode.AE,
+                null, "Kafka write timed out"), StandardCharsets.ISO_8859_1);
+        assertEquals("2.3", PreParser.getFields(ack, "MSH-12")[0]);
+        assertEquals("AE", PreParser.getFields(ack, "MSA-1")[0]);
+        assertTrue(ack.contains("Kafka write timed out"), ack);
+    }
+}
