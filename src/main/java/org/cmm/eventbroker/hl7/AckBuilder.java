@@ -2,6 +2,7 @@ package org.cmm.eventbroker.hl7;
 
 import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
+import java.util.regex.Pattern;
 
 import ca.uhn.hl7v2.AcknowledgmentCode;
 import ca.uhn.hl7v2.DefaultHapiContext;
@@ -47,24 +48,24 @@ public final class AckBuilder {
      */
     public byte[] build(byte[] inbound, Charset charset, AckCode code, ErrorCode errorCode, String reason) {
         Charset cs = charset != null ? charset : StandardCharsets.ISO_8859_1;
-        Message ack;
+        String msh = mshSegment(inbound, cs);
         try {
-            Message header = parseHeader(inbound, cs);
-            ack = header != null
+            Message header = parseHeader(msh);
+            Message ack = header != null
                     ? header.generateACK(AcknowledgmentCode.valueOf(code.name()), exception(code, errorCode, reason))
-                    : fallbackAck(code, errorCode, reason);
+                    : fallbackAck(msh, code, errorCode, reason);
             return parser.encode(ack).getBytes(cs);
         } catch (Exception e) {
             try {
-                return parser.encode(fallbackAck(code, errorCode, reason)).getBytes(cs);
+                return parser.encode(fallbackAck(null, code, errorCode, reason)).getBytes(cs);
             } catch (Exception fatal) {
                 throw new IllegalStateException("Cannot build an HL7 acknowledgement", fatal);
             }
         }
     }
 
-    /** Parses just the MSH segment, or returns null when the bytes do not start with one HAPI can read. */
-    private Message parseHeader(byte[] inbound, Charset cs) {
+    /** The MSH segment of the inbound bytes, or null when they do not start with one. */
+    private static String mshSegment(byte[] inbound, Charset cs) {
         int start = 0;
         while (start < inbound.length && Character.isWhitespace(inbound[start])) {
             start++;
@@ -76,24 +77,54 @@ public final class AckBuilder {
         while (end < inbound.length && inbound[end] != '\r' && inbound[end] != '\n') {
             end++;
         }
-        String msh = new String(inbound, start, end - start, cs);
+        return new String(inbound, start, end - start, cs);
+    }
+
+    /** Parses just the MSH segment, or returns null when HAPI cannot (no MSH-9, unknown version...). */
+    private Message parseHeader(String msh) {
+        if (msh == null) {
+            return null;
+        }
         try {
             return parser.parse(msh + '\r');
-        } catch (HL7Exception e) {
+        } catch (HL7Exception | RuntimeException e) {
             return null;
         }
     }
 
-    private Message fallbackAck(AckCode code, ErrorCode errorCode, String reason) throws Exception {
+    /**
+     * A v2.5 ACK for an inbound HAPI could not parse: whatever MSH fields can be read are still swapped and echoed,
+     * so the sender can match the ACK to its message.
+     */
+    private Message fallbackAck(String msh, AckCode code, ErrorCode errorCode, String reason) throws Exception {
         ACK ack = new ACK();
         ack.setParser(parser);
         ack.initQuickstart("ACK", "", "P");
+        if (msh != null && msh.length() > 8) {
+            String[] fields = msh.split(Pattern.quote(String.valueOf(msh.charAt(3))), -1);
+            char component = fields[1].isEmpty() ? '^' : fields[1].charAt(0);
+            ack.getMSH().getSendingApplication().getNamespaceID().setValue(component(fields, 5, component));
+            ack.getMSH().getSendingFacility().getNamespaceID().setValue(component(fields, 6, component));
+            ack.getMSH().getReceivingApplication().getNamespaceID().setValue(component(fields, 3, component));
+            ack.getMSH().getReceivingFacility().getNamespaceID().setValue(component(fields, 4, component));
+            ack.getMSA().getMessageControlID().setValue(component(fields, 10, component));
+        }
         ack.getMSA().getAcknowledgmentCode().setValue(code.name());
         HL7Exception e = exception(code, errorCode, reason);
         if (e != null) {
             e.populateResponse(ack, AcknowledgmentCode.valueOf(code.name()), 0);
         }
         return ack;
+    }
+
+    /** First component of MSH-n from a split MSH segment (fields[0] = "MSH", so MSH-n is fields[n - 1]). */
+    private static String component(String[] fields, int mshField, char separator) {
+        if (fields.length < mshField) {
+            return null;
+        }
+        String value = fields[mshField - 1];
+        int cut = value.indexOf(separator);
+        return cut >= 0 ? value.substring(0, cut) : value;
     }
 
     private static HL7Exception exception(AckCode code, ErrorCode errorCode, String reason) {

@@ -24,7 +24,7 @@ public final class Hl7Headers {
     public static final String CE_TIME = "ce_time";
     public static final String CE_SUBJECT = "ce_subject";
 
-    /** Internal (not sent to Kafka): sender + facility + control id, what a resend repeats. */
+    /** Internal (not sent to Kafka): sender, facility, control id and a content digest: what a resend repeats. */
     public static final String DEDUPLICATION_KEY = "CamelHl7DeduplicationKey";
 
     private Hl7Headers() {

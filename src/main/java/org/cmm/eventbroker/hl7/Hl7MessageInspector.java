@@ -6,10 +6,14 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.Charset;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.OffsetDateTime;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
+import java.util.Arrays;
+import java.util.Base64;
 import java.util.Calendar;
 import java.util.regex.Pattern;
 
@@ -110,7 +114,48 @@ public class Hl7MessageInspector implements Processor {
         in.setHeader(Hl7Headers.CE_SOURCE, "/hl7v2/" + uriSegment(sendingApp) + "/" + uriSegment(sendingFacility));
         setIfPresent(in, Hl7Headers.CE_TIME, rfc3339(f[4]));
         setIfPresent(in, Hl7Headers.CE_SUBJECT, patientId);
-        in.setHeader(Hl7Headers.DEDUPLICATION_KEY, nullToEmpty(sendingApp) + '|' + nullToEmpty(sendingFacility) + '|' + controlId);
+        in.setHeader(Hl7Headers.DEDUPLICATION_KEY, nullToEmpty(sendingApp) + '|' + nullToEmpty(sendingFacility) + '|'
+                + controlId + '|' + fingerprint(raw));
+    }
+
+    /**
+     * A digest of the message without MSH-7, so that a resend (same content, perhaps a new send time) is recognised,
+     * while a different message that reuses a control id (some senders restart their counters) is not taken for one.
+     */
+    static String fingerprint(byte[] raw) {
+        MessageDigest digest;
+        try {
+            digest = MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        int start = 0;
+        while (start < raw.length && raw[start] != 'M') {
+            start++;
+        }
+        byte separator = start + 3 < raw.length ? raw[start + 3] : (byte) '|';
+        // MSH-7 starts after the 6th field separator of the segment (MSH-1 is the separator itself)
+        int from = -1;
+        int to = -1;
+        int count = 0;
+        for (int i = start + 3; i < raw.length && raw[i] != '\r' && raw[i] != '\n'; i++) {
+            if (raw[i] == separator) {
+                count++;
+                if (count == 6) {
+                    from = i + 1;
+                } else if (count == 7) {
+                    to = i;
+                    break;
+                }
+            }
+        }
+        if (from > 0 && to > from) {
+            digest.update(raw, 0, from);
+            digest.update(raw, to, raw.length - to);
+        } else {
+            digest.update(raw);
+        }
+        return Base64.getUrlEncoder().withoutPadding().encodeToString(Arrays.copyOf(digest.digest(), 12));
     }
 
     /** The MSH segment, read byte-for-byte (the charset is not known yet; MSH itself is ASCII). */

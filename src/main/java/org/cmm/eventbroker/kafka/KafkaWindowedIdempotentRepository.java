@@ -43,7 +43,7 @@ import org.slf4j.LoggerFactory;
  * message itself is on Kafka: the design is at-least-once, so a crash in the milliseconds before that write can let a
  * later resend through as a duplicate, but can never suppress a message that was not published.
  *
- * <p>Keys are sender, facility and control id: no patient data. Only one instance should write a given topic.
+ * <p>Keys are sender, facility, control id and a digest: no patient data. Only one instance should write a topic.
  */
 public class KafkaWindowedIdempotentRepository extends ServiceSupport implements IdempotentRepository {
 

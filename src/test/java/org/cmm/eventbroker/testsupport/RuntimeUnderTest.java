@@ -1,0 +1,79 @@
+package org.cmm.eventbroker.testsupport;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+
+import org.cmm.eventbroker.kafka.EmbeddedKafkaBroker;
+import org.cmm.eventbroker.runtime.EventBrokerRuntime;
+
+/**
+ * A real Kafka broker on free loopback ports plus the runtime pointed at it, each in its own temporary folder, so
+ * test classes never share state. Tests can stop and restart either part.
+ */
+public final class RuntimeUnderTest implements AutoCloseable {
+
+    private final Path folder;
+    private final EmbeddedKafkaBroker broker;
+    private final int mllpPort = FreePorts.next();
+    private final Map<String, String> overrides = new HashMap<>();
+    private EventBrokerRuntime runtime;
+
+    public RuntimeUnderTest() throws Exception {
+        this(Map.of());
+    }
+
+    public RuntimeUnderTest(Map<String, String> extraProperties) throws Exception {
+        folder = Files.createTempDirectory("cmm-runtime-test");
+        broker = new EmbeddedKafkaBroker("127.0.0.1", FreePorts.next(), FreePorts.next(), folder.resolve("kafka"), Map.of());
+        broker.start();
+        overrides.put("cmm.kafka.bootstrap-servers", broker.bootstrapServers());
+        overrides.put("cmm.mllp.host", "127.0.0.1");
+        overrides.put("cmm.mllp.port", String.valueOf(mllpPort));
+        overrides.put("camel.main.jmx-enabled", "false");
+        overrides.putAll(extraProperties);
+        startRuntime();
+    }
+
+    public void startRuntime() throws Exception {
+        runtime = new EventBrokerRuntime(overrides).start();
+    }
+
+    public void stopRuntime() {
+        if (runtime != null) {
+            runtime.close();
+            runtime = null;
+        }
+    }
+
+    public EventBrokerRuntime runtime() {
+        return runtime;
+    }
+
+    public EmbeddedKafkaBroker broker() {
+        return broker;
+    }
+
+    public int mllpPort() {
+        return mllpPort;
+    }
+
+    public String bootstrapServers() {
+        return broker.bootstrapServers();
+    }
+
+    public KafkaTopicReader topics() {
+        return new KafkaTopicReader(broker.bootstrapServers());
+    }
+
+    @Override
+    public void close() throws Exception {
+        try {
+            stopRuntime();
+        } finally {
+            broker.stop();
+            EmbeddedKafkaBroker.deleteDataDir(folder);
+        }
+    }
+}
