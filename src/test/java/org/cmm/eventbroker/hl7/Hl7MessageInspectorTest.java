@@ -1,0 +1,91 @@
+package org.cmm.eventbroker.hl7;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+
+import org.apache.camel.Exchange;
+import org.apache.camel.impl.DefaultCamelContext;
+import org.apache.camel.support.DefaultExchange;
+import org.cmm.eventbroker.mllp.MllpListenerHeaders;
+import org.cmm.eventbroker.testsupport.Hl7Samples;
+import org.junit.jupiter.api.Test;
+
+class Hl7MessageInspectorTest {
+
+    private final Hl7MessageInspector inspector = new Hl7MessageInspector();
+    private final DefaultCamelContext context = new DefaultCamelContext();
+
+    private Exchange inspect(byte[] body) throws Exception {
+        Exchange exchange = new DefaultExchange(context);
+        exchange.getMessage().setBody(body);
+        inspector.process(exchange);
+        return exchange;
+    }
+
+    private Hl7RejectedException rejected(String message) {
+        return assertThrows(Hl7RejectedException.class, () -> inspect(message.getBytes(StandardCharsets.ISO_8859_1)));
+    }
+
+    @Test
+    void routingHeadersComeFromMshAndPid() throws Exception {
+        Exchange e = inspect(Hl7Samples.load("oru-r01.hl7", "C1").getBytes(StandardCharsets.ISO_8859_1));
+        assertEquals("ORU", e.getMessage().getHeader(Hl7Headers.MESSAGE_TYPE));
+        assertEquals("R01", e.getMessage().getHeader(Hl7Headers.TRIGGER_EVENT));
+        assertEquals("MRN100002", e.getMessage().getHeader(Hl7Headers.CE_SUBJECT));
+        assertEquals("/hl7v2/LAB/GENHOSP", e.getMessage().getHeader(Hl7Headers.CE_SOURCE));
+        assertEquals("ISO-8859-1", e.getMessage().getHeader(MllpListenerHeaders.CHARSET));
+    }
+
+    @Test
+    void lowerCaseMessageTypesAreNormalised() throws Exception {
+        Exchange e = inspect("MSH|^~\\&|A|B|C|D|20240101||adt^a04|X1|P|2.3\r".getBytes(StandardCharsets.ISO_8859_1));
+        assertEquals("ADT", e.getMessage().getHeader(Hl7Headers.MESSAGE_TYPE));
+        assertEquals("A04", e.getMessage().getHeader(Hl7Headers.TRIGGER_EVENT));
+        assertNull(e.getMessage().getHeader(Hl7Headers.CE_SUBJECT));
+    }
+
+    @Test
+    void theResendKeyIgnoresMsh7ButNotTheContent() {
+        String a = Hl7Samples.load("adt-a01.hl7", "K1");
+        String resentLater = a.replace("20240315083000-0500||", "20240315093000-0500||");
+        String other = a.replace("4WEST^401", "4WEST^402");
+        byte[] bytes = a.getBytes(StandardCharsets.ISO_8859_1);
+        assertEquals(Hl7MessageInspector.fingerprint(bytes), Hl7MessageInspector.fingerprint(resentLater.getBytes(StandardCharsets.ISO_8859_1)));
+        assertNotEquals(Hl7MessageInspector.fingerprint(bytes), Hl7MessageInspector.fingerprint(other.getBytes(StandardCharsets.ISO_8859_1)));
+    }
+
+    @Test
+    void rejectsWhatCannotBeRouted() {
+        assertTrue(rejected("").getMessage().contains("empty"));
+        assertTrue(rejected("HELLO").getMessage().contains("MSH"));
+        assertTrue(rejected("MSH|^~\\&|A|B|C|D|20240101||^A01|X1|P|2.3\r").getMessage().contains("MSH-9-1"));
+        assertTrue(rejected("MSH|^~\\&|A|B|C|D|20240101||ADT|X1|P|2.3\r").getMessage().contains("MSH-9-2"));
+        assertTrue(rejected("MSH|^~\\&|A|B|C|D|20240101||ADT^A01||P|2.3\r").getMessage().contains("MSH-10"));
+        assertTrue(rejected("MSH|^~\\&|A|B|C|D|20240101||ADT^A01|X1|P|\r").getMessage().contains("MSH-12"));
+        assertTrue(rejected("MSH|^~\\&|A|B|C|D|20240101||AD.T^A01|X1|P|2.3\r").getMessage().contains("letters and digits"));
+        assertTrue(rejected("MSH|^~\\&|A|B|C|D|20240101||ADT^A01|X1|P|3.0\r").getMessage().contains("unsupported HL7 version"));
+        assertTrue(rejected("MSH|^~\\&|A|B|C|D|20240101||ADT^A01|X1|P|2.3\r\u0000\u0001binary\r").getMessage().contains("segment 2"));
+    }
+
+    @Test
+    void aFramingProblemIsARejectionWithTheListenersReason() {
+        Exchange exchange = new DefaultExchange(context);
+        exchange.getMessage().setBody(new byte[] {1, 2, 3});
+        exchange.getMessage().setHeader(MllpListenerHeaders.FRAMING_ERROR, "MLLP frame cut off after 3 bytes (no end block)");
+        Hl7RejectedException e = assertThrows(Hl7RejectedException.class, () -> inspector.process(exchange));
+        assertTrue(e.getMessage().contains("cut off"));
+    }
+
+    @Test
+    void rejectionReasonsNeverEchoMessageContent() {
+        String secret = "MSH|^~\\&|A|B|C|D|20240101||ADT^A01|X1|P|SECRETPATIENTNAME-1234567890\r";
+        String reason = rejected(secret).getMessage();
+        assertTrue(reason.length() < 120, reason);
+        assertTrue(!reason.contains("1234567890"), reason);
+    }
+}
