@@ -23,18 +23,25 @@ import ca.uhn.hl7v2.validation.impl.ValidationContextFactory;
  * the reason of an AE/AR in MSA-3 and ERR. When the inbound bytes have no usable MSH (garbage), a v2.5 ACK with an
  * empty MSA-2 is returned, so the sender still learns why.
  *
+ * <p>{@code AA}s, the common case, come from a per-header-shape template that HAPI built (see
+ * {@link AcceptAckTemplate}); AE and AR are always built by HAPI in full.
+ *
  * <p>The reason text must never contain message content: it is sent back and may be logged.
  */
 public final class AckBuilder {
 
+    private static final int MAX_TEMPLATES = 1024;
+
     private final HapiContext hapi;
     private final Parser parser;
+    private final AckControlIdGenerator idGenerator = new AckControlIdGenerator();
+    private final java.util.concurrent.ConcurrentHashMap<String, AcceptAckTemplate> templates = new java.util.concurrent.ConcurrentHashMap<>();
 
     public AckBuilder() {
         hapi = new DefaultHapiContext();
         hapi.setModelClassFactory(new GenericModelClassFactory());
         hapi.setValidationContext(ValidationContextFactory.noValidation());
-        hapi.getParserConfiguration().setIdGenerator(new AckControlIdGenerator());
+        hapi.getParserConfiguration().setIdGenerator(idGenerator);
         parser = hapi.getPipeParser();
     }
 
@@ -49,6 +56,12 @@ public final class AckBuilder {
     public byte[] build(byte[] inbound, Charset charset, AckCode code, ErrorCode errorCode, String reason) {
         Charset cs = charset != null ? charset : StandardCharsets.ISO_8859_1;
         String msh = mshSegment(inbound, cs);
+        if (code == AckCode.AA && msh != null) {
+            String fast = acceptFromTemplate(msh);
+            if (fast != null) {
+                return fast.getBytes(cs);
+            }
+        }
         try {
             Message header = parseHeader(msh);
             Message ack = header != null
@@ -61,6 +74,48 @@ public final class AckBuilder {
             } catch (Exception fatal) {
                 throw new IllegalStateException("Cannot build an HL7 acknowledgement", fatal);
             }
+        }
+    }
+
+    /**
+     * An AA from the template of this header's shape, built by HAPI the first time the shape is seen; null when HAPI
+     * cannot build one (the caller then takes the full path).
+     */
+    private String acceptFromTemplate(String msh) {
+        Er7Segment h = Er7Segment.header(msh);
+        String controlId = h.component(10, 1);
+        if (controlId.isEmpty()) {
+            return null;
+        }
+        // what HAPI's fillResponseHeader reads: delimiters, MSH-3..6, MSH-9-2, MSH-11, MSH-12 (first components)
+        String shape = h.field(1) + h.field(2) + '|' + h.component(3, 1) + '|' + h.component(4, 1) + '|'
+                + h.component(5, 1) + '|' + h.component(6, 1) + '|' + h.component(9, 2) + '|'
+                + h.component(11, 1) + '|' + h.component(12, 1);
+        AcceptAckTemplate template = templates.get(shape);
+        if (template == null) {
+            template = buildTemplate(msh);
+            if (template == null) {
+                return null;
+            }
+            if (templates.size() > MAX_TEMPLATES) {
+                templates.clear();
+            }
+            templates.put(shape, template);
+        }
+        return template.render(idGenerator.getID(), controlId);
+    }
+
+    private AcceptAckTemplate buildTemplate(String msh) {
+        String[] fields = msh.split(java.util.regex.Pattern.quote(String.valueOf(msh.charAt(3))), -1);
+        if (fields.length < 10) {
+            return null;
+        }
+        fields[9] = AcceptAckTemplate.CONTROL_ID_TOKEN; // MSH-10
+        try {
+            Message header = parser.parse(String.join(String.valueOf(msh.charAt(3)), fields) + '\r');
+            return AcceptAckTemplate.of(parser.encode(header.generateACK(AcknowledgmentCode.AA, null)));
+        } catch (Exception e) {
+            return null;
         }
     }
 

@@ -8,21 +8,16 @@ import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.LocalDateTime;
 import java.time.OffsetDateTime;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.Arrays;
 import java.util.Base64;
-import java.util.Calendar;
-import java.util.regex.Pattern;
 
 import ca.uhn.hl7v2.ErrorCode;
-import ca.uhn.hl7v2.HL7Exception;
 import ca.uhn.hl7v2.Version;
-import ca.uhn.hl7v2.model.DataTypeException;
-import ca.uhn.hl7v2.model.primitive.CommonTS;
-import ca.uhn.hl7v2.preparser.PreParser;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 import org.apache.camel.Processor;
@@ -32,7 +27,7 @@ import org.cmm.eventbroker.mllp.MllpListenerHeaders;
 /**
  * Decides whether an inbound HL7 v2 message can be accepted, and describes it in headers for routing.
  *
- * <p>It reads only what routing needs (MSH, the first PID-3) with HAPI's pre-parser instead of parsing the whole
+ * <p>It reads only what routing needs (MSH, the first PID-3; see {@link Er7Segment}) instead of parsing the whole
  * message: the broker forwards messages, it does not interpret them, and the bytes on Kafka are the bytes received.
  * A message is rejected ({@link Hl7RejectedException}, answered AR) when it is not a clean MLLP frame, does not start
  * with MSH, is not valid in its declared (MSH-18) or the default charset, lacks MSH-9 or MSH-10, names a message
@@ -41,10 +36,6 @@ import org.cmm.eventbroker.mllp.MllpListenerHeaders;
  */
 public class Hl7MessageInspector implements Processor {
 
-    private static final Pattern TOPIC_SAFE = Pattern.compile("[A-Za-z0-9]{1,8}");
-    private static final Pattern SEGMENT_ID = Pattern.compile("[A-Z][A-Z0-9]{2}");
-    private static final String[] FIELDS = {
-        "MSH-3-1", "MSH-4-1", "MSH-5-1", "MSH-6-1", "MSH-7-1", "MSH-9-1", "MSH-9-2", "MSH-10", "MSH-12-1", "PID-3-1" };
 
     private Charset defaultCharset = StandardCharsets.ISO_8859_1;
     private ZoneId defaultZone = ZoneId.systemDefault();
@@ -73,22 +64,21 @@ public class Hl7MessageInspector implements Processor {
         String header = mshSegment(raw);
         Charset charset = charsetOf(header);
         in.setHeader(MllpListenerHeaders.CHARSET, charset.name());
-        String text = decodeStrictly(raw, charset).replace("\r\n", "\r").replace('\n', '\r');
-        checkSegments(text, header.charAt(3));
-
-        String[] f;
-        try {
-            f = PreParser.getFields(text, FIELDS);
-        } catch (HL7Exception | RuntimeException e) {
-            throw new Hl7RejectedException("MSH segment cannot be parsed", ErrorCode.SEGMENT_SEQUENCE_ERROR);
-        }
+        String text = decodeStrictly(raw, charset);
+        String[] routing = routingSegments(text, header.charAt(3));
+        Er7Segment msh = Er7Segment.header(routing[0]);
+        Er7Segment pid = routing[1] != null ? Er7Segment.of(routing[1], msh) : null;
+        String[] f = {
+            msh.component(3, 1), msh.component(4, 1), msh.component(5, 1), msh.component(6, 1), msh.component(7, 1),
+            msh.component(9, 1), msh.component(9, 2), msh.field(10), msh.component(12, 1),
+            pid != null ? pid.component(3, 1) : null };
         String sendingApp = f[0];
         String sendingFacility = f[1];
         String messageType = required(f[5], "MSH-9-1 (message type)");
         String triggerEvent = required(f[6], "MSH-9-2 (trigger event)");
         String controlId = required(f[7], "MSH-10 (message control id)");
         String version = required(f[8], "MSH-12 (version id)");
-        if (!TOPIC_SAFE.matcher(messageType).matches() || !TOPIC_SAFE.matcher(triggerEvent).matches()) {
+        if (!isTopicSafe(messageType) || !isTopicSafe(triggerEvent)) {
             throw new Hl7RejectedException("MSH-9 message type/trigger event must be letters and digits",
                     ErrorCode.UNSUPPORTED_MESSAGE_TYPE);
         }
@@ -180,13 +170,7 @@ public class Hl7MessageInspector implements Processor {
     }
 
     private Charset charsetOf(String msh) throws Hl7RejectedException {
-        String[] fields = msh.split(Pattern.quote(String.valueOf(msh.charAt(3))), -1);
-        // fields[0] = "MSH", fields[1] = MSH-2, so MSH-n is fields[n - 1]
-        if (fields.length < 18 || fields[17].isBlank()) {
-            return defaultCharset;
-        }
-        char repetition = fields[1].length() > 1 ? fields[1].charAt(1) : '~';
-        String declared = fields[17].split(Pattern.quote(String.valueOf(repetition)), -1)[0].trim();
+        String declared = Er7Segment.header(msh).component(18, 1).trim();
         if (declared.isEmpty()) {
             return defaultCharset;
         }
@@ -215,43 +199,97 @@ public class Hl7MessageInspector implements Processor {
         }
     }
 
-    private static void checkSegments(String text, char fieldSeparator) throws Hl7RejectedException {
+    /**
+     * Checks that every line is a segment (CR, LF or CRLF separated) and returns the MSH and the first PID segment
+     * (null when there is none), which is all routing needs.
+     */
+    private static String[] routingSegments(String text, char fieldSeparator) throws Hl7RejectedException {
         int segment = 0;
         int start = 0;
         int length = text.length();
+        String msh = null;
+        String pid = null;
         while (start < length) {
-            int end = text.indexOf('\r', start);
-            if (end < 0) {
-                end = length;
+            int end = start;
+            while (end < length && text.charAt(end) != '\r' && text.charAt(end) != '\n') {
+                end++;
             }
             if (end > start) {
                 segment++;
-                boolean ok = end - start >= 3 && SEGMENT_ID.matcher(text.subSequence(start, start + 3)).matches()
-                        && (end - start == 3 || text.charAt(start + 3) == fieldSeparator);
-                if (!ok) {
+                if (!isSegment(text, start, end, fieldSeparator)) {
                     throw new Hl7RejectedException("segment " + segment + " is not an HL7 segment",
                             ErrorCode.SEGMENT_SEQUENCE_ERROR);
+                }
+                if (msh == null) {
+                    msh = text.substring(start, end);
+                } else if (pid == null && text.startsWith("PID", start)) {
+                    pid = text.substring(start, end);
                 }
             }
             start = end + 1;
         }
+        return new String[] {msh, pid};
     }
 
-    private String rfc3339(String hl7Timestamp) {
+    private static boolean isSegment(String text, int start, int end, char fieldSeparator) {
+        if (end - start < 3) {
+            return false;
+        }
+        char a = text.charAt(start);
+        char b = text.charAt(start + 1);
+        char c = text.charAt(start + 2);
+        boolean id = a >= 'A' && a <= 'Z' && (b >= 'A' && b <= 'Z' || b >= '0' && b <= '9')
+                && (c >= 'A' && c <= 'Z' || c >= '0' && c <= '9');
+        return id && (end - start == 3 || text.charAt(start + 3) == fieldSeparator);
+    }
+
+    /** MSH-7 (HL7 DTM: YYYY[MM[DD[HH[MM[SS[.S...]]]]]][+/-ZZZZ]) as RFC 3339, or null when unreadable. */
+    String rfc3339(String hl7Timestamp) {
         if (hl7Timestamp == null || hl7Timestamp.isBlank()) {
             return null;
         }
         try {
-            CommonTS ts = new CommonTS(hl7Timestamp.trim());
-            Calendar calendar = ts.getValueAsCalendar();
-            boolean hasOffset = hl7Timestamp.contains("+") || hl7Timestamp.contains("-");
-            OffsetDateTime time = hasOffset
-                    ? OffsetDateTime.ofInstant(calendar.toInstant(), ZoneOffset.ofTotalSeconds(calendar.get(Calendar.ZONE_OFFSET) / 1000))
-                    : calendar.toInstant().atZone(ZoneId.systemDefault()).toLocalDateTime().atZone(defaultZone).toOffsetDateTime();
-            return time.format(DateTimeFormatter.ISO_OFFSET_DATE_TIME);
-        } catch (DataTypeException | RuntimeException e) {
+            String v = hl7Timestamp.trim();
+            int sign = Math.max(v.indexOf('+'), v.indexOf('-'));
+            String dt = sign > 0 ? v.substring(0, sign) : v;
+            int dot = dt.indexOf('.');
+            String digits = dot >= 0 ? dt.substring(0, dot) : dt;
+            if (digits.length() < 8 || digits.length() % 2 != 0) {
+                return null;
+            }
+            int nanos = 0;
+            if (dot >= 0) {
+                String fraction = (dt.substring(dot + 1) + "000000000").substring(0, 9);
+                nanos = Integer.parseInt(fraction);
+            }
+            LocalDateTime local = LocalDateTime.of(
+                    Integer.parseInt(digits.substring(0, 4)), Integer.parseInt(digits.substring(4, 6)),
+                    Integer.parseInt(digits.substring(6, 8)), part(digits, 8), part(digits, 10), part(digits, 12), nanos);
+            ZoneOffset offset = sign > 0
+                    ? ZoneOffset.ofHoursMinutes(Integer.parseInt(v.substring(sign, sign + 3)),
+                            (v.charAt(sign) == '-' ? -1 : 1) * Integer.parseInt(v.substring(sign + 3, sign + 5)))
+                    : defaultZone.getRules().getOffset(local);
+            return OffsetDateTime.of(local, offset).format(DateTimeFormatter.ISO_OFFSET_DATE_TIME);
+        } catch (RuntimeException e) {
             return null; // an unreadable MSH-7 does not make the message undeliverable; ce_time is optional
         }
+    }
+
+    private static int part(String digits, int at) {
+        return digits.length() >= at + 2 ? Integer.parseInt(digits.substring(at, at + 2)) : 0;
+    }
+
+    private static boolean isTopicSafe(String value) {
+        if (value.isEmpty() || value.length() > 8) {
+            return false;
+        }
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (!(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9')) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static String required(String value, String name) throws Hl7RejectedException {

@@ -34,6 +34,22 @@ class AckBuilderTest {
     }
 
     @Test
+    void templatedAcceptsAreWhatHapiBuildsExceptForTimeAndControlId() throws Exception {
+        byte[] first = ADT.getBytes(StandardCharsets.ISO_8859_1);
+        byte[] second = ADT.replace("MSG00001", "MSG00002").getBytes(StandardCharsets.ISO_8859_1);
+        String a = new String(builder.build(first, null, AckCode.AA, null, null), StandardCharsets.ISO_8859_1);
+        String b = new String(builder.build(second, null, AckCode.AA, null, null), StandardCharsets.ISO_8859_1);
+        String[] fa = PreParser.getFields(a, "MSH-3", "MSH-5", "MSH-9", "MSH-10", "MSH-12", "MSA-1", "MSA-2");
+        String[] fb = PreParser.getFields(b, "MSH-3", "MSH-5", "MSH-9", "MSH-10", "MSH-12", "MSA-1", "MSA-2");
+        assertEquals("MSG00001", fa[6]);
+        assertEquals("MSG00002", fb[6]);
+        assertEquals(fa[0] + fa[1] + fa[2] + fa[4] + fa[5], fb[0] + fb[1] + fb[2] + fb[4] + fb[5]);
+        assertTrue(!fa[3].equals(fb[3]), "each ACK has its own control id");
+        assertTrue(PreParser.getFields(b, "MSH-7")[0].matches("\\d{14}\\.\\d{3}[+-]\\d{4}"), b);
+        assertEquals(2, b.split("\r").length, "MSH and MSA only");
+    }
+
+    @Test
     void rejectAckCarriesTheReasonInErr() throws Exception {
         String ack = new String(builder.build(ADT.getBytes(StandardCharsets.ISO_8859_1), null, AckCode.AR,
                 ErrorCode.REQUIRED_FIELD_MISSING, "MSH-9 (message type) is empty"), StandardCharsets.ISO_8859_1);

@@ -60,6 +60,18 @@ class Hl7MessageInspectorTest {
     }
 
     @Test
+    void msh7BecomesAnRfc3339TimeWithTheSendersOffsetOrTheConfiguredZone() {
+        inspector.setDefaultZone("Europe/Paris");
+        assertEquals("2024-03-15T08:30:00-05:00", inspector.rfc3339("20240315083000-0500"));
+        assertEquals("2024-03-15T08:30:00+05:30", inspector.rfc3339("20240315083000+0530"));
+        assertEquals("2024-07-01T12:00:00+02:00", inspector.rfc3339("202407011200"));
+        assertEquals("2024-01-01T00:00:00+01:00", inspector.rfc3339("20240101"));
+        assertEquals("2024-03-15T08:30:00.123+01:00", inspector.rfc3339("20240315083000.123"));
+        assertNull(inspector.rfc3339("yesterday"));
+        assertNull(inspector.rfc3339("2024"));
+    }
+
+    @Test
     void rejectsWhatCannotBeRouted() {
         assertTrue(rejected("").getMessage().contains("empty"));
         assertTrue(rejected("HELLO").getMessage().contains("MSH"));

@@ -1,0 +1,116 @@
+package org.cmm.eventbroker.bench;
+
+import java.io.File;
+import java.io.IOException;
+import java.lang.management.MemoryType;
+import java.net.Socket;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+import javax.management.MBeanServerConnection;
+import javax.management.ObjectName;
+import javax.management.openmbean.CompositeData;
+import javax.management.remote.JMXConnector;
+import javax.management.remote.JMXConnectorFactory;
+import javax.management.remote.JMXServiceURL;
+
+/** A system under test in its own JVM (same classpath, fixed heap), with its heap watched over JMX. */
+final class ChildJvm implements AutoCloseable {
+
+    private final Process process;
+    private final int jmxPort;
+    private JMXConnector jmx;
+
+    ChildJvm(String name, String heap, int jmxPort, List<String> systemProperties, String mainClass, List<String> args,
+             Path log) throws IOException {
+        this.jmxPort = jmxPort;
+        List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.add("-Xms" + heap);
+        command.add("-Xmx" + heap);
+        command.add("-Dcom.sun.management.jmxremote.port=" + jmxPort);
+        command.add("-Dcom.sun.management.jmxremote.rmi.port=" + jmxPort);
+        command.add("-Dcom.sun.management.jmxremote.host=127.0.0.1");
+        command.add("-Djava.rmi.server.hostname=127.0.0.1");
+        command.add("-Dcom.sun.management.jmxremote.authenticate=false");
+        command.add("-Dcom.sun.management.jmxremote.ssl=false");
+        command.addAll(systemProperties);
+        command.add("-cp");
+        command.add(System.getProperty("java.class.path"));
+        command.add(mainClass);
+        command.addAll(args);
+        process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile())
+                .directory(new File(System.getProperty("user.dir"))).start();
+        System.out.println("started " + name + " (pid " + process.pid() + "), log " + log);
+    }
+
+    long pid() {
+        return process.pid();
+    }
+
+    /** Waits until a TCP port of the child accepts connections. */
+    void awaitPort(int port, long timeoutMs) throws Exception {
+        long deadline = System.currentTimeMillis() + timeoutMs;
+        while (System.currentTimeMillis() < deadline) {
+            if (!process.isAlive()) {
+                throw new IllegalStateException("child JVM exited with " + process.exitValue());
+            }
+            try (Socket ignored = new Socket("127.0.0.1", port)) {
+                return;
+            } catch (IOException notYet) {
+                java.util.concurrent.locks.LockSupport.parkNanos(200_000_000L);
+            }
+        }
+        throw new IllegalStateException("port " + port + " did not open in " + timeoutMs + " ms");
+    }
+
+    /** Resets the heap pools' peak usage, so the next reading covers only what follows. */
+    void resetPeakHeap() throws Exception {
+        MBeanServerConnection c = connection();
+        for (ObjectName pool : heapPools(c)) {
+            c.invoke(pool, "resetPeakUsage", null, null);
+        }
+    }
+
+    /** Sum of the heap pools' peak usage since the last reset, in MB. */
+    double peakHeapMb() throws Exception {
+        MBeanServerConnection c = connection();
+        long bytes = 0;
+        for (ObjectName pool : heapPools(c)) {
+            CompositeData peak = (CompositeData) c.getAttribute(pool, "PeakUsage");
+            bytes += (Long) peak.get("used");
+        }
+        return bytes / (1024.0 * 1024.0);
+    }
+
+    private Set<ObjectName> heapPools(MBeanServerConnection c) throws Exception {
+        Set<ObjectName> heap = new java.util.HashSet<>();
+        for (ObjectName pool : c.queryNames(new ObjectName("java.lang:type=MemoryPool,*"), null)) {
+            if (MemoryType.HEAP.name().equals(c.getAttribute(pool, "Type"))) {
+                heap.add(pool);
+            }
+        }
+        return heap;
+    }
+
+    private MBeanServerConnection connection() throws IOException {
+        if (jmx == null) {
+            jmx = JMXConnectorFactory.connect(new JMXServiceURL(
+                    "service:jmx:rmi:///jndi/rmi://127.0.0.1:" + jmxPort + "/jmxrmi"));
+        }
+        return jmx.getMBeanServerConnection();
+    }
+
+    @Override
+    public void close() throws Exception {
+        if (jmx != null) {
+            jmx.close();
+        }
+        process.destroy();
+        if (!process.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+        }
+    }
+}

@@ -1,0 +1,259 @@
+package org.cmm.eventbroker.bench;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.ZonedDateTime;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.function.LongFunction;
+
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.cmm.eventbroker.kafka.EmbeddedKafkaBroker;
+
+/**
+ * One run, one machine, one broker: the runtime's HL7 ingest path side by side with its two baselines (raw Kafka
+ * sends, and a hand-written HAPI server + KafkaProducer), at saturation and at a fixed offered rate. Every message
+ * acknowledged AA is then looked up on Kafka: it must be there exactly once, with the bytes sent.
+ *
+ * <p>System properties: bench.connections (16), bench.messages (100000), bench.warmup (20000), bench.rate (1000),
+ * bench.rateSeconds (30), bench.systems (raw,handwritten,runtime), bench.heap (512m).
+ */
+public final class IngestBenchmark {
+
+    private static final int CONNECTIONS = Integer.getInteger("bench.connections", 16);
+    private static final long MESSAGES = Long.getLong("bench.messages", 100_000);
+    private static final long WARMUP = Long.getLong("bench.warmup", 20_000);
+    private static final double RATE = Double.parseDouble(System.getProperty("bench.rate", "1000"));
+    private static final int RATE_SECONDS = Integer.getInteger("bench.rateSeconds", 30);
+    private static final String HEAP = System.getProperty("bench.heap", "512m");
+    private static final List<String> SYSTEMS = List.of(System.getProperty("bench.systems", "raw,handwritten,runtime").split(","));
+
+    private IngestBenchmark() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        Path work = Files.createTempDirectory("cmm-bench");
+        Path out = Path.of("target", "benchmarks");
+        Files.createDirectories(out);
+        Map<String, Object> report = new LinkedHashMap<>();
+        report.put("date", ZonedDateTime.now().toString());
+        report.put("cores", Runtime.getRuntime().availableProcessors());
+        report.put("java", System.getProperty("java.version"));
+        report.put("connections", CONNECTIONS);
+        report.put("messages", MESSAGES);
+        report.put("offeredRate", RATE);
+        Map<String, Map<String, Object>> systems = new LinkedHashMap<>();
+        report.put("systems", systems);
+
+        try (EmbeddedKafkaBroker broker = new EmbeddedKafkaBroker("127.0.0.1", freePort(), freePort(), work.resolve("kafka"),
+                Map.of("num.partitions", "4"))) {
+            broker.start();
+            String bootstrap = broker.bootstrapServers();
+            for (String system : SYSTEMS) {
+                systems.put(system, runSystem(system, bootstrap, out));
+            }
+        } finally {
+            EmbeddedKafkaBroker.deleteDataDir(work);
+        }
+
+        double raw = throughput(systems, "raw");
+        double hand = throughput(systems, "handwritten");
+        double rt = throughput(systems, "runtime");
+        Map<String, Object> ratios = new LinkedHashMap<>();
+        if (rt > 0 && raw > 0) {
+            ratios.put("runtime/raw", round(rt / raw));
+        }
+        if (rt > 0 && hand > 0) {
+            ratios.put("runtime/handwritten", round(rt / hand));
+        }
+        report.put("ratios", ratios);
+        printTable(systems, ratios);
+        String json = Json.write(report);
+        Path file = out.resolve("ingest-" + System.currentTimeMillis() + ".json");
+        Files.writeString(file, json);
+        Files.writeString(out.resolve("ingest-latest.json"), json);
+        System.out.println("figures written to " + file);
+    }
+
+    private static Map<String, Object> runSystem(String system, String bootstrap, Path out) throws Exception {
+        System.out.println("=== " + system + " ===");
+        String prefix = switch (system) {
+            case "raw" -> "raw";
+            case "handwritten" -> "hw";
+            case "runtime" -> "rt";
+            default -> throw new IllegalArgumentException("unknown system " + system);
+        };
+        SyntheticMessages messages = new SyntheticMessages(prefix.toUpperCase() + "-", 5_000, 42);
+        LongFunction<SyntheticMessages.Sample> source = messages::message;
+        Map<String, Object> figures = new LinkedHashMap<>();
+        ChildJvm child = null;
+        int port = freePort();
+        try {
+            if (system.equals("raw")) {
+                try (RawKafkaLoad raw = new RawKafkaLoad(bootstrap, prefix, CONNECTIONS)) {
+                    raw.run(source, 0, WARMUP);
+                    MllpLoad.Result r = raw.run(source, WARMUP, MESSAGES);
+                    figures.put("saturation", describe(r));
+                    figures.put("verification", verify(bootstrap, prefix, r));
+                }
+                return figures;
+            }
+            if (system.equals("handwritten")) {
+                child = new ChildJvm("hand-written HAPI + KafkaProducer server", HEAP, freePort(), List.of(),
+                        HandWrittenHapiKafkaServer.class.getName(), List.of(String.valueOf(port), bootstrap, prefix),
+                        out.resolve("handwritten.log"));
+            } else {
+                List<String> props = new ArrayList<>(List.of(
+                        "-Dcmm.kafka.bootstrap-servers=" + bootstrap,
+                        "-Dcmm.mllp.host=127.0.0.1",
+                        "-Dcmm.mllp.port=" + port,
+                        "-Dcmm.hl7.topic-prefix=" + prefix,
+                        "-Dcmm.hl7.dedup.topic=rt.dedup"));
+                String extra = System.getProperty("bench.runtimeJvmArgs", "");
+                if (!extra.isBlank()) {
+                    props.addAll(List.of(extra.trim().split("\\s+")));
+                }
+                child = new ChildJvm("runtime", HEAP, freePort(), props,
+                        "org.cmm.eventbroker.runtime.EventBrokerMain", List.of(), out.resolve("runtime.log"));
+            }
+            child.awaitPort(port, 120_000);
+            MllpLoad load = new MllpLoad(port, CONNECTIONS);
+            load.closed(source, 0, WARMUP);
+            child.resetPeakHeap();
+            MllpLoad.Result saturation = load.closed(source, WARMUP, MESSAGES);
+            figures.put("saturation", describe(saturation));
+            long rateCount = (long) (RATE * RATE_SECONDS);
+            MllpLoad.Result open = load.open(source, WARMUP + MESSAGES, rateCount, RATE);
+            figures.put("offeredRate", describe(open));
+            figures.put("peakHeapMb", round(child.peakHeapMb()));
+            MllpLoad.Result both = new MllpLoad.Result();
+            both.accepted.putAll(saturation.accepted);
+            both.accepted.putAll(open.accepted);
+            figures.put("verification", verify(bootstrap, prefix, both));
+            return figures;
+        } finally {
+            if (child != null) {
+                child.close();
+            }
+        }
+    }
+
+    private static Map<String, Object> describe(MllpLoad.Result r) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("sent", r.sent);
+        m.put("seconds", round(r.elapsedNanos / 1e9));
+        m.put("throughputPerSecond", round(r.throughput()));
+        m.put("aa", r.aa.get());
+        m.put("ae", r.ae.get());
+        m.put("ar", r.ar.get());
+        m.put("timeouts", r.timeouts.get());
+        m.put("p50Ms", round(r.latencyMicros.getValueAtPercentile(50) / 1000.0));
+        m.put("p95Ms", round(r.latencyMicros.getValueAtPercentile(95) / 1000.0));
+        m.put("p99Ms", round(r.latencyMicros.getValueAtPercentile(99) / 1000.0));
+        m.put("maxMs", round(r.latencyMicros.getMaxValue() / 1000.0));
+        System.out.println("  " + m);
+        return m;
+    }
+
+    /** Reads the system's topics and checks every AA'd message is there exactly once with its bytes. */
+    private static Map<String, Object> verify(String bootstrap, String prefix, MllpLoad.Result r) {
+        Map<String, Integer> seen = new HashMap<>();
+        long mismatched = 0;
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "5000");
+        try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer())) {
+            List<TopicPartition> partitions = new ArrayList<>();
+            for (String topic : consumer.listTopics().keySet()) {
+                if (topic.startsWith(prefix + ".") && !topic.endsWith("dedup") && !topic.endsWith("dlq")) {
+                    consumer.partitionsFor(topic).forEach(i -> partitions.add(new TopicPartition(topic, i.partition())));
+                }
+            }
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+            Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
+            long deadline = System.nanoTime() + Duration.ofMinutes(5).toNanos();
+            while (end.entrySet().stream().anyMatch(e -> consumer.position(e.getKey()) < e.getValue())
+                    && System.nanoTime() < deadline) {
+                for (ConsumerRecord<String, byte[]> rec : consumer.poll(Duration.ofMillis(500))) {
+                    Header h = rec.headers().lastHeader("hl7_control_id");
+                    if (h == null) {
+                        continue;
+                    }
+                    String id = new String(h.value(), StandardCharsets.UTF_8);
+                    SyntheticMessages.Sample expected = r.accepted.get(id);
+                    if (expected == null) {
+                        continue; // warm-up traffic
+                    }
+                    seen.merge(id, 1, Integer::sum);
+                    if (!java.util.Arrays.equals(expected.bytes(), rec.value()) || !expected.patientId().equals(rec.key())) {
+                        mismatched++;
+                    }
+                }
+            }
+        }
+        long missing = r.accepted.keySet().stream().filter(id -> !seen.containsKey(id)).count();
+        long duplicated = seen.values().stream().filter(n -> n > 1).count();
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("acknowledged", r.accepted.size());
+        m.put("missing", missing);
+        m.put("duplicated", duplicated);
+        m.put("mismatched", mismatched);
+        System.out.println("  verification " + m);
+        return m;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static double throughput(Map<String, Map<String, Object>> systems, String name) {
+        Map<String, Object> s = systems.get(name);
+        if (s == null) {
+            return 0;
+        }
+        return ((Number) ((Map<String, Object>) s.get("saturation")).get("throughputPerSecond")).doubleValue();
+    }
+
+    @SuppressWarnings("unchecked")
+    private static void printTable(Map<String, Map<String, Object>> systems, Map<String, Object> ratios) {
+        System.out.println();
+        System.out.printf(Locale.ROOT, "%-12s %10s %8s %8s %8s %8s %6s %6s %6s | %8s %8s %8s | %9s %s%n", "system",
+                "msg/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "AE", "AR", "t/o", "p50@rate", "p99@rate", "max@rate",
+                "heap MB", "lost/dup/mismatch");
+        for (Map.Entry<String, Map<String, Object>> e : systems.entrySet()) {
+            Map<String, Object> s = (Map<String, Object>) e.getValue().get("saturation");
+            Map<String, Object> o = (Map<String, Object>) e.getValue().getOrDefault("offeredRate", Map.of());
+            Map<String, Object> v = (Map<String, Object>) e.getValue().get("verification");
+            System.out.printf(Locale.ROOT, "%-12s %10s %8s %8s %8s %8s %6s %6s %6s | %8s %8s %8s | %9s %s/%s/%s%n", e.getKey(),
+                    s.get("throughputPerSecond"), s.get("p50Ms"), s.get("p95Ms"), s.get("p99Ms"), s.get("maxMs"),
+                    s.get("ae"), s.get("ar"), s.get("timeouts"), o.getOrDefault("p50Ms", "-"), o.getOrDefault("p99Ms", "-"),
+                    o.getOrDefault("maxMs", "-"), e.getValue().getOrDefault("peakHeapMb", "-"), v.get("missing"),
+                    v.get("duplicated"), v.get("mismatched"));
+        }
+        System.out.println("ratios: " + ratios);
+    }
+
+    private static double round(double v) {
+        return Math.round(v * 100) / 100.0;
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+}

@@ -1,0 +1,149 @@
+package org.cmm.eventbroker.bench;
+
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongFunction;
+
+import org.HdrHistogram.Histogram;
+
+/**
+ * MLLP senders that behave like real ones: one message in flight per connection, the next only after the ACK.
+ * Closed model (as fast as ACKs come back) or open model (each message has an intended send time at a fixed
+ * offered rate; latency is measured from that time, so a stall is not hidden by the sender waiting).
+ */
+public final class MllpLoad {
+
+    /** What one run produced. */
+    public static final class Result {
+        public final Histogram latencyMicros = new Histogram(60_000_000L, 3);
+        public final AtomicLong aa = new AtomicLong();
+        public final AtomicLong ae = new AtomicLong();
+        public final AtomicLong ar = new AtomicLong();
+        public final AtomicLong timeouts = new AtomicLong();
+        /** control id -> expected record, for every message answered AA. */
+        public final Map<String, SyntheticMessages.Sample> accepted = new ConcurrentHashMap<>();
+        public long elapsedNanos;
+        public long sent;
+
+        public double throughput() {
+            return aa.get() / (elapsedNanos / 1e9);
+        }
+    }
+
+    private final int port;
+    private final int connections;
+
+    public MllpLoad(int port, int connections) {
+        this.port = port;
+        this.connections = connections;
+    }
+
+    /** Closed model: messages 0..count-1 are split across the connections, each sent after the previous ACK. */
+    public Result closed(LongFunction<SyntheticMessages.Sample> messages, long first, long count) throws Exception {
+        return run(messages, first, count, 0);
+    }
+
+    /** Open model at a fixed offered rate (messages per second across all connections). */
+    public Result open(LongFunction<SyntheticMessages.Sample> messages, long first, long count, double ratePerSecond) throws Exception {
+        return run(messages, first, count, ratePerSecond);
+    }
+
+    private Result run(LongFunction<SyntheticMessages.Sample> messages, long first, long count, double rate) throws Exception {
+        Result result = new Result();
+        AtomicLong next = new AtomicLong();
+        List<Thread> threads = new ArrayList<>();
+        List<Histogram> histograms = new ArrayList<>();
+        long start = System.nanoTime();
+        double intervalNanos = rate > 0 ? 1e9 / rate : 0;
+        for (int c = 0; c < connections; c++) {
+            Histogram h = new Histogram(60_000_000L, 3);
+            histograms.add(h);
+            Thread t = new Thread(() -> {
+                try (Socket socket = new Socket("127.0.0.1", port)) {
+                    socket.setTcpNoDelay(true);
+                    socket.setSoTimeout(15_000);
+                    OutputStream out = socket.getOutputStream();
+                    InputStream in = new BufferedInputStream(socket.getInputStream());
+                    byte[] buffer = new byte[64 * 1024];
+                    long i;
+                    while ((i = next.getAndIncrement()) < count) {
+                        SyntheticMessages.Sample sample = messages.apply(first + i);
+                        long intended = rate > 0 ? start + (long) (i * intervalNanos) : System.nanoTime();
+                        if (rate > 0) {
+                            long wait;
+                            while ((wait = intended - System.nanoTime()) > 0) {
+                                java.util.concurrent.locks.LockSupport.parkNanos(wait);
+                            }
+                        }
+                        byte[] bytes = sample.bytes();
+                        byte[] frame = new byte[bytes.length + 3];
+                        frame[0] = 0x0B;
+                        System.arraycopy(bytes, 0, frame, 1, bytes.length);
+                        frame[frame.length - 2] = 0x1C;
+                        frame[frame.length - 1] = 0x0D;
+                        out.write(frame);
+                        out.flush();
+                        String ack;
+                        try {
+                            ack = readAck(in, buffer);
+                        } catch (SocketTimeoutException e) {
+                            result.timeouts.incrementAndGet();
+                            return; // the connection is out of step now; stop this sender
+                        }
+                        h.recordValue(Math.max(0, (System.nanoTime() - intended) / 1000));
+                        int msa = ack.indexOf("MSA|");
+                        String code = msa >= 0 ? ack.substring(msa + 4, msa + 6) : "??";
+                        switch (code) {
+                            case "AA" -> {
+                                result.aa.incrementAndGet();
+                                result.accepted.put(sample.controlId(), sample);
+                            }
+                            case "AE" -> result.ae.incrementAndGet();
+                            case "AR" -> result.ar.incrementAndGet();
+                            default -> result.timeouts.incrementAndGet();
+                        }
+                    }
+                } catch (IOException e) {
+                    System.err.println("sender failed: " + e);
+                }
+            }, "mllp-sender-" + c);
+            threads.add(t);
+            t.start();
+        }
+        for (Thread t : threads) {
+            t.join();
+        }
+        result.elapsedNanos = System.nanoTime() - start;
+        result.sent = Math.min(next.get(), count);
+        histograms.forEach(result.latencyMicros::add);
+        return result;
+    }
+
+    private static String readAck(InputStream in, byte[] buffer) throws IOException {
+        int b;
+        while ((b = in.read()) != 0x0B) {
+            if (b < 0) {
+                throw new IOException("connection closed");
+            }
+        }
+        int n = 0;
+        while ((b = in.read()) != 0x1C) {
+            if (b < 0) {
+                throw new IOException("connection closed");
+            }
+            buffer[n++] = (byte) b;
+        }
+        in.read();
+        return new String(buffer, 0, n, StandardCharsets.ISO_8859_1);
+    }
+}
