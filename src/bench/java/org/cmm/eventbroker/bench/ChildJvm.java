@@ -74,6 +74,11 @@ final class ChildJvm implements AutoCloseable {
         }
     }
 
+    /** CPU time the child process has used so far, in nanoseconds (user + system, all threads). */
+    long processCpuNanos() throws Exception {
+        return (Long) connection().getAttribute(new ObjectName("java.lang:type=OperatingSystem"), "ProcessCpuTime");
+    }
+
     /** Sum of the heap pools' peak usage since the last reset, in MB. */
     double peakHeapMb() throws Exception {
         MBeanServerConnection c = connection();

@@ -107,8 +107,12 @@ public final class IngestBenchmark {
             if (system.equals("raw")) {
                 try (RawKafkaLoad raw = new RawKafkaLoad(bootstrap, prefix, CONNECTIONS)) {
                     raw.run(source, 0, WARMUP);
+                    long harnessBefore = harnessCpuNanos();
                     MllpLoad.Result r = raw.run(source, WARMUP, MESSAGES);
-                    figures.put("saturation", describe(r));
+                    Map<String, Object> sat = describe(r);
+                    sat.put("brokerAndLoadCpuMicrosPerMessage", round((harnessCpuNanos() - harnessBefore) / 1000.0 / r.sent));
+                    System.out.println("  broker + producer threads CPU per message " + sat.get("brokerAndLoadCpuMicrosPerMessage") + " us");
+                    figures.put("saturation", sat);
                     figures.put("verification", verify(bootstrap, prefix, r));
                 }
                 return figures;
@@ -135,8 +139,17 @@ public final class IngestBenchmark {
             MllpLoad load = new MllpLoad(port, CONNECTIONS);
             load.closed(source, 0, WARMUP);
             child.resetPeakHeap();
+            long cpuBefore = child.processCpuNanos();
+            long harnessBefore = harnessCpuNanos();
             MllpLoad.Result saturation = load.closed(source, WARMUP, MESSAGES);
-            figures.put("saturation", describe(saturation));
+            long cpuAfter = child.processCpuNanos();
+            long harnessAfter = harnessCpuNanos();
+            Map<String, Object> sat = describe(saturation);
+            sat.put("serverCpuMicrosPerMessage", round((cpuAfter - cpuBefore) / 1000.0 / saturation.sent));
+            sat.put("brokerAndLoadCpuMicrosPerMessage", round((harnessAfter - harnessBefore) / 1000.0 / saturation.sent));
+            System.out.println("  server CPU per message " + sat.get("serverCpuMicrosPerMessage") + " us; broker + load generator "
+                    + sat.get("brokerAndLoadCpuMicrosPerMessage") + " us");
+            figures.put("saturation", sat);
             long rateCount = (long) (RATE * RATE_SECONDS);
             MllpLoad.Result open = load.open(source, WARMUP + MESSAGES, rateCount, RATE);
             figures.put("offeredRate", describe(open));
@@ -154,6 +167,10 @@ public final class IngestBenchmark {
     }
 
     private static Map<String, Object> describe(MllpLoad.Result r) {
+        return describe(r, true);
+    }
+
+    private static Map<String, Object> describe(MllpLoad.Result r, boolean print) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("sent", r.sent);
         m.put("seconds", round(r.elapsedNanos / 1e9));
@@ -231,20 +248,27 @@ public final class IngestBenchmark {
     @SuppressWarnings("unchecked")
     private static void printTable(Map<String, Map<String, Object>> systems, Map<String, Object> ratios) {
         System.out.println();
-        System.out.printf(Locale.ROOT, "%-12s %10s %8s %8s %8s %8s %6s %6s %6s | %8s %8s %8s | %9s %s%n", "system",
+        System.out.printf(Locale.ROOT, "%-12s %10s %8s %8s %8s %8s %6s %6s %6s | %8s %8s %8s | %9s %9s %s%n", "system",
                 "msg/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "AE", "AR", "t/o", "p50@rate", "p99@rate", "max@rate",
-                "heap MB", "lost/dup/mismatch");
+                "heap MB", "cpu us/msg", "lost/dup/mismatch");
         for (Map.Entry<String, Map<String, Object>> e : systems.entrySet()) {
             Map<String, Object> s = (Map<String, Object>) e.getValue().get("saturation");
             Map<String, Object> o = (Map<String, Object>) e.getValue().getOrDefault("offeredRate", Map.of());
             Map<String, Object> v = (Map<String, Object>) e.getValue().get("verification");
-            System.out.printf(Locale.ROOT, "%-12s %10s %8s %8s %8s %8s %6s %6s %6s | %8s %8s %8s | %9s %s/%s/%s%n", e.getKey(),
+            System.out.printf(Locale.ROOT, "%-12s %10s %8s %8s %8s %8s %6s %6s %6s | %8s %8s %8s | %9s %9s %s/%s/%s%n", e.getKey(),
                     s.get("throughputPerSecond"), s.get("p50Ms"), s.get("p95Ms"), s.get("p99Ms"), s.get("maxMs"),
                     s.get("ae"), s.get("ar"), s.get("timeouts"), o.getOrDefault("p50Ms", "-"), o.getOrDefault("p99Ms", "-"),
-                    o.getOrDefault("maxMs", "-"), e.getValue().getOrDefault("peakHeapMb", "-"), v.get("missing"),
+                    o.getOrDefault("maxMs", "-"), e.getValue().getOrDefault("peakHeapMb", "-"),
+                    s.getOrDefault("serverCpuMicrosPerMessage", "-"), v.get("missing"),
                     v.get("duplicated"), v.get("mismatched"));
         }
         System.out.println("ratios: " + ratios);
+    }
+
+    /** CPU used so far by this JVM: the broker, the load generator and (for raw) the producer threads. */
+    private static long harnessCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+                .getProcessCpuTime();
     }
 
     private static double round(double v) {

@@ -23,6 +23,13 @@ public final class Hl7Headers {
     public static final String CE_TYPE = "ce_type";
     public static final String CE_TIME = "ce_time";
     public static final String CE_SUBJECT = "ce_subject";
+    /** CloudEvents datacontenttype in Kafka binary mode. */
+    public static final String CONTENT_TYPE = "content-type";
+
+    /** Internal (not sent to Kafka): MSH-9-1 in lower case, as the hl7-topic-sink Kamelet puts it in topic names. */
+    public static final String TOPIC_MESSAGE_TYPE = "CamelHl7TopicMessageType";
+    /** Internal (not sent to Kafka): MSH-9-2 in lower case, as the hl7-topic-sink Kamelet puts it in topic names. */
+    public static final String TOPIC_TRIGGER_EVENT = "CamelHl7TopicTriggerEvent";
 
     /** Internal (not sent to Kafka): sender, facility, control id and a content digest: what a resend repeats. */
     public static final String DEDUPLICATION_KEY = "CamelHl7DeduplicationKey";

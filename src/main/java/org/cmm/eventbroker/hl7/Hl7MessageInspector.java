@@ -6,15 +6,13 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.Charset;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.LocalDateTime;
 import java.time.OffsetDateTime;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
-import java.util.Arrays;
-import java.util.Base64;
+import java.util.Locale;
+import java.util.zip.CRC32C;
 
 import ca.uhn.hl7v2.ErrorCode;
 import ca.uhn.hl7v2.Version;
@@ -23,6 +21,8 @@ import org.apache.camel.Message;
 import org.apache.camel.Processor;
 import org.apache.camel.component.hl7.HL7Charset;
 import org.cmm.eventbroker.mllp.MllpListenerHeaders;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Decides whether an inbound HL7 v2 message can be accepted, and describes it in headers for routing.
@@ -37,12 +37,23 @@ import org.cmm.eventbroker.mllp.MllpListenerHeaders;
 public class Hl7MessageInspector implements Processor {
 
 
+    private static final Logger LOG = LoggerFactory.getLogger(Hl7MessageInspector.class);
+
     private Charset defaultCharset = StandardCharsets.ISO_8859_1;
+    private boolean logMessageBodies;
     private ZoneId defaultZone = ZoneId.systemDefault();
 
     /** The charset of messages without MSH-18 (HL7 says ASCII; ISO-8859-1 reads every byte). */
     public void setDefaultCharset(String charset) {
         this.defaultCharset = Charset.forName(charset);
+    }
+
+    /** Debugging only: logs every message as received (patient data!) at INFO. */
+    public void setLogMessageBodies(boolean logMessageBodies) {
+        this.logMessageBodies = logMessageBodies;
+        if (logMessageBodies) {
+            LOG.warn("cmm.debug.log-message-bodies is on: message bodies (patient data) are logged");
+        }
     }
 
     /** The time zone of MSH-7 timestamps that carry no offset. */
@@ -58,6 +69,9 @@ public class Hl7MessageInspector implements Processor {
             throw new Hl7RejectedException(framingError, ErrorCode.SEGMENT_SEQUENCE_ERROR);
         }
         byte[] raw = in.getBody(byte[].class);
+        if (logMessageBodies && raw != null) {
+            LOG.info("DEBUG message body (patient data): {}", new String(raw, StandardCharsets.ISO_8859_1).replace('\r', '\n'));
+        }
         if (raw == null || raw.length == 0) {
             throw new Hl7RejectedException("empty message", ErrorCode.SEGMENT_SEQUENCE_ERROR);
         }
@@ -88,8 +102,12 @@ public class Hl7MessageInspector implements Processor {
         }
         String patientId = blankToNull(f[9]);
 
-        in.setHeader(Hl7Headers.MESSAGE_TYPE, messageType.toUpperCase());
-        in.setHeader(Hl7Headers.TRIGGER_EVENT, triggerEvent.toUpperCase());
+        in.setHeader(Hl7Headers.MESSAGE_TYPE, messageType.toUpperCase(Locale.ROOT));
+        in.setHeader(Hl7Headers.TRIGGER_EVENT, triggerEvent.toUpperCase(Locale.ROOT));
+        // the topic parts in the case topics use: Simple has no lower-case function, and an OGNL call
+        // (${header.x.toLowerCase()}) per message cost 6% of the ingest path's CPU
+        in.setHeader(Hl7Headers.TOPIC_MESSAGE_TYPE, messageType.toLowerCase(Locale.ROOT));
+        in.setHeader(Hl7Headers.TOPIC_TRIGGER_EVENT, triggerEvent.toLowerCase(Locale.ROOT));
         in.setHeader(Hl7Headers.CONTROL_ID, controlId);
         in.setHeader(Hl7Headers.VERSION, version);
         setIfPresent(in, Hl7Headers.SENDING_APPLICATION, f[0]);
@@ -100,6 +118,7 @@ public class Hl7MessageInspector implements Processor {
         setIfPresent(in, Hl7Headers.PATIENT_ID, patientId);
 
         in.setHeader(Hl7Headers.CE_SPECVERSION, "1.0");
+        in.setHeader(Hl7Headers.CONTENT_TYPE, "x-application/hl7-v2+er7; charset=" + charset.name());
         in.setHeader(Hl7Headers.CE_ID, controlId);
         in.setHeader(Hl7Headers.CE_SOURCE, "/hl7v2/" + uriSegment(sendingApp) + "/" + uriSegment(sendingFacility));
         setIfPresent(in, Hl7Headers.CE_TIME, rfc3339(f[4]));
@@ -113,12 +132,9 @@ public class Hl7MessageInspector implements Processor {
      * while a different message that reuses a control id (some senders restart their counters) is not taken for one.
      */
     static String fingerprint(byte[] raw) {
-        MessageDigest digest;
-        try {
-            digest = MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        // CRC-32C (a CPU instruction) is enough: it only has to tell apart messages that already share sender,
+        // facility and control id; SHA-256 here cost several percent of the ingest path's CPU
+        CRC32C digest = new CRC32C();
         int start = 0;
         while (start < raw.length && raw[start] != 'M') {
             start++;
@@ -145,7 +161,7 @@ public class Hl7MessageInspector implements Processor {
         } else {
             digest.update(raw);
         }
-        return Base64.getUrlEncoder().withoutPadding().encodeToString(Arrays.copyOf(digest.digest(), 12));
+        return Long.toHexString(digest.getValue()) + '-' + Integer.toHexString(raw.length);
     }
 
     /** The MSH segment, read byte-for-byte (the charset is not known yet; MSH itself is ASCII). */
@@ -187,6 +203,9 @@ public class Hl7MessageInspector implements Processor {
     }
 
     private static String decodeStrictly(byte[] raw, Charset charset) throws Hl7RejectedException {
+        if (charset.equals(StandardCharsets.ISO_8859_1)) {
+            return new String(raw, charset); // every byte is a valid ISO-8859-1 character
+        }
         try {
             return charset.newDecoder()
                     .onMalformedInput(CodingErrorAction.REPORT)
