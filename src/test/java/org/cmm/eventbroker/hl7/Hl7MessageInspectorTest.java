@@ -7,12 +7,14 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 
 import org.apache.camel.Exchange;
 import org.apache.camel.impl.DefaultCamelContext;
 import org.apache.camel.support.DefaultExchange;
 import org.cmm.eventbroker.mllp.MllpListenerHeaders;
 import org.cmm.eventbroker.testsupport.Hl7Samples;
+import org.cmm.eventbroker.testsupport.LogCapture;
 import org.junit.jupiter.api.Test;
 
 class Hl7MessageInspectorTest {
@@ -91,6 +93,18 @@ class Hl7MessageInspectorTest {
         exchange.getMessage().setHeader(MllpListenerHeaders.FRAMING_ERROR, "MLLP frame cut off after 3 bytes (no end block)");
         Hl7RejectedException e = assertThrows(Hl7RejectedException.class, () -> inspector.process(exchange));
         assertTrue(e.getMessage().contains("cut off"));
+    }
+
+    @Test
+    void messageBodiesAreLoggedOnlyWithTheDebugSwitchOn() throws Exception {
+        byte[] adt = Hl7Samples.load("adt-a01.hl7", "LOG1").getBytes(StandardCharsets.ISO_8859_1);
+        try (LogCapture logs = LogCapture.attach()) {
+            inspect(adt);
+            assertEquals(List.of(), logs.linesContaining(List.of("ZEBEDEE")), "off by default");
+            inspector.setLogMessageBodies(true);
+            inspect(adt);
+            assertEquals(1, logs.linesContaining(List.of("ZEBEDEE")).size(), "on when asked for");
+        }
     }
 
     @Test

@@ -133,10 +133,14 @@ class Hl7MllpInboundIT {
         String id = newControlId();
         String message = "MSH|^~\\&|EPIC|GENHOSP|CMM_BROKER|CMM|20240315083000||ADT^A01|" + id + "|P|2.5\rEVN|A01|20240315\r";
         try (MllpTestClient client = new MllpTestClient(env.mllpPort())) {
+            // right after a message with a patient on the same connection: nothing carries over (exchanges are pooled)
+            assertEquals("AA", msa(client.sendAndReceive(Hl7Samples.load("adt-a01.hl7", newControlId())))[0]);
             assertEquals("AA", msa(client.sendAndReceive(message))[0]);
         }
         ConsumerRecord<String, byte[]> r = env.topics().awaitRecords("hl7.adt.a01", controlId(id), 1).get(0);
         assertEquals(id, r.key());
+        assertEquals(null, header(r, "ce_subject"));
+        assertEquals(null, header(r, "hl7_patient_id"));
     }
 
     @Test
