@@ -40,7 +40,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Remembers which message ids were already published, for a time window, in memory and on a compacted Kafka topic so
+ * Remembers which message ids were already published, for a time window, in memory and on a Kafka topic so
  * the memory survives a restart.
  *
  * <p>Why not camel-kafka's {@code KafkaIdempotentRepository}: it is deprecated in 4.17, forgets by count only (an LRU
