@@ -40,6 +40,12 @@ public final class RuntimeUnderTest implements AutoCloseable {
         runtime = new EventBrokerRuntime(overrides).start();
     }
 
+    /** Starts the runtime again with some properties changed, as an operator would after fixing a setting. */
+    public void startRuntime(Map<String, String> changed) throws Exception {
+        overrides.putAll(changed);
+        startRuntime();
+    }
+
     public void stopRuntime() {
         if (runtime != null) {
             runtime.close();

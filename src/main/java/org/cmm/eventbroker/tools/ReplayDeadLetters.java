@@ -1,0 +1,163 @@
+package org.cmm.eventbroker.tools;
+
+import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+
+/**
+ * Replays dead-lettered HL7 messages: reads {@code hl7.dlq} (or another dead-letter topic) up to its current end and
+ * sends each record's bytes, unchanged, to an MLLP listener — normally the runtime's own, after the cause of the
+ * rejection was fixed (a charset setting, a sender's configuration). Prints one line per record: offset, the ACK
+ * code, the control id it acknowledged, and the original reason; never the message.
+ *
+ * <pre>
+ * java -cp target/cmm-event-broker.jar org.cmm.eventbroker.tools.ReplayDeadLetters \
+ *      [--bootstrap 127.0.0.1:9092] [--topic hl7.dlq] [--mllp 127.0.0.1:2575] [--from-offset N] [--reason-contains TEXT]
+ * </pre>
+ * Exits 0 when every replayed message was accepted (AA). Records that were never whole messages (bytes outside a
+ * frame, frames cut off by a hang-up) are skipped unless {@code --reason-contains} selects them.
+ */
+public final class ReplayDeadLetters {
+
+    /** What happened to one dead-lettered record. */
+    public record Outcome(int partition, long offset, String ackCode, String acknowledgedControlId, String originalReason) {
+        @Override
+        public String toString() {
+            return partition + "/" + offset + " " + ackCode + " " + (acknowledgedControlId == null ? "-" : acknowledgedControlId)
+                    + " (was: " + originalReason + ")";
+        }
+    }
+
+    private ReplayDeadLetters() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        String bootstrap = "127.0.0.1:9092";
+        String topic = "hl7.dlq";
+        String mllp = "127.0.0.1:2575";
+        long fromOffset = 0;
+        String reasonContains = null;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--bootstrap" -> bootstrap = args[++i];
+                case "--topic" -> topic = args[++i];
+                case "--mllp" -> mllp = args[++i];
+                case "--from-offset" -> fromOffset = Long.parseLong(args[++i]);
+                case "--reason-contains" -> reasonContains = args[++i];
+                default -> {
+                    System.err.println("unknown argument " + args[i]);
+                    System.exit(2);
+                }
+            }
+        }
+        int colon = mllp.lastIndexOf(':');
+        List<Outcome> outcomes = replay(bootstrap, topic, mllp.substring(0, colon), Integer.parseInt(mllp.substring(colon + 1)),
+                fromOffset, reasonContains);
+        outcomes.forEach(System.out::println);
+        long accepted = outcomes.stream().filter(o -> "AA".equals(o.ackCode())).count();
+        System.out.println(accepted + " of " + outcomes.size() + " replayed messages accepted");
+        System.exit(accepted == outcomes.size() ? 0 : 1);
+    }
+
+    /** Replays the records of the topic (all partitions, from the offset to the current end) that match. */
+    public static List<Outcome> replay(String bootstrap, String topic, String host, int port, long fromOffset,
+                                       String reasonContains) throws IOException {
+        List<ConsumerRecord<String, byte[]>> records = read(bootstrap, topic, fromOffset);
+        List<Outcome> outcomes = new ArrayList<>();
+        try (Socket socket = new Socket(host, port)) {
+            socket.setSoTimeout(30_000);
+            OutputStream out = socket.getOutputStream();
+            InputStream in = new BufferedInputStream(socket.getInputStream());
+            for (ConsumerRecord<String, byte[]> r : records) {
+                String reason = header(r, "dlq_reason");
+                boolean wholeMessage = reason == null || !(reason.contains("outside an MLLP frame") || reason.contains("cut off"));
+                if (reasonContains != null ? reason == null || !reason.contains(reasonContains) : !wholeMessage) {
+                    continue;
+                }
+                out.write(0x0B);
+                out.write(r.value());
+                out.write(new byte[] {0x1C, 0x0D});
+                out.flush();
+                String ack = readFrame(in);
+                outcomes.add(new Outcome(r.partition(), r.offset(), field(ack, "MSA", 1), field(ack, "MSA", 2), reason));
+            }
+        }
+        return outcomes;
+    }
+
+    private static List<ConsumerRecord<String, byte[]>> read(String bootstrap, String topic, long fromOffset) {
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        p.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, String.valueOf(32 * 1024 * 1024));
+        List<ConsumerRecord<String, byte[]>> records = new ArrayList<>();
+        try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer())) {
+            List<TopicPartition> partitions = consumer.partitionsFor(topic, Duration.ofSeconds(30)).stream()
+                    .map(i -> new TopicPartition(topic, i.partition())).toList();
+            consumer.assign(partitions);
+            partitions.forEach(tp -> consumer.seek(tp, fromOffset));
+            Map<TopicPartition, Long> end = consumer.endOffsets(partitions, Duration.ofSeconds(30));
+            long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+            while (end.entrySet().stream().anyMatch(e -> consumer.position(e.getKey()) < e.getValue())) {
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("timed out reading " + topic);
+                }
+                consumer.poll(Duration.ofMillis(500)).forEach(records::add);
+            }
+        }
+        records.sort(Comparator.comparingLong((ConsumerRecord<String, byte[]> r) -> r.timestamp()).thenComparingLong(ConsumerRecord::offset));
+        return records;
+    }
+
+    private static String readFrame(InputStream in) throws IOException {
+        int b;
+        while ((b = in.read()) != 0x0B) {
+            if (b < 0) {
+                throw new IOException("the listener closed the connection");
+            }
+        }
+        ByteArrayOutputStream frame = new ByteArrayOutputStream();
+        while ((b = in.read()) != 0x1C) {
+            if (b < 0) {
+                throw new IOException("the listener closed the connection inside an ACK");
+            }
+            frame.write(b);
+        }
+        in.read();
+        return frame.toString(StandardCharsets.ISO_8859_1);
+    }
+
+    /** Field n of the first segment with that name (ACKs are plain ER7). */
+    private static String field(String message, String segment, int n) {
+        for (String line : message.split("[\r\n]+")) {
+            if (line.startsWith(segment)) {
+                String[] fields = line.split("\\|", -1);
+                return fields.length > n ? fields[n] : null;
+            }
+        }
+        return null;
+    }
+
+    private static String header(ConsumerRecord<?, ?> record, String name) {
+        Header h = record.headers().lastHeader(name);
+        return h == null ? null : new String(h.value(), StandardCharsets.UTF_8);
+    }
+}
