@@ -63,6 +63,8 @@ class BrokerOutageIT {
         int messages = 40;
         AtomicInteger accepted = new AtomicInteger();
         AtomicInteger errors = new AtomicInteger();
+        java.util.concurrent.atomic.AtomicReference<String> failure = new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.concurrent.CountDownLatch brokerStopped = new java.util.concurrent.CountDownLatch(1);
         List<Long> aeMillis = new ArrayList<>();
         Map<String, String> lastCodeById = new LinkedHashMap<>();
         String patient = "OUTAGE" + System.nanoTime();
@@ -70,6 +72,10 @@ class BrokerOutageIT {
         Future<?> sending = senderThread.submit(() -> {
             try (HapiSender sender = new HapiSender(env.mllpPort())) {
                 for (int i = 0; i < messages; i++) {
+                    if (i == 10) {
+                        // the stop must come mid-stream, however fast a warm JVM sends the first messages
+                        assertTrue(brokerStopped.await(60, TimeUnit.SECONDS));
+                    }
                     String id = "OUT" + i + "-" + System.nanoTime();
                     String text = Hl7Samples.load("adt-a08.hl7", id).replace("MRN100001", patient);
                     while (true) { // a real sender resends until it gets AA
@@ -78,7 +84,11 @@ class BrokerOutageIT {
                         try {
                             code = sender.send(sender.parse(text));
                         } catch (Exception timeoutOrDisconnect) {
-                            code = "NO-ACK";
+                            code = "NO-ACK after " + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0) + " ms: "
+                                    + timeoutOrDisconnect;
+                            if (failure.compareAndSet(null, code)) {
+                                System.err.println("BrokerOutageIT: " + code + "\n" + threadDump());
+                            }
                         }
                         lastCodeById.put(id, code);
                         if ("AA".equals(code)) {
@@ -98,9 +108,13 @@ class BrokerOutageIT {
 
         await().atMost(Duration.ofSeconds(30)).until(() -> accepted.get() >= 10);
         env.broker().stop();
-        await().atMost(Duration.ofSeconds(60)).until(() -> errors.get() >= 2);
+        brokerStopped.countDown();
+        await().atMost(Duration.ofSeconds(60))
+                .failFast("the sender got no ACK or stopped", () -> failure.get() != null || sending.isDone())
+                .until(() -> errors.get() >= 2);
         env.broker().start();
         sending.get(180, TimeUnit.SECONDS);
+        assertEquals(null, failure.get(), "every attempt was answered");
         senderThread.shutdown();
 
         assertEquals(messages, accepted.get());
@@ -112,6 +126,20 @@ class BrokerOutageIT {
         List<String> idsOnTopic = onTopic.stream().map(r -> header(r, "hl7_control_id")).collect(Collectors.toList());
         assertEquals(new ArrayList<>(lastCodeById.keySet()), idsOnTopic,
                 "every message once, in the order sent, nothing acknowledged that is missing");
+    }
+
+    /** Where every thread of this JVM (runtime included) is, for a failure that would otherwise say nothing. */
+    private static String threadDump() {
+        StringBuilder dump = new StringBuilder();
+        for (java.lang.management.ThreadInfo t : java.lang.management.ManagementFactory.getThreadMXBean().dumpAllThreads(false, false)) {
+            if (t.getThreadName().contains("mllp") || t.getThreadName().contains("kafka-producer")) {
+                dump.append(t.getThreadName()).append(' ').append(t.getThreadState()).append('\n');
+                for (StackTraceElement e : t.getStackTrace()) {
+                    dump.append("    at ").append(e).append('\n');
+                }
+            }
+        }
+        return dump.toString();
     }
 
     @Test
