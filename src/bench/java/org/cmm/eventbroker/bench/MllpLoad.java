@@ -1,10 +1,6 @@
 package org.cmm.eventbroker.bench;
 
-import java.io.BufferedInputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -15,6 +11,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongFunction;
 
 import org.HdrHistogram.Histogram;
+import org.cmm.eventbroker.mllp.MllpClient;
 
 /**
  * MLLP senders that behave like real ones: one message in flight per connection, the next only after the ACK.
@@ -69,12 +66,7 @@ public final class MllpLoad {
             Histogram h = new Histogram(60_000_000L, 3);
             histograms.add(h);
             Thread t = new Thread(() -> {
-                try (Socket socket = new Socket("127.0.0.1", port)) {
-                    socket.setTcpNoDelay(true);
-                    socket.setSoTimeout(15_000);
-                    OutputStream out = socket.getOutputStream();
-                    InputStream in = new BufferedInputStream(socket.getInputStream());
-                    byte[] buffer = new byte[64 * 1024];
+                try (MllpClient client = new MllpClient("127.0.0.1", port, 15_000)) {
                     long i;
                     while ((i = next.getAndIncrement()) < count) {
                         SyntheticMessages.Sample sample = messages.apply(first + i);
@@ -85,17 +77,10 @@ public final class MllpLoad {
                                 java.util.concurrent.locks.LockSupport.parkNanos(wait);
                             }
                         }
-                        byte[] bytes = sample.bytes();
-                        byte[] frame = new byte[bytes.length + 3];
-                        frame[0] = 0x0B;
-                        System.arraycopy(bytes, 0, frame, 1, bytes.length);
-                        frame[frame.length - 2] = 0x1C;
-                        frame[frame.length - 1] = 0x0D;
-                        out.write(frame);
-                        out.flush();
+                        client.send(sample.bytes());
                         String ack;
                         try {
-                            ack = readAck(in, buffer);
+                            ack = new String(client.readFrame(), StandardCharsets.ISO_8859_1);
                         } catch (SocketTimeoutException e) {
                             result.timeouts.incrementAndGet();
                             return; // the connection is out of step now; stop this sender
@@ -127,23 +112,5 @@ public final class MllpLoad {
         result.sent = Math.min(next.get(), count);
         histograms.forEach(result.latencyMicros::add);
         return result;
-    }
-
-    private static String readAck(InputStream in, byte[] buffer) throws IOException {
-        int b;
-        while ((b = in.read()) != 0x0B) {
-            if (b < 0) {
-                throw new IOException("connection closed");
-            }
-        }
-        int n = 0;
-        while ((b = in.read()) != 0x1C) {
-            if (b < 0) {
-                throw new IOException("connection closed");
-            }
-            buffer[n++] = (byte) b;
-        }
-        in.read();
-        return new String(buffer, 0, n, StandardCharsets.ISO_8859_1);
     }
 }

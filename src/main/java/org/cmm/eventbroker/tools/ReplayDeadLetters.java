@@ -1,11 +1,6 @@
 package org.cmm.eventbroker.tools;
 
-import java.io.BufferedInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -21,6 +16,7 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
+import org.cmm.eventbroker.mllp.MllpClient;
 
 /**
  * Replays dead-lettered HL7 messages: reads {@code hl7.dlq} (or another dead-letter topic) up to its current end and
@@ -82,21 +78,15 @@ public final class ReplayDeadLetters {
                                        String reasonContains) throws IOException {
         List<ConsumerRecord<String, byte[]>> records = read(bootstrap, topic, fromOffset);
         List<Outcome> outcomes = new ArrayList<>();
-        try (Socket socket = new Socket(host, port)) {
-            socket.setSoTimeout(30_000);
-            OutputStream out = socket.getOutputStream();
-            InputStream in = new BufferedInputStream(socket.getInputStream());
+        try (MllpClient client = new MllpClient(host, port, 30_000)) {
             for (ConsumerRecord<String, byte[]> r : records) {
                 String reason = header(r, "dlq_reason");
                 boolean wholeMessage = reason == null || !(reason.contains("outside an MLLP frame") || reason.contains("cut off"));
                 if (reasonContains != null ? reason == null || !reason.contains(reasonContains) : !wholeMessage) {
                     continue;
                 }
-                out.write(0x0B);
-                out.write(r.value());
-                out.write(new byte[] {0x1C, 0x0D});
-                out.flush();
-                String ack = readFrame(in);
+                client.send(r.value());
+                String ack = new String(client.readFrame(), StandardCharsets.ISO_8859_1);
                 outcomes.add(new Outcome(r.partition(), r.offset(), field(ack, "MSA", 1), field(ack, "MSA", 2), reason));
             }
         }
@@ -125,24 +115,6 @@ public final class ReplayDeadLetters {
         }
         records.sort(Comparator.comparingLong((ConsumerRecord<String, byte[]> r) -> r.timestamp()).thenComparingLong(ConsumerRecord::offset));
         return records;
-    }
-
-    private static String readFrame(InputStream in) throws IOException {
-        int b;
-        while ((b = in.read()) != 0x0B) {
-            if (b < 0) {
-                throw new IOException("the listener closed the connection");
-            }
-        }
-        ByteArrayOutputStream frame = new ByteArrayOutputStream();
-        while ((b = in.read()) != 0x1C) {
-            if (b < 0) {
-                throw new IOException("the listener closed the connection inside an ACK");
-            }
-            frame.write(b);
-        }
-        in.read();
-        return frame.toString(StandardCharsets.ISO_8859_1);
     }
 
     /** Field n of the first segment with that name (ACKs are plain ER7). */
