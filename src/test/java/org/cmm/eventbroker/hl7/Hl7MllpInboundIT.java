@@ -433,6 +433,19 @@ class Hl7MllpInboundIT {
     }
 
     @Test
+    @Order(30)
+    void theDeadLetterTopicKeepsItsRecordsForever() throws Exception {
+        java.util.Properties p = new java.util.Properties();
+        p.put("bootstrap.servers", env.bootstrapServers());
+        try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(p)) {
+            var resource = new org.apache.kafka.common.config.ConfigResource(
+                    org.apache.kafka.common.config.ConfigResource.Type.TOPIC, "hl7.dlq");
+            var config = admin.describeConfigs(List.of(resource)).all().get(30, TimeUnit.SECONDS).get(resource);
+            assertEquals("-1", config.get("retention.ms").value(), "not the broker's 7 days");
+        }
+    }
+
+    @Test
     @Order(100)
     void noPatientDataReachedTheLogs() {
         assertTrue(logs.lines().size() > 10, "the runtime logged while these tests ran");
