@@ -127,7 +127,9 @@ public final class IngestBenchmark {
                         "-Dcmm.mllp.host=127.0.0.1",
                         "-Dcmm.mllp.port=" + port,
                         "-Dcmm.hl7.topic-prefix=" + prefix,
-                        "-Dcmm.hl7.dedup.topic=rt.dedup"));
+                        "-Dcmm.hl7.dedup.topic=rt.dedup",
+                        "-Dcamel.management.host=127.0.0.1",
+                        "-Dcamel.management.port=" + freePort()));
                 String extra = System.getProperty("bench.runtimeJvmArgs", "");
                 if (!extra.isBlank()) {
                     props.addAll(List.of(extra.trim().split("\\s+")));

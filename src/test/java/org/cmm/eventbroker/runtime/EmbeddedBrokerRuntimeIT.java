@@ -42,7 +42,8 @@ class EmbeddedBrokerRuntimeIT {
                 "cmm.kafka.embedded.data-dir", dataDir.toString(),
                 "cmm.mllp.host", "127.0.0.1",
                 "cmm.mllp.port", String.valueOf(mllpPort),
-                "camel.main.jmx-enabled", "false");
+                "camel.main.jmx-enabled", "false",
+                "camel.management.port", String.valueOf(FreePorts.next()));
         String id = "EMB" + System.nanoTime();
         try (EventBrokerRuntime runtime = new EventBrokerRuntime(props).start()) {
             EmbeddedKafkaBroker broker = runtime.embeddedBroker();
@@ -76,7 +77,8 @@ class EmbeddedBrokerRuntimeIT {
                     "cmm.kafka.bootstrap-servers", external.bootstrapServers(),
                     "cmm.mllp.host", "127.0.0.1",
                     "cmm.mllp.port", String.valueOf(FreePorts.next()),
-                    "camel.main.jmx-enabled", "false");
+                    "camel.main.jmx-enabled", "false",
+                    "camel.management.port", String.valueOf(FreePorts.next()));
             try (EventBrokerRuntime runtime = new EventBrokerRuntime(props).start()) {
                 assertEquals(null, runtime.embeddedBroker());
                 assertEquals(external.bootstrapServers(), runtime.bootstrapServers());

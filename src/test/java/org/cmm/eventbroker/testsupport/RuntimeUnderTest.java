@@ -17,6 +17,7 @@ public final class RuntimeUnderTest implements AutoCloseable {
     private final Path folder;
     private final EmbeddedKafkaBroker broker;
     private final int mllpPort = FreePorts.next();
+    private final int managementPort = FreePorts.next();
     private final Map<String, String> overrides = new HashMap<>();
     private EventBrokerRuntime runtime;
 
@@ -32,6 +33,8 @@ public final class RuntimeUnderTest implements AutoCloseable {
         overrides.put("cmm.mllp.host", "127.0.0.1");
         overrides.put("cmm.mllp.port", String.valueOf(mllpPort));
         overrides.put("camel.main.jmx-enabled", "false");
+        overrides.put("camel.management.host", "127.0.0.1");
+        overrides.put("camel.management.port", String.valueOf(managementPort));
         overrides.putAll(extraProperties);
         startRuntime();
     }
@@ -59,6 +62,11 @@ public final class RuntimeUnderTest implements AutoCloseable {
 
     public EmbeddedKafkaBroker broker() {
         return broker;
+    }
+
+    /** The management HTTP server (health, metrics). */
+    public int managementPort() {
+        return managementPort;
     }
 
     public int mllpPort() {
