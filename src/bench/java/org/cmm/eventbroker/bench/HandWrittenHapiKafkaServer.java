@@ -1,7 +1,6 @@
 package org.cmm.eventbroker.bench;
 
 import java.util.Map;
-import java.util.Properties;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 
@@ -15,10 +14,7 @@ import ca.uhn.hl7v2.protocol.ReceivingApplicationException;
 import ca.uhn.hl7v2.util.Terser;
 import ca.uhn.hl7v2.validation.impl.ValidationContextFactory;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 
 /**
  * The baseline "what an engineer writes without Camel": HAPI's own MLLP server whose application publishes each
@@ -35,13 +31,7 @@ public final class HandWrittenHapiKafkaServer {
         int port = Integer.parseInt(args[0]);
         String bootstrap = args[1];
         String prefix = args[2];
-        Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        p.put(ProducerConfig.ACKS_CONFIG, "all");
-        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
-        p.put(ProducerConfig.LINGER_MS_CONFIG, "0");
-        p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, String.valueOf(16 * 1024 * 1024));
-        KafkaProducer<String, byte[]> producer = new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer());
+        KafkaProducer<String, byte[]> producer = RawKafkaLoad.baselineProducer(bootstrap);
 
         HapiContext context = new DefaultHapiContext();
         context.setExecutorService(Executors.newCachedThreadPool());

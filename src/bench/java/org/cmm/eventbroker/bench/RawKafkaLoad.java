@@ -24,15 +24,20 @@ public final class RawKafkaLoad implements AutoCloseable {
     private final int threads;
 
     public RawKafkaLoad(String bootstrapServers, String topicPrefix, int threads) {
+        producer = baselineProducer(bootstrapServers);
+        this.topicPrefix = topicPrefix;
+        this.threads = threads;
+    }
+
+    /** The producer settings the runtime's hl7-topic-sink uses (acks=all, idempotent, linger 0), for both baselines. */
+    static KafkaProducer<String, byte[]> baselineProducer(String bootstrapServers) {
         Properties p = new Properties();
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
         p.put(ProducerConfig.LINGER_MS_CONFIG, "0");
         p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, String.valueOf(16 * 1024 * 1024));
-        producer = new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer());
-        this.topicPrefix = topicPrefix;
-        this.threads = threads;
+        return new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer());
     }
 
     public MllpLoad.Result run(LongFunction<SyntheticMessages.Sample> messages, long first, long count) throws Exception {

@@ -304,12 +304,7 @@ class Hl7MllpInboundIT {
     @Order(11)
     void aOneMegabyteMessageIsAccepted() throws Exception {
         String id = newControlId();
-        StringBuilder big = new StringBuilder(Hl7Samples.load("mdm-t02.hl7", id)).append("OBX|2|ED|PDF^Report||^AP^PDF^Base64^");
-        while (big.length() < 1024 * 1024) {
-            big.append("QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo0NTY3ODkw");
-        }
-        big.append("||||||F\r");
-        byte[] bytes = big.toString().getBytes(StandardCharsets.ISO_8859_1);
+        byte[] bytes = documentWithAttachment(id, 1024 * 1024);
         try (MllpTestClient client = new MllpTestClient(env.mllpPort())) {
             client.send(bytes);
             assertEquals("AA", msa(client.readAck())[0]);
@@ -371,11 +366,7 @@ class Hl7MllpInboundIT {
     @Order(26)
     void aMessageOverTheSizeLimitIsRejectedAndItsHeadKept() throws Exception {
         String id = newControlId();
-        StringBuilder huge = new StringBuilder(Hl7Samples.load("mdm-t02.hl7", id)).append("OBX|2|ED|PDF^Report||");
-        while (huge.length() < 3 * 1024 * 1024) {
-            huge.append("QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo0NTY3ODkw");
-        }
-        byte[] bytes = huge.append("\r").toString().getBytes(StandardCharsets.ISO_8859_1);
+        byte[] bytes = documentWithAttachment(id, 3 * 1024 * 1024);
         try (MllpTestClient client = new MllpTestClient(env.mllpPort())) {
             client.send(bytes);
             String[] msa = msa(client.readAck());
@@ -467,6 +458,15 @@ class Hl7MllpInboundIT {
                 r -> java.util.Arrays.equals(r.value(), payload), 1).get(0);
         assertTrue(header(dead, "dlq_reason").contains(reason), header(dead, "dlq_reason"));
         assertNotNull(header(dead, "dlq_time"));
+    }
+
+    /** An MDM^T02 carrying a base64 "PDF" in an ED OBX, at least {@code size} bytes long. */
+    private static byte[] documentWithAttachment(String controlId, int size) {
+        StringBuilder m = new StringBuilder(Hl7Samples.load("mdm-t02.hl7", controlId)).append("OBX|2|ED|PDF^Report||^AP^PDF^Base64^");
+        while (m.length() < size) {
+            m.append("QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo0NTY3ODkw");
+        }
+        return m.append("||||||F\r").toString().getBytes(StandardCharsets.ISO_8859_1);
     }
 
     private static String[] msa(String ack) throws Exception {
