@@ -51,7 +51,8 @@ import org.slf4j.LoggerFactory;
  * throughput in the benchmark). The design is at-least-once: a crash before a batch is written can let a later
  * resend through as a duplicate, but can never suppress a message that was not published.
  *
- * <p>Keys are sender, facility, control id and a digest: no patient data. Only one instance should write a topic.
+ * <p>Keys are sender, facility, control id and a digest: no patient data. Several instances may share the topic;
+ * they learn each other's keys only when they start (no live tailing).
  */
 public class KafkaWindowedIdempotentRepository extends ServiceSupport implements IdempotentRepository {
 
