@@ -106,7 +106,7 @@ public final class AckBuilder {
     }
 
     private AcceptAckTemplate buildTemplate(String msh) {
-        String[] fields = msh.split(java.util.regex.Pattern.quote(String.valueOf(msh.charAt(3))), -1);
+        String[] fields = msh.split(Pattern.quote(String.valueOf(msh.charAt(3))), -1);
         if (fields.length < 10) {
             return null;
         }
@@ -156,13 +156,12 @@ public final class AckBuilder {
         ack.setParser(parser);
         ack.initQuickstart("ACK", "", "P");
         if (msh != null && msh.length() > 8) {
-            String[] fields = msh.split(Pattern.quote(String.valueOf(msh.charAt(3))), -1);
-            char component = fields[1].isEmpty() ? '^' : fields[1].charAt(0);
-            ack.getMSH().getSendingApplication().getNamespaceID().setValue(component(fields, 5, component));
-            ack.getMSH().getSendingFacility().getNamespaceID().setValue(component(fields, 6, component));
-            ack.getMSH().getReceivingApplication().getNamespaceID().setValue(component(fields, 3, component));
-            ack.getMSH().getReceivingFacility().getNamespaceID().setValue(component(fields, 4, component));
-            ack.getMSA().getMessageControlID().setValue(component(fields, 10, component));
+            Er7Segment header = Er7Segment.header(msh);
+            ack.getMSH().getSendingApplication().getNamespaceID().setValue(header.component(5, 1));
+            ack.getMSH().getSendingFacility().getNamespaceID().setValue(header.component(6, 1));
+            ack.getMSH().getReceivingApplication().getNamespaceID().setValue(header.component(3, 1));
+            ack.getMSH().getReceivingFacility().getNamespaceID().setValue(header.component(4, 1));
+            ack.getMSA().getMessageControlID().setValue(header.component(10, 1));
         }
         ack.getMSA().getAcknowledgmentCode().setValue(code.name());
         HL7Exception e = exception(code, errorCode, reason);
@@ -170,16 +169,6 @@ public final class AckBuilder {
             e.populateResponse(ack, AcknowledgmentCode.valueOf(code.name()), 0);
         }
         return ack;
-    }
-
-    /** First component of MSH-n from a split MSH segment (fields[0] = "MSH", so MSH-n is fields[n - 1]). */
-    private static String component(String[] fields, int mshField, char separator) {
-        if (fields.length < mshField) {
-            return null;
-        }
-        String value = fields[mshField - 1];
-        int cut = value.indexOf(separator);
-        return cut >= 0 ? value.substring(0, cut) : value;
     }
 
     private static HL7Exception exception(AckCode code, ErrorCode errorCode, String reason) {
