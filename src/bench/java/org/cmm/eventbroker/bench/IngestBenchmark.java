@@ -17,13 +17,12 @@ import java.util.Properties;
 import java.util.function.LongFunction;
 
 import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.cmm.eventbroker.kafka.EmbeddedKafkaBroker;
+import org.cmm.eventbroker.kafka.TopicsToEnd;
 
 /**
  * One run, one machine, one broker: the runtime's HL7 ingest path side by side with its two baselines (raw Kafka
@@ -192,40 +191,29 @@ public final class IngestBenchmark {
     /** Reads the system's topics and checks every AA'd message is there exactly once with its bytes. */
     private static Map<String, Object> verify(String bootstrap, String prefix, MllpLoad.Result r) {
         Map<String, Integer> seen = new HashMap<>();
-        long mismatched = 0;
+        long[] mismatched = {0};
         Properties p = new Properties();
         p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "5000");
         try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer())) {
-            List<TopicPartition> partitions = new ArrayList<>();
-            for (String topic : consumer.listTopics().keySet()) {
-                if (topic.startsWith(prefix + ".") && !topic.endsWith("dedup") && !topic.endsWith("dlq")) {
-                    consumer.partitionsFor(topic).forEach(i -> partitions.add(new TopicPartition(topic, i.partition())));
+            List<String> topics = consumer.listTopics().keySet().stream()
+                    .filter(t -> t.startsWith(prefix + ".") && !t.endsWith("dedup") && !t.endsWith("dlq")).toList();
+            TopicsToEnd.read(consumer, topics, 0, Duration.ofMinutes(5), rec -> {
+                Header h = rec.headers().lastHeader("hl7_control_id");
+                if (h == null) {
+                    return;
                 }
-            }
-            consumer.assign(partitions);
-            consumer.seekToBeginning(partitions);
-            Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
-            long deadline = System.nanoTime() + Duration.ofMinutes(5).toNanos();
-            while (end.entrySet().stream().anyMatch(e -> consumer.position(e.getKey()) < e.getValue())
-                    && System.nanoTime() < deadline) {
-                for (ConsumerRecord<String, byte[]> rec : consumer.poll(Duration.ofMillis(500))) {
-                    Header h = rec.headers().lastHeader("hl7_control_id");
-                    if (h == null) {
-                        continue;
-                    }
-                    String id = new String(h.value(), StandardCharsets.UTF_8);
-                    SyntheticMessages.Sample expected = r.accepted.get(id);
-                    if (expected == null) {
-                        continue; // warm-up traffic
-                    }
-                    seen.merge(id, 1, Integer::sum);
-                    if (!java.util.Arrays.equals(expected.bytes(), rec.value()) || !expected.patientId().equals(rec.key())) {
-                        mismatched++;
-                    }
+                String id = new String(h.value(), StandardCharsets.UTF_8);
+                SyntheticMessages.Sample expected = r.accepted.get(id);
+                if (expected == null) {
+                    return; // warm-up traffic
                 }
-            }
+                seen.merge(id, 1, Integer::sum);
+                if (!java.util.Arrays.equals(expected.bytes(), rec.value()) || !expected.patientId().equals(rec.key())) {
+                    mismatched[0]++;
+                }
+            });
         }
         long missing = r.accepted.keySet().stream().filter(id -> !seen.containsKey(id)).count();
         long duplicated = seen.values().stream().filter(n -> n > 1).count();
@@ -233,7 +221,7 @@ public final class IngestBenchmark {
         m.put("acknowledged", r.accepted.size());
         m.put("missing", missing);
         m.put("duplicated", duplicated);
-        m.put("mismatched", mismatched);
+        m.put("mismatched", mismatched[0]);
         System.out.println("  verification " + m);
         return m;
     }

@@ -24,13 +24,10 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.PartitionInfo;
-import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -107,12 +104,6 @@ public class KafkaWindowedIdempotentRepository extends ServiceSupport implements
 
     public String getTopic() {
         return topic;
-    }
-
-    public int size() {
-        synchronized (seen) {
-            return seen.size();
-        }
     }
 
     @Override
@@ -295,55 +286,33 @@ public class KafkaWindowedIdempotentRepository extends ServiceSupport implements
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "5000");
         long now = System.currentTimeMillis();
-        int loaded = 0;
+        int[] loaded = {0};
         try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer())) {
-            List<TopicPartition> partitions = new ArrayList<>();
-            for (PartitionInfo info : consumer.partitionsFor(topic, Duration.ofMillis(loadTimeoutMs))) {
-                partitions.add(new TopicPartition(topic, info.partition()));
-            }
-            consumer.assign(partitions);
-            consumer.seekToBeginning(partitions);
-            Map<TopicPartition, Long> end = consumer.endOffsets(partitions, Duration.ofMillis(loadTimeoutMs));
-            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(loadTimeoutMs);
-            while (!reached(consumer, end)) {
-                if (System.nanoTime() > deadline) {
-                    throw new IllegalStateException("Timed out loading de-duplication keys from " + topic);
+            TopicsToEnd.read(consumer, List.of(topic), 0, Duration.ofMillis(loadTimeoutMs), r -> {
+                if (r.value() == null) {
+                    return;
                 }
-                for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-                    if (r.value() == null) {
-                        continue;
-                    }
-                    List<Change> changes;
-                    try {
-                        changes = decode(r.value());
-                    } catch (IOException | RuntimeException e) {
-                        LOG.warn("Skipping an unreadable record at offset {} of {}", r.offset(), topic);
-                        continue;
-                    }
-                    synchronized (seen) {
-                        for (Change c : changes) {
-                            seen.remove(c.key());
-                            if (!c.isRemoval() && now - c.firstSeen() < windowMs) {
-                                seen.put(c.key(), c.firstSeen());
-                                loaded++;
-                            }
+                List<Change> changes;
+                try {
+                    changes = decode(r.value());
+                } catch (IOException | RuntimeException e) {
+                    LOG.warn("Skipping an unreadable record at offset {} of {}", r.offset(), topic);
+                    return;
+                }
+                synchronized (seen) {
+                    for (Change c : changes) {
+                        seen.remove(c.key());
+                        if (!c.isRemoval() && now - c.firstSeen() < windowMs) {
+                            seen.put(c.key(), c.firstSeen());
+                            loaded[0]++;
                         }
                     }
                 }
-            }
+            });
         }
         synchronized (seen) {
             evict(now);
         }
-        LOG.info("De-duplication window {} ms: {} recent message ids loaded from {}", windowMs, loaded, topic);
-    }
-
-    private static boolean reached(KafkaConsumer<?, ?> consumer, Map<TopicPartition, Long> end) {
-        for (Map.Entry<TopicPartition, Long> e : end.entrySet()) {
-            if (consumer.position(e.getKey()) < e.getValue()) {
-                return false;
-            }
-        }
-        return true;
+        LOG.info("De-duplication window {} ms: {} recent message ids loaded from {}", windowMs, loaded[0], topic);
     }
 }
