@@ -18,6 +18,9 @@ public final class RuntimeUnderTest implements AutoCloseable {
     private final EmbeddedKafkaBroker broker;
     private final int mllpPort = FreePorts.next();
     private final int managementPort = FreePorts.next();
+    private final int httpPort = FreePorts.next();
+    private final int labResultsPort = FreePorts.next();
+    private final int dispensingPort = FreePorts.next();
     private final Map<String, String> overrides = new HashMap<>();
     private EventBrokerRuntime runtime;
 
@@ -35,6 +38,16 @@ public final class RuntimeUnderTest implements AutoCloseable {
         overrides.put("camel.main.jmx-enabled", "false");
         overrides.put("camel.management.host", "127.0.0.1");
         overrides.put("camel.management.port", String.valueOf(managementPort));
+        overrides.put("camel.server.host", "127.0.0.1");
+        overrides.put("camel.server.port", String.valueOf(httpPort));
+        overrides.put("cmm.lab.results.host", "127.0.0.1");
+        overrides.put("cmm.lab.results.port", String.valueOf(labResultsPort));
+        overrides.put("cmm.pharmacy.dispensing.host", "127.0.0.1");
+        overrides.put("cmm.pharmacy.dispensing.port", String.valueOf(dispensingPort));
+        // outbound peers: nothing listens on these until a test starts one there
+        overrides.put("cmm.lab.lis.port", String.valueOf(FreePorts.next()));
+        overrides.put("cmm.pharmacy.system.port", String.valueOf(FreePorts.next()));
+        overrides.put("cmm.ehr.mllp.port", String.valueOf(FreePorts.next()));
         overrides.putAll(extraProperties);
         startRuntime();
     }
@@ -71,6 +84,26 @@ public final class RuntimeUnderTest implements AutoCloseable {
 
     public int mllpPort() {
         return mllpPort;
+    }
+
+    /** The platform HTTP server of the inbound HTTP flows (EHR API webhooks). */
+    public int httpPort() {
+        return httpPort;
+    }
+
+    /** MLLP listener for lab results from the LIS. */
+    public int labResultsPort() {
+        return labResultsPort;
+    }
+
+    /** MLLP listener for dispensing messages from the pharmacy system. */
+    public int dispensingPort() {
+        return dispensingPort;
+    }
+
+    /** The value of a property as this runtime was given it (a port a test peer must listen on, say). */
+    public String property(String key) {
+        return overrides.get(key);
     }
 
     public String bootstrapServers() {
