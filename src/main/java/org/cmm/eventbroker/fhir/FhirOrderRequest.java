@@ -34,10 +34,14 @@ public final class FhirOrderRequest {
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS);
 
-    /** FHIR request status to ORC-1 order control (HL7 table 0119). */
+    /** ServiceRequest status to ORC-1 order control (HL7 table 0119). */
     private static final Map<String, String> ORDER_CONTROL = Map.of(
             "active", "NW", "on-hold", "HD", "revoked", "CA", "entered-in-error", "CA");
     private static final String ACCEPTED_STATUSES = "active, on-hold, revoked, entered-in-error";
+    /** MedicationRequest status to ORC-1: its value set says cancelled where ServiceRequest says revoked. */
+    private static final Map<String, String> MEDICATION_ORDER_CONTROL = Map.of(
+            "active", "NW", "on-hold", "HD", "cancelled", "CA", "entered-in-error", "CA");
+    private static final String ACCEPTED_MEDICATION_STATUSES = "active, on-hold, cancelled, entered-in-error";
     private static final Set<String> ORDER_INTENTS = Set.of("order", "original-order", "reflex-order", "instance-order");
     private static final String ACCEPTED_INTENTS = "order, original-order, reflex-order, instance-order";
     /** FHIR request priority to HL7 table 0485 (TQ1-9) / 0027 (TQ-6): v2 has no "urgent", ASAP is the nearest. */
@@ -100,10 +104,12 @@ public final class FhirOrderRequest {
         if (status == null) {
             throw new DeliveryRejectedException("FHIR " + expectedType + " lacks status");
         }
-        String control = ORDER_CONTROL.get(status);
+        boolean medication = "MedicationRequest".equals(expectedType);
+        String control = (medication ? MEDICATION_ORDER_CONTROL : ORDER_CONTROL).get(status);
         if (control == null) {
             throw new DeliveryRejectedException("FHIR " + expectedType + " status " + quoted(status)
-                    + " cannot be sent as an order (accepted: " + ACCEPTED_STATUSES + ")");
+                    + " cannot be sent as an order (accepted: "
+                    + (medication ? ACCEPTED_MEDICATION_STATUSES : ACCEPTED_STATUSES) + ")");
         }
         String intent = text(root, "intent");
         if (intent == null) {

@@ -151,7 +151,7 @@ class MedicationRequestToRdeTest {
     @Test
     void draftIsRejectedAsNotAnOrder() {
         assertRejected("FHIR MedicationRequest status 'draft' cannot be sent as an order"
-                        + " (accepted: active, on-hold, revoked, entered-in-error)",
+                        + " (accepted: active, on-hold, cancelled, entered-in-error)",
                 FhirSamples.changed(AMOXICILLIN, r -> r.put("status", "draft")));
     }
 

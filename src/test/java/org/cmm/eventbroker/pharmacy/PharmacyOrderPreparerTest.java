@@ -96,8 +96,8 @@ class PharmacyOrderPreparerTest {
     }
 
     @Test
-    void revokedPrescriptionBecomesACancel() throws Exception {
-        Exchange exchange = exchange(FhirSamples.changed("medication-request-rxnorm.json", r -> r.put("status", "revoked")));
+    void cancelledPrescriptionBecomesACancel() throws Exception {
+        Exchange exchange = exchange(FhirSamples.changed("medication-request-rxnorm.json", r -> r.put("status", "cancelled")));
         preparer.process(exchange);
         Terser t = new Terser(HAPI.getPipeParser().parse(exchange.getMessage().getBody(String.class)));
         assertEquals("CA", t.get("/ORDER/ORC-1"));
