@@ -9,8 +9,10 @@ import java.util.List;
  * <p>The broker routes on a dozen header fields and forwards the message untouched, so it reads just those from the
  * MSH and PID lines instead of running a general parser over the message (HAPI's pre-parser over the whole message
  * was a tenth of the runtime's CPU per message in the ingest benchmark's profile). HAPI still builds the ACKs.
+ * Public for the classifiers of other domains (lab, pharmacy), which read a few coded fields the same way
+ * (see {@link Er7Message}).
  */
-final class Er7Segment {
+public final class Er7Segment {
 
     private final String[] fields;
     private final char fieldSeparator;
@@ -28,7 +30,7 @@ final class Er7Segment {
     }
 
     /** Reads an MSH segment; its own MSH-1 and MSH-2 give the delimiters. */
-    static Er7Segment header(String segment) {
+    public static Er7Segment header(String segment) {
         char field = segment.charAt(3);
         String[] f = split(segment, field);
         String encoding = f.length > 1 ? f[1] : "";
@@ -37,13 +39,13 @@ final class Er7Segment {
     }
 
     /** Reads another segment with the delimiters of its message's header. */
-    static Er7Segment of(String segment, Er7Segment header) {
+    public static Er7Segment of(String segment, Er7Segment header) {
         return new Er7Segment(split(segment, header.fieldSeparator), header.fieldSeparator, header.componentSeparator,
                 header.repetitionSeparator, false);
     }
 
     /** Field n (MSH-1 is the field separator itself, so MSH-n is the n-th field as HL7 counts), "" when absent. */
-    String field(int n) {
+    public String field(int n) {
         int index = msh ? n - 1 : n;
         if (msh && n == 1) {
             return String.valueOf(fieldSeparator);
@@ -52,12 +54,29 @@ final class Er7Segment {
     }
 
     /** Component c of the first repetition of field n, "" when absent. */
-    String component(int n, int c) {
+    public String component(int n, int c) {
         String value = field(n);
         int cut = value.indexOf(repetitionSeparator);
         if (cut >= 0 && !(msh && n == 2)) {
             value = value.substring(0, cut);
         }
+        return componentOf(value, c);
+    }
+
+    /** Component c of every repetition of field n, in order; empty when the field is absent. */
+    public List<String> components(int n, int c) {
+        String value = field(n);
+        List<String> result = new ArrayList<>(2);
+        if (value.isEmpty()) {
+            return result;
+        }
+        for (String repetition : split(value, repetitionSeparator)) {
+            result.add(componentOf(repetition, c));
+        }
+        return result;
+    }
+
+    private String componentOf(String value, int c) {
         int start = 0;
         for (int i = 1; i < c; i++) {
             start = value.indexOf(componentSeparator, start);
