@@ -17,7 +17,7 @@ public class KafkaDeliveryComponent extends DefaultComponent {
     @Override
     protected Endpoint createEndpoint(String uri, String remaining, Map<String, Object> parameters) throws Exception {
         KafkaDeliveryEndpoint endpoint = new KafkaDeliveryEndpoint(uri, this);
-        if (!remaining.isEmpty()) {
+        if (remaining != null && !remaining.isEmpty()) {
             endpoint.setGroupId(remaining);
         }
         setProperties(endpoint, parameters);

@@ -222,23 +222,19 @@ public class KafkaDeliveryConsumer extends DefaultConsumer {
         if (!running || isRevoked(lanes)) {
             return;
         }
-        Exchange exchange = createExchange(false);
-        Exception failure;
+        // a new exchange per attempt, never returned to a pool: a retry must not see anything of the failed try
+        Exchange exchange = getEndpoint().createExchange();
+        toExchange(record, exchange.getMessage());
+        exchange.getMessage().setHeader(TOPIC_TYPE, record.topic().substring(endpoint.getTopicPrefix().length() + 1));
+        exchange.getMessage().setHeader(ATTEMPT, attempt);
+        exchange.getMessage().setHeader(FINAL_ATTEMPT,
+                endpoint.getMaxAttempts() > 0 && attempt >= endpoint.getMaxAttempts());
         try {
-            toExchange(record, exchange.getMessage());
-            exchange.getMessage().setHeader(TOPIC_TYPE, record.topic().substring(endpoint.getTopicPrefix().length() + 1));
-            exchange.getMessage().setHeader(ATTEMPT, attempt);
-            exchange.getMessage().setHeader(FINAL_ATTEMPT,
-                    endpoint.getMaxAttempts() > 0 && attempt >= endpoint.getMaxAttempts());
-            try {
-                getProcessor().process(exchange);
-            } catch (Exception e) {
-                exchange.setException(e);
-            }
-            failure = exchange.getException();
-        } finally {
-            releaseExchange(exchange, false);
+            getProcessor().process(exchange);
+        } catch (Exception e) {
+            exchange.setException(e);
         }
+        Exception failure = exchange.getException();
         if (failure == null) {
             ConsumerRecord<String, byte[]> next;
             synchronized (lock) {

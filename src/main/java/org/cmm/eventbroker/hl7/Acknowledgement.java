@@ -39,9 +39,10 @@ public record Acknowledgement(String code, String controlId, String text) {
         }
         String reason = msa.field(3);
         if (reason.isEmpty() && err != null) {
-            // v2.5+: ERR-8 user message, ERR-7 diagnostic, ERR-3 code^text; v2.3/2.4: ERR-1 location^^^code^text
-            reason = firstNonEmpty(err.field(8), err.field(7), err.component(3, 2), err.component(1, 5),
-                    err.component(3, 1));
+            // v2.5+: ERR-8 user message, ERR-7 diagnostic, ERR-3 code^text^...^original text (HAPI puts the
+            // reason in ERR-3-9); v2.3/2.4: ERR-1 location^^^code^text
+            reason = firstNonEmpty(err.field(8), err.field(7), err.component(3, 9), err.component(3, 2),
+                    err.component(1, 5), err.component(3, 1));
         }
         return new Acknowledgement(msa.field(1).toUpperCase(java.util.Locale.ROOT), msa.field(2), reason);
     }

@@ -17,7 +17,7 @@ public class MllpSenderComponent extends DefaultComponent {
     @Override
     protected Endpoint createEndpoint(String uri, String remaining, Map<String, Object> parameters) throws Exception {
         MllpSenderEndpoint endpoint = new MllpSenderEndpoint(uri, this);
-        if (!remaining.isEmpty()) {
+        if (remaining != null && !remaining.isEmpty()) {
             int colon = remaining.lastIndexOf(':');
             if (colon > 0) {
                 endpoint.setHost(remaining.substring(0, colon));

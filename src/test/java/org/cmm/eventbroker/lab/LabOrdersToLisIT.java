@@ -174,7 +174,7 @@ class LabOrdersToLisIT {
 
     private List<String> deadLetters(String prefix) {
         return env.topics().readAll(DLQ).stream()
-                .map(r -> new String(r.value(), StandardCharsets.ISO_8859_1))
-                .filter(v -> v.contains("|" + prefix)).toList();
+                .filter(r -> new String(r.value(), StandardCharsets.ISO_8859_1).contains("|" + prefix))
+                .map(r -> header(r, "dlq_reason")).toList();
     }
 }
