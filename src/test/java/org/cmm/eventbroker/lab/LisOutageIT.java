@@ -26,7 +26,8 @@ import org.junit.jupiter.api.TestInstance;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class LisOutageIT {
 
-    private static final String TOPIC = "lab.orders.hematology";
+    private static final String OUTAGE_TOPIC = "lab.orders.hematology";
+    private static final String RESTART_TOPIC = "lab.orders.coagulation";
 
     private RuntimeUnderTest env;
     private ScriptedHl7Peer lis;
@@ -53,7 +54,7 @@ class LisOutageIT {
 
     @Test
     void aSixtySecondLisOutageLosesNothingAndKeepsEachPatientsOrder() throws Exception {
-        List<String> expected = publish("OUT", 6, 10);
+        List<String> expected = publish(OUTAGE_TOPIC, "OUT", 6, 10);
 
         // the LIS is down for 60 s: the runtime keeps trying and commits nothing past what was not delivered
         await().pollDelay(Duration.ofSeconds(1)).during(Duration.ofSeconds(60)).atMost(Duration.ofSeconds(75))
@@ -72,7 +73,7 @@ class LisOutageIT {
             lis.start();
         }
         env.stopRuntime();
-        List<String> expected = publish("RST", 10, 100);
+        List<String> expected = publish(RESTART_TOPIC, "RST", 10, 100);
         env.startRuntime();
         await().atMost(Duration.ofSeconds(60)).until(() -> arrivals("RST-").size() >= 50);
         env.stopRuntime();
@@ -95,13 +96,13 @@ class LisOutageIT {
     }
 
     /** Publishes perPatient orders for each of n patients, interleaved; returns the control ids in publish order. */
-    private List<String> publish(String prefix, int patients, int perPatient) throws Exception {
+    private List<String> publish(String topic, String prefix, int patients, int perPatient) throws Exception {
         List<String> ids = new ArrayList<>();
         for (int i = 0; i < perPatient; i++) {
             for (int p = 0; p < patients; p++) {
                 String patient = prefix + "-P" + p;
                 String id = prefix + "-P" + p + "-" + i;
-                orders.publish(TOPIC, patient, OrderMessages.labOrder(id, patient));
+                orders.publish(topic, patient, OrderMessages.labOrder(id, patient));
                 ids.add(id);
             }
         }
@@ -128,7 +129,7 @@ class LisOutageIT {
         try (Admin admin = Admin.create(p)) {
             Map<org.apache.kafka.common.TopicPartition, OffsetAndMetadata> offsets =
                     admin.listConsumerGroupOffsets("lab-orders-to-lis").partitionsToOffsetAndMetadata().get();
-            return offsets.entrySet().stream().filter(e -> e.getKey().topic().equals(TOPIC))
+            return offsets.entrySet().stream().filter(e -> e.getKey().topic().equals(OUTAGE_TOPIC))
                     .mapToLong(e -> e.getValue() == null ? 0 : e.getValue().offset()).sum();
         }
     }
