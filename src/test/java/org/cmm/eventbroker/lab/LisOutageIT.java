@@ -54,6 +54,7 @@ class LisOutageIT {
 
     @Test
     void aSixtySecondLisOutageLosesNothingAndKeepsEachPatientsOrder() throws Exception {
+        lis.stop();
         List<String> expected = publish(OUTAGE_TOPIC, "OUT", 6, 10);
 
         // the LIS is down for 60 s: the runtime keeps trying and commits nothing past what was not delivered
@@ -83,7 +84,10 @@ class LisOutageIT {
         await().atMost(Duration.ofSeconds(90)).until(() -> arrivals("RST-").size() == expected.size());
         assertInOrderPerPatient("RST", expected, arrivals("RST-"));
         long resent = expected.stream().filter(id -> lis.attempts(id) > 1).count();
-        assertTrue(resent <= 10 * 2, "at most the records in flight at the stop are sent again, got " + resent
+        System.out.println("LisOutageIT: runtime stopped after " + beforeRestart + " of " + expected.size()
+                + " orders; sent again after the restart: " + resent);
+        // a graceful stop lets the deliveries in flight finish and commits which later records were delivered too
+        assertTrue(resent <= 4, "at most the deliveries in flight (concurrency 4) are sent again, got " + resent
                 + " (stopped after " + beforeRestart + ")");
     }
 

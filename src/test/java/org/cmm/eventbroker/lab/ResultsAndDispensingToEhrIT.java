@@ -54,7 +54,7 @@ class ResultsAndDispensingToEhrIT {
                 "oru-r01-normal.hl7", "normal",
                 "oru-r01-abnormal.hl7", "abnormal",
                 "oru-r01-critical-repeated-flags.hl7", "critical",
-                "oru-r01-deleted-critical.hl7", "normal",
+                "oru-r01-deleted-critical.hl7", "abnormal",
                 "oru-r01.hl7", "critical");
         try (HapiSender lis = new HapiSender(env.labResultsPort())) {
             for (Map.Entry<String, String> e : expected.entrySet()) {
