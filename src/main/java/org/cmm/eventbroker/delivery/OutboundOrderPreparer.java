@@ -36,6 +36,7 @@ public abstract class OutboundOrderPreparer implements Processor {
     private String receivingApplication;
     private String receivingFacility = "";
     private String processingId = "P";
+    private int maxRecordBytes = 1024 * 1024;
 
     /**
      * @param orderKind            what the peer takes, for reasons ("lab order")
@@ -58,6 +59,10 @@ public abstract class OutboundOrderPreparer implements Processor {
         byte[] body = in.getBody(byte[].class);
         if (body == null || body.length == 0) {
             throw new DeliveryRejectedException("record value is empty");
+        }
+        if (body.length > maxRecordBytes) {
+            throw new DeliveryRejectedException("record value of " + body.length + " bytes exceeds the limit of "
+                    + maxRecordBytes + " bytes for a " + orderKind);
         }
         int first = firstContentByte(body);
         if (first >= body.length) {
@@ -123,6 +128,15 @@ public abstract class OutboundOrderPreparer implements Processor {
     }
 
     /** MSH-3 of mapped messages (default CMM-EVENT-BROKER). */
+    /** Larger records are not orders anyone should send: dead-lettered with the size in the reason. */
+    public void setMaxRecordBytes(int maxRecordBytes) {
+        this.maxRecordBytes = maxRecordBytes;
+    }
+
+    public int getMaxRecordBytes() {
+        return maxRecordBytes;
+    }
+
     public void setSendingApplication(String sendingApplication) {
         this.sendingApplication = sendingApplication;
     }

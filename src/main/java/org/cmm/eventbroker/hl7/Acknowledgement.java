@@ -40,9 +40,9 @@ public record Acknowledgement(String code, String controlId, String text) {
         String reason = msa.field(3);
         if (reason.isEmpty() && err != null) {
             // v2.5+: ERR-8 user message, ERR-7 diagnostic, ERR-3 code^text^...^original text (HAPI puts the
-            // reason in ERR-3-9); v2.3/2.4: ERR-1 location^^^code^text
+            // reason in ERR-3-9); v2.3/2.4: ERR-1 segment^sequence^field^code&text
             reason = firstNonEmpty(err.field(8), err.field(7), err.component(3, 9), err.component(3, 2),
-                    err.component(1, 5), err.component(3, 1));
+                    subcomponent(err.component(1, 4), 2), err.component(3, 1), err.component(1, 4));
         }
         return new Acknowledgement(msa.field(1).toUpperCase(java.util.Locale.ROOT), msa.field(2), reason);
     }
@@ -69,6 +69,11 @@ public record Acknowledgement(String code, String controlId, String text) {
     /** AR or CR: the peer will never take this message as it is. */
     public boolean rejected() {
         return code.equals("AR") || code.equals("CR");
+    }
+
+    private static String subcomponent(String component, int n) {
+        String[] parts = component.split("&", -1);
+        return parts.length >= n ? parts[n - 1] : "";
     }
 
     private static String firstNonEmpty(String... values) {

@@ -108,6 +108,18 @@ class LabOrderPreparerTest {
     }
 
     @Test
+    void anOversizedRecordIsRejectedWithItsSize() {
+        byte[] order = Hl7Samples.load("orm-o01.hl7", "BIG1").getBytes(StandardCharsets.ISO_8859_1);
+        preparer.setMaxRecordBytes(order.length - 1);
+        try {
+            assertRejected("record value of " + order.length + " bytes exceeds the limit of " + (order.length - 1)
+                    + " bytes for a lab order", order);
+        } finally {
+            preparer.setMaxRecordBytes(1024 * 1024);
+        }
+    }
+
+    @Test
     void hl7OrderWithoutControlIdIsRejected() {
         assertRejected("HL7 message lacks MSH-10 (message control id)",
                 "MSH|^~\\&|EPIC|GENHOSP|LIS|GENHOSP|20240315100000||ORM^O01||P|2.5.1\r".getBytes(StandardCharsets.US_ASCII));
