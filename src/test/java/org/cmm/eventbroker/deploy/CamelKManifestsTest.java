@@ -1,0 +1,381 @@
+package org.cmm.eventbroker.deploy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.StringReader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
+
+/**
+ * deploy/camel-k/: one Integration per YAML flow, each complete and portable. A flow file is a routes/ file with a
+ * route that does not start from {@code direct:}; files with only routeConfigurations, beans or {@code direct:}
+ * routes (error handling, health checks) are extra sources of the Integrations that need them.
+ *
+ * <p>Placeholders: every {{placeholder}} of an Integration's sources must be set by the Integration itself (camel trait
+ * properties, or a ConfigMap of deploy/camel-k it mounts). The defaults in the project jar's application.properties are
+ * not relied on: that file is Camel Main's configuration (routes from file:routes/, management server) and is not
+ * loaded by the Camel K runtime. Every key set must exist in application.properties, so a renamed key is noticed.
+ *
+ * <p>Beans: every bean an Integration's routes name ({@code ref}, {@code idempotentRepository}) is declared in one of
+ * its sources, with a type on the classpath; nothing only the Camel Main launcher would provide.
+ */
+class CamelKManifestsTest {
+
+    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+    private static final Path CAMEL_K = Path.of("deploy", "camel-k");
+    private static final String PROJECT_JAR = "mvn:org.cmm.eventbroker:cmm-event-broker:0.1.0-SNAPSHOT";
+    private static final Pattern PLACEHOLDER = Pattern.compile("\\{\\{(\\?)?([A-Za-z0-9_.-]+)(?::[^}]*)?}}");
+    private static final Pattern KAMELET = Pattern.compile("kamelet:([a-z0-9-]+)");
+    private static final Pattern PROJECT_COMPONENT = Pattern.compile("\\b(mllp-listener|mllp-sender|kafka-delivery)\\b|org\\.cmm\\.eventbroker\\.");
+
+    private static List<Path> routeFiles() throws IOException {
+        try (Stream<Path> paths = Files.walk(Path.of("routes"))) {
+            return paths.filter(p -> p.toString().endsWith(".camel.yaml")).sorted().toList();
+        }
+    }
+
+    private static List<Path> manifests() throws IOException {
+        try (Stream<Path> paths = Files.list(CAMEL_K)) {
+            return paths.filter(p -> p.toString().endsWith(".integration.yaml")).sorted().toList();
+        }
+    }
+
+    private static List<JsonNode> documents(Path file) throws IOException {
+        List<JsonNode> docs = new ArrayList<>();
+        try (var it = YAML.readerFor(JsonNode.class).readValues(file.toFile())) {
+            while (it.hasNext()) {
+                JsonNode doc = (JsonNode) it.next();
+                if (doc != null && !doc.isNull() && !doc.isMissingNode()) {
+                    docs.add(doc);
+                }
+            }
+        }
+        return docs;
+    }
+
+    private static JsonNode integration(Path file) throws IOException {
+        List<JsonNode> integrations = documents(file).stream()
+                .filter(d -> d.path("kind").asText().equals("Integration") || d.path("kind").asText().equals("Pipe")).toList();
+        assertEquals(1, integrations.size(), file + " holds one Integration (or Pipe)");
+        return integrations.get(0);
+    }
+
+    private static Properties applicationProperties() throws IOException {
+        Properties p = new Properties();
+        try (InputStream in = Files.newInputStream(Path.of("src/main/resources/application.properties"))) {
+            p.load(in);
+        }
+        return p;
+    }
+
+    /** Routes in the file that start from something else than direct: (the file is then a flow of its own). */
+    private static boolean isFlow(JsonNode routeFile) {
+        for (JsonNode item : routeFile) {
+            JsonNode route = item.get("route");
+            if (route != null && !route.path("from").path("uri").asText().startsWith("direct:")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean hasRoutes(JsonNode routeFile) {
+        for (JsonNode item : routeFile) {
+            if (item.has("route")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** What is wrong with an Integration, given its own document and the properties its mounted ConfigMaps give. */
+    static List<String> problems(JsonNode integration, Properties defaults, Set<String> kamelets,
+            Map<String, Properties> configMaps) throws IOException {
+        List<String> problems = new ArrayList<>();
+        if (!integration.path("apiVersion").asText().equals("camel.apache.org/v1")) {
+            problems.add("apiVersion is not camel.apache.org/v1");
+        }
+        JsonNode spec = integration.path("spec");
+        StringBuilder all = new StringBuilder();
+        Map<String, String> beans = new HashMap<>();
+        Set<String> routeConfigurations = new TreeSet<>();
+        Set<String> directConsumers = new TreeSet<>();
+        List<String[]> references = new ArrayList<>();
+        for (JsonNode source : spec.path("sources")) {
+            String content = source.path("content").asText();
+            all.append(content).append('\n');
+            JsonNode parsed = YAML.readTree(content);
+            for (JsonNode item : parsed) {
+                for (JsonNode bean : item.path("beans")) {
+                    beans.put(bean.path("name").asText(), bean.path("type").asText());
+                }
+                if (item.has("routeConfiguration")) {
+                    routeConfigurations.add(item.path("routeConfiguration").path("id").asText());
+                }
+                if (item.has("route")) {
+                    String from = item.path("route").path("from").path("uri").asText();
+                    if (from.startsWith("direct:")) {
+                        directConsumers.add(from);
+                    }
+                }
+            }
+            collectReferences(parsed, null, references);
+        }
+        for (Map.Entry<String, String> bean : beans.entrySet()) {
+            try {
+                Class.forName(bean.getValue());
+            } catch (ClassNotFoundException e) {
+                problems.add("bean " + bean.getKey() + ": type " + bean.getValue() + " is not on the classpath");
+            }
+        }
+        for (String[] ref : references) {
+            switch (ref[0]) {
+                case "routeConfigurationId" -> {
+                    if (!routeConfigurations.contains(ref[1])) {
+                        problems.add("routeConfiguration " + ref[1] + " is not in the sources");
+                    }
+                }
+                case "direct" -> {
+                    if (!directConsumers.contains(ref[1])) {
+                        problems.add(ref[1] + " has no route in the sources");
+                    }
+                }
+                default -> {
+                    if (!beans.containsKey(ref[1])) {
+                        problems.add("bean " + ref[1] + " (" + ref[0] + ") is not declared in the sources");
+                    }
+                }
+            }
+        }
+
+        Set<String> set = new TreeSet<>();
+        for (JsonNode property : spec.path("traits").path("camel").path("properties")) {
+            String key = property.asText().split("=", 2)[0];
+            set.add(key);
+            if (!defaults.containsKey(key)) {
+                problems.add("property " + key + " is not a key of application.properties");
+            }
+        }
+        for (JsonNode config : spec.path("traits").path("mount").path("configs")) {
+            String name = config.asText().replaceFirst("^(configmap|secret):", "");
+            if (config.asText().startsWith("configmap:")) {
+                Properties mounted = configMaps.get(name);
+                if (mounted == null) {
+                    problems.add("mounted ConfigMap " + name + " is not in deploy/camel-k");
+                } else {
+                    set.addAll(mounted.stringPropertyNames());
+                }
+            }
+        }
+        Matcher m = PLACEHOLDER.matcher(all);
+        while (m.find()) {
+            if (m.group(1) == null && !set.contains(m.group(2))) {
+                problems.add("{{" + m.group(2) + "}} is not set by the Integration");
+            }
+        }
+
+        Set<String> used = new TreeSet<>();
+        Matcher k = KAMELET.matcher(all);
+        while (k.find()) {
+            used.add(k.group(1));
+            if (!kamelets.contains(k.group(1))) {
+                problems.add("Kamelet " + k.group(1) + " is not in kamelets/");
+            }
+        }
+        Set<String> listed = new TreeSet<>(List.of(spec.path("traits").path("kamelets").path("list").asText().split(",")));
+        listed.remove("");
+        if (!listed.equals(used)) {
+            problems.add("kamelets trait lists " + listed + ", the sources use " + used);
+        }
+
+        Set<String> dependencies = new TreeSet<>();
+        spec.path("dependencies").forEach(d -> dependencies.add(d.asText()));
+        if (PROJECT_COMPONENT.matcher(all).find() && !dependencies.contains(PROJECT_JAR)) {
+            problems.add("uses the project's components or beans but does not depend on " + PROJECT_JAR);
+        }
+        return problems;
+    }
+
+    private static void collectReferences(JsonNode node, String key, List<String[]> out) {
+        if (node.isObject()) {
+            for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext();) {
+                Map.Entry<String, JsonNode> field = it.next();
+                String name = field.getKey();
+                JsonNode value = field.getValue();
+                if (value.isTextual()) {
+                    switch (name) {
+                        case "ref", "idempotentRepository" -> out.add(new String[] {name, value.asText()});
+                        case "routeConfigurationId" -> out.add(new String[] {name, value.asText()});
+                        case "uri" -> {
+                            if (value.asText().startsWith("direct:") && !"from".equals(key)) {
+                                out.add(new String[] {"direct", value.asText()});
+                            }
+                        }
+                        default -> {
+                            // not a reference
+                        }
+                    }
+                } else {
+                    collectReferences(value, name, out);
+                }
+            }
+        } else if (node.isArray()) {
+            for (JsonNode item : node) {
+                collectReferences(item, key, out);
+            }
+        }
+    }
+
+    private static Map<String, Properties> configMaps() throws IOException {
+        Map<String, Properties> result = new HashMap<>();
+        try (Stream<Path> paths = Files.list(CAMEL_K)) {
+            for (Path file : paths.filter(p -> p.toString().endsWith(".configmap.yaml")).toList()) {
+                for (JsonNode doc : documents(file)) {
+                    Properties p = new Properties();
+                    for (JsonNode data : doc.path("data")) {
+                        p.load(new StringReader(data.asText()));
+                    }
+                    result.put(doc.path("metadata").path("name").asText(), p);
+                }
+            }
+        }
+        return result;
+    }
+
+    private static Set<String> kameletNames() throws IOException {
+        Set<String> names = new TreeSet<>();
+        try (Stream<Path> paths = Files.list(Path.of("kamelets"))) {
+            paths.filter(p -> p.toString().endsWith(".kamelet.yaml"))
+                    .forEach(p -> names.add(p.getFileName().toString().replace(".kamelet.yaml", "")));
+        }
+        return names;
+    }
+
+    // ---------------------------------------------------------------- tests
+
+    @Test
+    void everyFlowHasAnIntegrationAndEveryRouteFileIsDeployed() throws IOException {
+        Set<String> deployed = new TreeSet<>();
+        for (Path manifest : manifests()) {
+            integration(manifest).path("spec").path("sources").forEach(s -> deployed.add(s.path("name").asText()));
+        }
+        for (Path file : routeFiles()) {
+            JsonNode routes = YAML.readTree(file.toFile());
+            String stem = file.getFileName().toString().replace(".camel.yaml", "");
+            if (isFlow(routes)) {
+                assertTrue(Files.isRegularFile(CAMEL_K.resolve(stem + ".integration.yaml")), file + " has deploy/camel-k/" + stem + ".integration.yaml");
+                assertEquals(file.getFileName().toString(),
+                        integration(CAMEL_K.resolve(stem + ".integration.yaml")).path("spec").path("sources").get(0).path("name").asText(),
+                        "the flow is the first source of its Integration");
+            }
+            if (hasRoutes(routes)) {
+                assertTrue(deployed.contains(file.getFileName().toString()), file + " is a source of some Integration");
+            }
+        }
+    }
+
+    @TestFactory
+    Stream<DynamicTest> everyIntegrationIsCompleteAndPortable() throws IOException {
+        Properties defaults = applicationProperties();
+        Set<String> kamelets = kameletNames();
+        Map<String, Properties> configMaps = configMaps();
+        Map<String, Path> routeFilesByName = new HashMap<>();
+        for (Path f : routeFiles()) {
+            routeFilesByName.put(f.getFileName().toString(), f);
+        }
+        List<Path> manifests = manifests();
+        assertFalse(manifests.isEmpty());
+        return manifests.stream().map(file -> DynamicTest.dynamicTest(file.toString(), () -> {
+            JsonNode integration = integration(file);
+            assertEquals(file.getFileName().toString(), integration.path("metadata").path("name").asText() + ".integration.yaml");
+            for (JsonNode doc : documents(file)) {
+                assertTrue(Set.of("Integration", "Pipe", "Service").contains(doc.path("kind").asText()), file + ": " + doc.path("kind"));
+            }
+            for (JsonNode source : integration.path("spec").path("sources")) {
+                Path original = routeFilesByName.get(source.path("name").asText());
+                assertTrue(original != null, source.path("name").asText() + " is a file of routes/");
+                assertEquals(Files.readString(original), source.path("content").asText(),
+                        "the copy of " + original + " in " + file + " is stale: run python3 deploy/camel-k/generate.py");
+            }
+            assertEquals(List.of(), problems(integration, defaults, kamelets, configMaps), file.toString());
+        }));
+    }
+
+    @Test
+    void anIntegrationMissingASharedSourceOrPropertyIsReported() throws IOException {
+        Properties defaults = applicationProperties();
+        Set<String> kamelets = kameletNames();
+        Map<String, Properties> configMaps = configMaps();
+        JsonNode original = integration(CAMEL_K.resolve("hl7-mllp-inbound.integration.yaml"));
+
+        ObjectNode withoutErrorHandling = original.deepCopy();
+        ArrayNode sources = (ArrayNode) withoutErrorHandling.path("spec").path("sources");
+        for (int i = sources.size() - 1; i >= 0; i--) {
+            if (sources.get(i).path("name").asText().equals("hl7-inbound-error-handling.camel.yaml")) {
+                sources.remove(i);
+            }
+        }
+        List<String> problems = problems(withoutErrorHandling, defaults, kamelets, configMaps);
+        assertTrue(problems.contains("routeConfiguration hl7-inbound-error-handling is not in the sources"), problems.toString());
+
+        ObjectNode withoutProperty = original.deepCopy();
+        ArrayNode properties = (ArrayNode) withoutProperty.path("spec").path("traits").path("camel").path("properties");
+        properties.remove(properties.size() - 1);
+        assertTrue(problems(withoutProperty, defaults, kamelets, configMaps).stream().anyMatch(p -> p.endsWith("is not set by the Integration")));
+
+        ObjectNode withoutKafkaConfig = original.deepCopy();
+        ((ObjectNode) withoutKafkaConfig.path("spec").path("traits")).remove("mount");
+        assertTrue(problems(withoutKafkaConfig, defaults, kamelets, configMaps).contains("{{cmm.kafka.bootstrap-servers}} is not set by the Integration"));
+
+        ObjectNode launcherBean = original.deepCopy();
+        ObjectNode first = (ObjectNode) ((ArrayNode) launcherBean.path("spec").path("sources")).get(0);
+        first.put("content", first.path("content").asText().replace("ref: hl7MessageInspector", "ref: onlyTheLauncherHasThis"));
+        assertTrue(problems(launcherBean, defaults, kamelets, configMaps).contains("bean onlyTheLauncherHasThis (ref) is not declared in the sources"));
+
+        ObjectNode noJar = original.deepCopy();
+        ((ObjectNode) noJar.path("spec")).set("dependencies", YAML.createArrayNode().add("camel:kafka"));
+        assertTrue(problems(noJar, defaults, kamelets, configMaps).stream().anyMatch(p -> p.contains(PROJECT_JAR)));
+    }
+
+    @Test
+    void kustomizationsListEveryManifestAndEveryKamelet() throws IOException {
+        Set<String> listed = new TreeSet<>();
+        YAML.readTree(CAMEL_K.resolve("kustomization.yaml").toFile()).path("resources").forEach(r -> listed.add(r.asText()));
+        for (Path manifest : manifests()) {
+            assertTrue(listed.contains(manifest.getFileName().toString()), manifest + " is in deploy/camel-k/kustomization.yaml");
+        }
+        for (String resource : listed) {
+            assertTrue(Files.isRegularFile(CAMEL_K.resolve(resource)), resource + " exists");
+        }
+        Set<String> kamelets = new TreeSet<>();
+        YAML.readTree(CAMEL_K.resolve("kamelets/kustomization.yaml").toFile()).path("resources").forEach(r -> {
+            assertTrue(Files.isRegularFile(CAMEL_K.resolve("kamelets").resolve(r.asText())), r.asText() + " exists");
+            kamelets.add(Path.of(r.asText()).getFileName().toString().replace(".kamelet.yaml", ""));
+        });
+        assertEquals(kameletNames(), kamelets, "deploy/camel-k/kamelets installs every Kamelet");
+    }
+}
