@@ -16,6 +16,7 @@ import org.apache.camel.Message;
 import org.apache.camel.Processor;
 import org.apache.camel.component.kafka.KafkaConstants;
 import org.apache.camel.support.DefaultConsumer;
+import org.cmm.eventbroker.metrics.TopicMetrics;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -229,12 +230,17 @@ public class KafkaDeliveryConsumer extends DefaultConsumer {
         exchange.getMessage().setHeader(ATTEMPT, attempt);
         exchange.getMessage().setHeader(FINAL_ATTEMPT,
                 endpoint.getMaxAttempts() > 0 && attempt >= endpoint.getMaxAttempts());
+        long started = System.nanoTime();
         try {
             getProcessor().process(exchange);
         } catch (Exception e) {
             exchange.setException(e);
         }
         Exception failure = exchange.getException();
+        TopicMetrics metrics = TopicMetrics.of(getEndpoint().getCamelContext());
+        if (metrics != null) {
+            metrics.delivered(record.topic(), failure == null, System.nanoTime() - started);
+        }
         if (failure == null) {
             ConsumerRecord<String, byte[]> next;
             synchronized (lock) {
