@@ -16,6 +16,7 @@ import org.apache.camel.Message;
 import org.apache.camel.Processor;
 import org.apache.camel.component.kafka.KafkaConstants;
 import org.apache.camel.support.DefaultConsumer;
+import org.cmm.eventbroker.metrics.TopicMetrics;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -219,9 +220,23 @@ public class KafkaDeliveryConsumer extends DefaultConsumer {
     }
 
     private void deliver(TopicPartition tp, PartitionLanes lanes, ConsumerRecord<String, byte[]> record, int attempt) {
-        if (!running || isRevoked(lanes)) {
-            return;
+        synchronized (lock) {
+            if (!running || lanes.isClosed()) {
+                return;
+            }
+            lanes.deliveryStarted();
         }
+        try {
+            attempt(tp, lanes, record, attempt);
+        } finally {
+            synchronized (lock) {
+                lanes.deliveryEnded();
+                lock.notifyAll();
+            }
+        }
+    }
+
+    private void attempt(TopicPartition tp, PartitionLanes lanes, ConsumerRecord<String, byte[]> record, int attempt) {
         // a new exchange per attempt, never returned to a pool: a retry must not see anything of the failed try
         Exchange exchange = getEndpoint().createExchange();
         toExchange(record, exchange.getMessage());
@@ -229,12 +244,17 @@ public class KafkaDeliveryConsumer extends DefaultConsumer {
         exchange.getMessage().setHeader(ATTEMPT, attempt);
         exchange.getMessage().setHeader(FINAL_ATTEMPT,
                 endpoint.getMaxAttempts() > 0 && attempt >= endpoint.getMaxAttempts());
+        long started = System.nanoTime();
         try {
             getProcessor().process(exchange);
         } catch (Exception e) {
             exchange.setException(e);
         }
         Exception failure = exchange.getException();
+        TopicMetrics metrics = TopicMetrics.of(getEndpoint().getCamelContext());
+        if (metrics != null) {
+            metrics.delivered(record.topic(), failure == null, System.nanoTime() - started);
+        }
         if (failure == null) {
             ConsumerRecord<String, byte[]> next;
             synchronized (lock) {
@@ -258,12 +278,6 @@ public class KafkaDeliveryConsumer extends DefaultConsumer {
             } catch (RejectedExecutionException e) {
                 // stopping: left uncommitted for the next start
             }
-        }
-    }
-
-    private boolean isRevoked(PartitionLanes lanes) {
-        synchronized (lock) {
-            return lanes.isRevoked();
         }
     }
 
@@ -313,6 +327,7 @@ public class KafkaDeliveryConsumer extends DefaultConsumer {
 
         @Override
         public void onPartitionsRevoked(Collection<TopicPartition> revoked) {
+            awaitDeliveriesInFlight(revoked);
             Map<TopicPartition, OffsetAndMetadata> offsets = partitionsWithProgress();
             offsets.keySet().retainAll(revoked);
             try {
@@ -321,6 +336,31 @@ public class KafkaDeliveryConsumer extends DefaultConsumer {
                 LOG.warn("Commit on revocation failed ({}); the new owner re-delivers from the last commit", e.toString());
             }
             drop(revoked);
+        }
+
+        /**
+         * Lets the deliveries running on partitions that go to another instance finish (bounded by the shutdown
+         * timeout), so their outcome is committed and the new owner does not send them again.
+         */
+        private void awaitDeliveriesInFlight(Collection<TopicPartition> revoked) {
+            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(endpoint.getShutdownTimeoutMs());
+            synchronized (lock) {
+                revoked.stream().map(partitions::get).filter(java.util.Objects::nonNull).forEach(PartitionLanes::handOver);
+                while (revoked.stream().map(partitions::get).anyMatch(l -> l != null && l.inFlight() > 0)) {
+                    long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+                    if (left <= 0) {
+                        LOG.warn("Deliveries still running on {} at hand-over; the new owner may send them again",
+                                revoked);
+                        return;
+                    }
+                    try {
+                        lock.wait(left);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        return;
+                    }
+                }
+            }
         }
 
         @Override

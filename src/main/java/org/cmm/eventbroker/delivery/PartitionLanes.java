@@ -31,6 +31,8 @@ final class PartitionLanes {
     private String committedMetadata = "";
     private boolean paused;
     private boolean revoked;
+    private int inFlight;
+    private boolean handingOver;
     /** From the previous owner's commit: below this offset, only {@link #owedBefore} offsets are still to deliver. */
     private long restoredUpTo = -1;
     private final TreeSet<Long> owedBefore = new TreeSet<>();
@@ -191,6 +193,31 @@ final class PartitionLanes {
 
     boolean isRevoked() {
         return revoked;
+    }
+
+    /** The partition is being handed over: no new delivery may start; running ones may finish. */
+    void handOver() {
+        handingOver = true;
+    }
+
+    /** True when no delivery of this partition may start (revoked, or being handed over). */
+    boolean isClosed() {
+        return revoked || handingOver;
+    }
+
+    /** A worker started delivering one of this partition's records. */
+    void deliveryStarted() {
+        inFlight++;
+    }
+
+    /** A worker finished a delivery attempt (whatever its outcome). */
+    void deliveryEnded() {
+        inFlight--;
+    }
+
+    /** Deliveries running now. */
+    int inFlight() {
+        return inFlight;
     }
 
     private static String laneOf(ConsumerRecord<String, byte[]> record) {

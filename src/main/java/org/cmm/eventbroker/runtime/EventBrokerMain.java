@@ -21,6 +21,7 @@ public final class EventBrokerMain {
     static Main newMain(EmbeddedBrokerBootstrap bootstrap) {
         Main main = new Main();
         main.addMainListener(bootstrap);
+        main.addMainListener(new org.cmm.eventbroker.metrics.TopicMetricsInstaller());
         return main;
     }
 }

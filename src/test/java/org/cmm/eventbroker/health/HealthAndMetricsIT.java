@@ -73,4 +73,29 @@ class HealthAndMetricsIT {
         assertTrue(metrics.body().lines().anyMatch(l -> l.startsWith("camel_exchanges_total") && l.contains("hl7-mllp-inbound")),
                 "exchanges of the inbound route are counted");
     }
+
+    @Test
+    void recordsArePublishedAndDeliveredPerTopicInThePrometheusMetrics() throws Exception {
+        try (MllpTestClient client = new MllpTestClient(env.mllpPort())) {
+            String ack = client.sendAndReceive(Hl7Samples.load("adt-a03.hl7", "TOPICMETRICS" + System.nanoTime()));
+            assertEquals("AA", PreParser.getFields(ack, "MSA-1")[0]);
+        }
+        // an order for a LIS that is not there: its delivery attempts fail and are counted as such
+        try (org.cmm.eventbroker.testsupport.OrderMessages orders =
+                     new org.cmm.eventbroker.testsupport.OrderMessages(env.bootstrapServers())) {
+            orders.publish("lab.orders.urinalysis", "METRICS-P",
+                    org.cmm.eventbroker.testsupport.OrderMessages.labOrder("METRICS-1", "METRICS-P"));
+        }
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+            java.util.List<String> lines = get("/observe/metrics").body().lines().toList();
+            assertTrue(lines.stream().anyMatch(l -> l.startsWith("cmm_topic_records_total")
+                    && l.contains("topic=\"hl7.adt.a03\"") && l.contains("direction=\"published\"")
+                    && l.contains("outcome=\"ok\"") && !l.endsWith(" 0.0")), "published to hl7.adt.a03 counted");
+            assertTrue(lines.stream().anyMatch(l -> l.startsWith("cmm_topic_records_total")
+                    && l.contains("topic=\"lab.orders.urinalysis\"") && l.contains("direction=\"delivered\"")
+                    && l.contains("outcome=\"failed\"")), "failed deliveries from lab.orders.urinalysis counted");
+            assertTrue(lines.stream().anyMatch(l -> l.startsWith("cmm_topic_latency_seconds_count")
+                    && l.contains("topic=\"hl7.adt.a03\"")), "write latency per topic");
+        });
+    }
 }

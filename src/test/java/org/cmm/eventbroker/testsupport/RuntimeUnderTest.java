@@ -16,6 +16,7 @@ public final class RuntimeUnderTest implements AutoCloseable {
 
     private final Path folder;
     private final EmbeddedKafkaBroker broker;
+    private final boolean ownsBroker;
     private final int mllpPort = FreePorts.next();
     private final int managementPort = FreePorts.next();
     private final int httpPort = FreePorts.next();
@@ -29,9 +30,22 @@ public final class RuntimeUnderTest implements AutoCloseable {
     }
 
     public RuntimeUnderTest(Map<String, String> extraProperties) throws Exception {
+        this(null, extraProperties);
+    }
+
+    /**
+     * A runtime against a broker another instance owns (scale-out tests: several instances, one cluster), or its own
+     * broker when {@code sharedBroker} is null. A shared broker is left running on close.
+     */
+    public RuntimeUnderTest(EmbeddedKafkaBroker sharedBroker, Map<String, String> extraProperties) throws Exception {
         folder = Files.createTempDirectory("cmm-runtime-test");
-        broker = new EmbeddedKafkaBroker("127.0.0.1", FreePorts.next(), FreePorts.next(), folder.resolve("kafka"), Map.of());
-        broker.start();
+        ownsBroker = sharedBroker == null;
+        broker = ownsBroker
+                ? new EmbeddedKafkaBroker("127.0.0.1", FreePorts.next(), FreePorts.next(), folder.resolve("kafka"), Map.of())
+                : sharedBroker;
+        if (ownsBroker) {
+            broker.start();
+        }
         overrides.put("cmm.kafka.bootstrap-servers", broker.bootstrapServers());
         overrides.put("cmm.mllp.host", "127.0.0.1");
         overrides.put("cmm.mllp.port", String.valueOf(mllpPort));
@@ -119,7 +133,9 @@ public final class RuntimeUnderTest implements AutoCloseable {
         try {
             stopRuntime();
         } finally {
-            broker.stop();
+            if (ownsBroker) {
+                broker.stop();
+            }
             EmbeddedKafkaBroker.deleteDataDir(folder);
         }
     }

@@ -36,6 +36,7 @@ public final class ScriptedHl7Peer implements AutoCloseable {
     private final int port;
     private final List<Received> received = new ArrayList<>();
     private final Map<String, AtomicInteger> attempts = new ConcurrentHashMap<>();
+    private final java.util.Set<String> senders = ConcurrentHashMap.newKeySet();
     private volatile Function<Received, Answer> script = r -> Answer.AA;
     private volatile String answerText = "";
     private HapiContext context;
@@ -90,6 +91,11 @@ public final class ScriptedHl7Peer implements AutoCloseable {
         return received.stream().map(Received::controlId).distinct().toList();
     }
 
+    /** The connections (address:port) messages arrived on. */
+    public java.util.Set<String> senders() {
+        return java.util.Set.copyOf(senders);
+    }
+
     /** How many times this control id arrived. */
     public int attempts(String controlId) {
         AtomicInteger n = attempts.get(controlId);
@@ -106,6 +112,7 @@ public final class ScriptedHl7Peer implements AutoCloseable {
         @Override
         public Message processMessage(Message message, Map<String, Object> metadata) throws HL7Exception {
             String er7 = message.encode();
+            senders.add(metadata.get("SENDING_IP") + ":" + metadata.get("SENDING_PORT"));
             String[] f = PreParser.getFields(er7, "MSH-10", "PID-3-1", "MSH-9-1", "MSH-9-2");
             Received r = new Received(f[0], f[1], f[2] + "^" + f[3], er7);
             synchronized (ScriptedHl7Peer.this) {
