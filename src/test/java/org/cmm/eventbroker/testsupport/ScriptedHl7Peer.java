@@ -66,6 +66,8 @@ public final class ScriptedHl7Peer implements AutoCloseable {
         context = new DefaultHapiContext();
         context.setExecutorService(executor);
         context.setValidationContext(ValidationContextFactory.noValidation());
+        // ACK control ids from memory: HAPI's default generator writes an id_file into the working directory
+        context.getParserConfiguration().setIdGenerator(new ca.uhn.hl7v2.util.idgenerator.InMemoryIDGenerator());
         server = context.newServer(port, false);
         server.registerApplication("*", "*", new Application());
         server.startAndWait();
