@@ -1,0 +1,74 @@
+package org.cmm.eventbroker.stack;
+
+import java.net.InetSocketAddress;
+import java.util.List;
+
+import ca.uhn.fhir.context.FhirContext;
+import ca.uhn.fhir.rest.api.EncodingEnum;
+import ca.uhn.fhir.rest.server.IResourceProvider;
+import ca.uhn.fhir.rest.server.RestfulServer;
+import ca.uhn.fhir.rest.server.provider.HashMapResourceProvider;
+import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
+import org.eclipse.jetty.ee10.servlet.ServletHolder;
+import org.eclipse.jetty.server.Server;
+import org.hl7.fhir.instance.model.api.IBaseResource;
+import org.hl7.fhir.r4.model.DiagnosticReport;
+import org.hl7.fhir.r4.model.Encounter;
+import org.hl7.fhir.r4.model.MedicationDispense;
+import org.hl7.fhir.r4.model.MedicationRequest;
+import org.hl7.fhir.r4.model.Observation;
+import org.hl7.fhir.r4.model.Organization;
+import org.hl7.fhir.r4.model.Patient;
+import org.hl7.fhir.r4.model.Practitioner;
+import org.hl7.fhir.r4.model.ServiceRequest;
+import org.hl7.fhir.r4.model.Specimen;
+import org.hl7.fhir.r4.model.Subscription;
+
+/**
+ * A real FHIR R4 server for the FHIR flows to talk to: HAPI FHIR's plain {@link RestfulServer} with in-memory
+ * providers (create, read, update, delete, search by id and last-updated, history) for the resource types the
+ * broker's flows use, in an embedded Jetty. Everything is lost when it stops. Subscriptions are stored, not
+ * delivered (that needs the HAPI JPA server).
+ */
+public final class FhirServer implements AutoCloseable {
+
+    /** The resource types served; the capability statement at {@code /fhir/metadata} lists them. */
+    public static final List<Class<? extends IBaseResource>> RESOURCE_TYPES = List.of(Patient.class, Encounter.class,
+            Observation.class, DiagnosticReport.class, Specimen.class, ServiceRequest.class, MedicationRequest.class,
+            MedicationDispense.class, Practitioner.class, Organization.class, Subscription.class);
+
+    private final Server server;
+    private final String baseUrl;
+
+    public FhirServer(String host, int port) {
+        FhirContext fhir = FhirContext.forR4Cached();
+        RestfulServer restful = new RestfulServer(fhir);
+        restful.setResourceProviders(RESOURCE_TYPES.stream().map(type -> provider(fhir, type)).toList());
+        restful.setDefaultResponseEncoding(EncodingEnum.JSON);
+        server = new Server(new InetSocketAddress(host, port));
+        ServletContextHandler context = new ServletContextHandler();
+        context.setContextPath("/");
+        context.addServlet(new ServletHolder("fhir", restful), "/fhir/*");
+        server.setHandler(context);
+        baseUrl = "http://" + host + ":" + port + "/fhir";
+    }
+
+    private static <T extends IBaseResource> IResourceProvider provider(FhirContext fhir, Class<T> type) {
+        return new HashMapResourceProvider<>(fhir, type);
+    }
+
+    public FhirServer start() throws Exception {
+        server.start();
+        return this;
+    }
+
+    /** The FHIR base URL, e.g. {@code http://127.0.0.1:8090/fhir}. */
+    public String baseUrl() {
+        return baseUrl;
+    }
+
+    @Override
+    public void close() throws Exception {
+        server.stop();
+    }
+}

@@ -1,0 +1,217 @@
+package org.cmm.eventbroker.stack;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.DataInputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Properties;
+
+import jakarta.mail.Folder;
+import jakarta.mail.Message;
+import jakarta.mail.Session;
+import jakarta.mail.Store;
+import jakarta.mail.Transport;
+import jakarta.mail.internet.InternetAddress;
+import jakarta.mail.internet.MimeMessage;
+import org.cmm.eventbroker.kafka.EmbeddedKafkaBroker;
+import org.cmm.eventbroker.testsupport.FreePorts;
+import org.cmm.eventbroker.testsupport.HapiSender;
+import org.cmm.eventbroker.testsupport.OrderMessages;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
+
+/**
+ * The local stack as a developer starts it (mvn -Pstack verify), on free loopback ports and temporary folders: every
+ * peer answers its real protocol (FHIR REST, S3 with the AWS SDK v2, SMTP and IMAP, MQTT, MLLP, Hawtio's page), and
+ * the runtime started inside it delivers a lab order to the LIS stand-in. The MQTT check is skipped where mosquitto is
+ * not installed.
+ */
+class LocalStackIT {
+
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    private static Path folder;
+    private static LocalStack stack;
+    private static final Map<String, String> SETTINGS = new HashMap<>();
+
+    @BeforeAll
+    static void startTheStack() throws Exception {
+        folder = Files.createTempDirectory("cmm-local-stack");
+        for (String key : new String[] {"cmm.stack.fhir.port", "cmm.stack.s3.port", "cmm.stack.smtp.port",
+                "cmm.stack.imap.port", "cmm.stack.mqtt.port", "cmm.stack.hawtio.port", "cmm.lab.lis.port",
+                "cmm.pharmacy.system.port", "cmm.ehr.mllp.port", "cmm.mllp.port", "cmm.lab.results.port",
+                "cmm.pharmacy.dispensing.port", "camel.server.port", "camel.management.port",
+                "cmm.kafka.embedded.port", "cmm.kafka.embedded.controller-port"}) {
+            SETTINGS.put(key, String.valueOf(FreePorts.next()));
+        }
+        SETTINGS.put("cmm.stack.s3.data-dir", folder.resolve("s3").toString());
+        SETTINGS.put("cmm.stack.work-dir", folder.resolve("stack").toString());
+        SETTINGS.put("cmm.kafka.embedded.data-dir", folder.resolve("kafka").toString());
+        SETTINGS.put("camel.main.jmx-enabled", "false");
+        stack = new LocalStack(SETTINGS).start();
+    }
+
+    @AfterAll
+    static void stopTheStack() throws Exception {
+        if (stack != null) {
+            stack.close();
+        }
+        EmbeddedKafkaBroker.deleteDataDir(folder);
+    }
+
+    @Test
+    void fhirServerAnswersWithItsCapabilityStatementAndStoresAPatient() throws Exception {
+        HttpResponse<String> metadata = get(stack.fhir().baseUrl() + "/metadata");
+        assertEquals(200, metadata.statusCode());
+        assertTrue(metadata.body().contains("\"resourceType\":\"CapabilityStatement\""), metadata.body());
+        for (String type : new String[] {"Patient", "Observation", "ServiceRequest", "MedicationRequest",
+                "Subscription", "Encounter"}) {
+            assertTrue(metadata.body().contains("\"type\":\"" + type + "\""), type + " is served");
+        }
+        HttpResponse<String> created = HTTP.send(HttpRequest.newBuilder(URI.create(stack.fhir().baseUrl() + "/Patient"))
+                .header("Content-Type", "application/fhir+json")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"Test\"}]}"))
+                .build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(201, created.statusCode());
+        String location = created.headers().firstValue("Location").orElseThrow();
+        assertEquals(200, get(location).statusCode());
+    }
+
+    @Test
+    void s3StoreKeepsAnObjectInTheDataLakeBucketForTheAwsSdk() {
+        try (S3Client s3 = S3Client.builder()
+                .endpointOverride(URI.create(stack.s3().endpoint()))
+                .region(Region.US_EAST_1)
+                .forcePathStyle(true)
+                .credentialsProvider(StaticCredentialsProvider.create(
+                        AwsBasicCredentials.create("cmm-local", "cmm-local-secret")))
+                .build()) {
+            byte[] content = "{\"check\":\"local stack\"}".getBytes(StandardCharsets.UTF_8);
+            s3.putObject(b -> b.bucket("cmm-data-lake").key("checks/object.json").contentType("application/json"),
+                    RequestBody.fromBytes(content));
+            byte[] read = s3.getObjectAsBytes(b -> b.bucket("cmm-data-lake").key("checks/object.json")).asByteArray();
+            assertArrayEquals(content, read);
+        }
+    }
+
+    @Test
+    void mailSentOverSmtpCanBeReadOverImap() throws Exception {
+        Properties smtp = new Properties();
+        smtp.put("mail.smtp.host", "127.0.0.1");
+        smtp.put("mail.smtp.port", SETTINGS.get("cmm.stack.smtp.port"));
+        MimeMessage mail = new MimeMessage(Session.getInstance(smtp));
+        mail.setFrom(new InternetAddress("broker@cmm.local"));
+        mail.setRecipient(Message.RecipientType.TO, new InternetAddress("ops@cmm.local"));
+        mail.setSubject("local stack check");
+        mail.setText("check");
+        Transport.send(mail);
+
+        Store imap = Session.getInstance(new Properties()).getStore("imap");
+        imap.connect("127.0.0.1", Integer.parseInt(SETTINGS.get("cmm.stack.imap.port")), "ops@cmm.local", "ops@cmm.local");
+        try {
+            await().atMost(Duration.ofSeconds(10)).until(() -> {
+                Folder inbox = imap.getFolder("INBOX");
+                inbox.open(Folder.READ_ONLY);
+                try {
+                    for (Message m : inbox.getMessages()) {
+                        if ("local stack check".equals(m.getSubject())) {
+                            return true;
+                        }
+                    }
+                    return false;
+                } finally {
+                    inbox.close(false);
+                }
+            });
+        } finally {
+            imap.close();
+        }
+    }
+
+    @Test
+    void mqttBrokerAcceptsAConnection() throws Exception {
+        assumeTrue(stack.mqtt() != null, "mosquitto is not installed");
+        try (Socket socket = new Socket()) {
+            socket.connect(new InetSocketAddress("127.0.0.1", Integer.parseInt(SETTINGS.get("cmm.stack.mqtt.port"))), 5000);
+            socket.setSoTimeout(5000);
+            // MQTT 3.1.1 CONNECT, clean session, keep-alive 60 s, client id "cmm"
+            byte[] connect = {0x10, 15, 0, 4, 'M', 'Q', 'T', 'T', 4, 0x02, 0, 60, 0, 3, 'c', 'm', 'm'};
+            OutputStream out = socket.getOutputStream();
+            out.write(connect);
+            out.flush();
+            byte[] connack = new byte[4];
+            new DataInputStream(socket.getInputStream()).readFully(connack);
+            assertArrayEquals(new byte[] {0x20, 2, 0, 0}, connack, "CONNACK, connection accepted");
+        }
+    }
+
+    @Test
+    void eachHl7StandInAnswersAa() throws Exception {
+        assertEquals(3, stack.standIns().size());
+        for (Hl7StandInPeer peer : stack.standIns().values()) {
+            try (HapiSender sender = new HapiSender(peer.port())) {
+                String message = OrderMessages.labOrder("STACK-" + peer.name(), "STACK-P1");
+                assertEquals("AA", sender.send(sender.parse(message)), peer.name());
+            }
+        }
+    }
+
+    @Test
+    void theRuntimeInsideTheStackDeliversALabOrderToTheLisStandIn() throws Exception {
+        Hl7StandInPeer lis = stack.standIns().get("LIS");
+        long before = lis.received();
+        try (OrderMessages orders = new OrderMessages(stack.runtime().bootstrapServers())) {
+            orders.publish("lab.orders.chemistry", "STACK-P2", OrderMessages.labOrder("STACK-ORDER-1", "STACK-P2"));
+        }
+        await().atMost(Duration.ofSeconds(60)).until(() -> lis.received() > before);
+        HttpResponse<String> ready = get("http://127.0.0.1:" + SETTINGS.get("camel.management.port")
+                + "/observe/health/ready");
+        assertEquals(200, ready.statusCode(), ready.body());
+    }
+
+    @Test
+    void hawtioPageIsServedAndPointsAtTheRuntime() throws Exception {
+        String base = "http://127.0.0.1:" + SETTINGS.get("cmm.stack.hawtio.port");
+        HttpResponse<String> connect = get(base + "/");
+        assertEquals(200, connect.statusCode());
+        assertTrue(connect.body().contains("port: " + SETTINGS.get("camel.management.port")), connect.body());
+        assertEquals(200, get(base + "/hawtio/").statusCode());
+    }
+
+    @Test
+    void theTableListsEveryService() {
+        String table = stack.table();
+        for (String expected : new String[] {stack.fhir().baseUrl(), stack.s3().endpoint(),
+                "smtp://127.0.0.1:" + SETTINGS.get("cmm.stack.smtp.port"), "MQTT broker", "LIS stand-in",
+                "Pharmacy stand-in", "EHR stand-in", "Hawtio", stack.runtime().bootstrapServers()}) {
+            assertTrue(table.contains(expected), expected + " in\n" + table);
+        }
+    }
+
+    private static HttpResponse<String> get(String url) throws Exception {
+        return HTTP.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10)).GET().build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+}
