@@ -90,32 +90,22 @@ public class MllpSenderProducer extends DefaultProducer {
     }
 
     private byte[] exchangeFrame(byte[] payload) throws DeliveryFailedException {
-        boolean reused = socket != null;
-        try {
-            return sendAndRead(payload);
-        } catch (SocketTimeoutException e) {
-            disconnect();
-            throw new DeliveryFailedException("no ACK from " + peer() + " within " + endpoint.getAckTimeoutMs() + " ms");
-        } catch (IOException e) {
-            disconnect();
-            if (reused) {
-                // peers close idle connections; a kept connection found closed is opened again once, right away
+        // peers close idle connections: a kept connection found closed is opened again once, right away
+        boolean mayReconnect = socket != null;
+        while (true) {
+            try {
+                return sendAndRead(payload);
+            } catch (SocketTimeoutException e) {
+                disconnect();
+                throw new DeliveryFailedException("no ACK from " + peer() + " within " + endpoint.getAckTimeoutMs() + " ms");
+            } catch (IOException e) {
+                disconnect();
+                if (!mayReconnect) {
+                    throw failure(e);
+                }
                 LOG.debug("Kept connection to {} was closed by the peer; reconnecting", peer());
-                return exchangeFrameOnNewConnection(payload);
+                mayReconnect = false;
             }
-            throw failure(e);
-        }
-    }
-
-    private byte[] exchangeFrameOnNewConnection(byte[] payload) throws DeliveryFailedException {
-        try {
-            return sendAndRead(payload);
-        } catch (SocketTimeoutException e) {
-            disconnect();
-            throw new DeliveryFailedException("no ACK from " + peer() + " within " + endpoint.getAckTimeoutMs() + " ms");
-        } catch (IOException e) {
-            disconnect();
-            throw failure(e);
         }
     }
 
