@@ -19,6 +19,7 @@ KAFKA_CONFIG = "cmm-event-broker-kafka"
 ERRORS_HL7 = "routes/ehr/hl7-inbound-error-handling.camel.yaml"
 ERRORS_OUTBOUND = "routes/platform/outbound-delivery-error-handling.camel.yaml"
 HEALTH = "routes/platform/health-checks.camel.yaml"
+ERRORS_WORKFLOW = "routes/workflow/workflow-error-handling.camel.yaml"
 
 # name -> (flow file, extra sources it needs, property key of the MLLP port it listens on, serves HTTP)
 INTEGRATIONS = {
@@ -35,6 +36,12 @@ INTEGRATIONS = {
                                    [ERRORS_OUTBOUND, HEALTH], None, False),
     "pharmacy-orders-to-pharmacy": ("routes/pharmacy/pharmacy-orders-to-pharmacy.camel.yaml",
                                     [ERRORS_OUTBOUND, HEALTH], None, False),
+    "workflow-triggers-from-hl7": ("routes/workflow/workflow-triggers-from-hl7.camel.yaml",
+                                   [ERRORS_WORKFLOW, HEALTH], None, False),
+    "workflow-engine-caller": ("routes/workflow/workflow-engine-caller.camel.yaml", [ERRORS_WORKFLOW, HEALTH], None, False),
+    "workflow-state-callbacks": ("routes/workflow/workflow-state-callbacks.camel.yaml",
+                                 ["routes/workflow/workflow-callback-error-handling.camel.yaml", HEALTH], None, True),
+    "workflow-task-worker": ("routes/workflow/workflow-task-worker.camel.yaml", [ERRORS_WORKFLOW, HEALTH], None, False),
 }
 
 # Values that differ on a cluster: the peers are Kubernetes services (or addresses) of your site, not 127.0.0.1.
@@ -42,6 +49,7 @@ OVERRIDES = {
     "cmm.lab.lis.host": "lis-mllp",
     "cmm.pharmacy.system.host": "pharmacy-mllp",
     "cmm.ehr.mllp.host": "ehr-mllp",
+    "cmm.workflow.engine.url": "http://workflow-engine:8080/engine-rest",
 }
 # Provided by the mounted ConfigMap, not by the camel trait.
 FROM_CONFIGMAP = {"cmm.kafka.bootstrap-servers"}
@@ -94,6 +102,9 @@ def manifest(name, flow, extra, mllp_port_key, http, props):
         deps.append("camel:direct")
     if "platform-http:" in joined:
         deps.append("camel:platform-http")
+    # an HTTP client endpoint, written as a URL or as the placeholder of one (the workflow engine's)
+    if re.search(r'uri: "(https?:|\{\{cmm\.workflow\.engine\.url}})', joined):
+        deps.append("camel:http")
     lines.append("  dependencies:")
     lines += [f"    - {quote(d)}" for d in deps]
     lines.append("  traits:")
