@@ -62,7 +62,12 @@ public final class CdsRuleEngine {
         switch (event.kind()) {
             case LAB_RESULT -> {
                 for (ClinicalEvent.Observation obs : event.observations()) {
-                    state.lastResults.put(obs.code(), new PatientState.LastResult(event.subtype(), event.timestamp(), event.reference()));
+                    // results come from several topics, so not necessarily in time order: times decide, not arrival
+                    PatientState.LastResult last = state.lastResults.get(obs.code());
+                    boolean laterResultKnown = last != null && last.at() > event.timestamp();
+                    if (!laterResultKnown) {
+                        state.lastResults.put(obs.code(), new PatientState.LastResult(event.subtype(), event.timestamp(), event.reference()));
+                    }
                     for (CdsRules.CareGapRule rule : rules.careGaps()) {
                         if (!rule.observationCodes().contains(obs.code())) {
                             continue;
@@ -72,7 +77,7 @@ public final class CdsRuleEngine {
                         if (open != null && event.timestamp() >= open.indexAt()) {
                             state.followUps.remove(key); // followed up
                         }
-                        if (rule.whenResultClasses().contains(event.subtype())) {
+                        if (rule.whenResultClasses().contains(event.subtype()) && !laterResultKnown) {
                             state.followUps.put(key, new PatientState.FollowUp(rule.id(), obs.code(), event.timestamp(),
                                     event.timestamp() + rule.followUpWithin().toMillis(), event.reference(), false));
                         }

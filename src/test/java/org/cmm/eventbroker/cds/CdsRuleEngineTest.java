@@ -143,6 +143,13 @@ class CdsRuleEngineTest {
     }
 
     @Test
+    void aFollowUpProcessedBeforeItsIndexResultStillClosesTheGap() throws Exception {
+        PatientState s = engine.evaluate(event("lab.results.normal", "P1", oru("P1", "2823-3", "N"), DAY), null).state();
+        s = engine.evaluate(event("lab.results.abnormal", "P1", oru("P1", "2823-3", "H"), 0), s).state();
+        assertTrue(engine.dueCareGaps("P1", s, 10 * DAY).isEmpty());
+    }
+
+    @Test
     void aNormalResultOpensNoFollowUp() throws Exception {
         PatientState s = engine.evaluate(event("lab.results.normal", "P1", oru("P1", "4548-4", "N"), 0), null).state();
         assertTrue(engine.dueCareGaps("P1", s, 1000 * DAY).isEmpty());
