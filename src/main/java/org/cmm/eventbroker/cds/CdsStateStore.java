@@ -1,0 +1,148 @@
+package org.cmm.eventbroker.cds;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.cmm.eventbroker.kafka.TopicsToEnd;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The per-patient CDS state, in memory and on a compacted Kafka topic (key = patient id, value = the state's JSON,
+ * a tombstone when nothing is left), read to its end at start. A write returns only when Kafka acknowledged it
+ * (acks=all), and the in-memory copy changes only then, so memory never runs ahead of the topic.
+ *
+ * <p>Why not Kafka Streams: see routes/cds/cds-rules.yaml (state and consistency). One runtime instance owns the state:
+ * instances do not tail each other's writes.
+ */
+public final class CdsStateStore implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(CdsStateStore.class);
+
+    private final String bootstrapServers;
+    private final String topic;
+    private final long writeTimeoutMs;
+    private final Map<String, PatientState> states = new ConcurrentHashMap<>();
+    private KafkaProducer<String, byte[]> producer;
+
+    public CdsStateStore(String bootstrapServers, String topic, long writeTimeoutMs) {
+        this.bootstrapServers = bootstrapServers;
+        this.topic = topic;
+        this.writeTimeoutMs = writeTimeoutMs;
+    }
+
+    public void start(long loadTimeoutMs) throws Exception {
+        ensureTopic();
+        load(loadTimeoutMs);
+        Properties p = new Properties();
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        p.put(ProducerConfig.ACKS_CONFIG, "all");
+        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+        p.put(ProducerConfig.LINGER_MS_CONFIG, "0");
+        p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, String.valueOf(writeTimeoutMs));
+        p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, String.valueOf(Math.max(1000, writeTimeoutMs / 2)));
+        p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, String.valueOf(Math.max(1000, writeTimeoutMs / 2)));
+        p.put(ProducerConfig.CLIENT_ID_CONFIG, "cds-state-" + topic);
+        producer = new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer());
+    }
+
+    @Override
+    public void close() {
+        if (producer != null) {
+            producer.close(Duration.ofSeconds(10));
+            producer = null;
+        }
+    }
+
+    public PatientState get(String patientId) {
+        return states.get(patientId);
+    }
+
+    public Set<String> patients() {
+        return Set.copyOf(states.keySet());
+    }
+
+    /** Writes the patient's new state and waits for Kafka's acknowledgement; throws when it did not come. */
+    public void put(String patientId, PatientState state) throws Exception {
+        byte[] value = state == null || state.isEmpty() ? null : state.toJson();
+        try {
+            producer.send(new ProducerRecord<>(topic, patientId, value)).get(writeTimeoutMs + 1000, TimeUnit.MILLISECONDS);
+        } catch (ExecutionException | TimeoutException e) {
+            Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
+            throw new IllegalStateException("CDS state not written to " + topic + ": " + cause.getClass().getSimpleName(), cause);
+        }
+        if (value == null) {
+            states.remove(patientId);
+        } else {
+            states.put(patientId, state);
+        }
+    }
+
+    private void ensureTopic() throws Exception {
+        Properties p = new Properties();
+        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        try (Admin admin = Admin.create(p)) {
+            if (admin.listTopics().names().get(30, TimeUnit.SECONDS).contains(topic)) {
+                return;
+            }
+            NewTopic newTopic = new NewTopic(topic, Optional.of(1), Optional.empty())
+                    .configs(Map.of("cleanup.policy", "compact"));
+            try {
+                admin.createTopics(List.of(newTopic)).all().get(30, TimeUnit.SECONDS);
+                LOG.info("Created compacted CDS state topic {}", topic);
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof TopicExistsException)) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    private void load(long loadTimeoutMs) {
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        int[] unreadable = {0};
+        try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer())) {
+            TopicsToEnd.read(consumer, List.of(topic), 0, Duration.ofMillis(loadTimeoutMs), r -> {
+                if (r.key() == null) {
+                    return;
+                }
+                if (r.value() == null) {
+                    states.remove(r.key());
+                    return;
+                }
+                try {
+                    states.put(r.key(), PatientState.fromJson(r.value()));
+                } catch (IOException | RuntimeException e) {
+                    unreadable[0]++;
+                    LOG.warn("Skipping an unreadable CDS state record at {}-{}@{}", topic, r.partition(), r.offset());
+                }
+            });
+        }
+        LOG.info("CDS state: {} patients loaded from {} ({} unreadable records skipped)", states.size(), topic, unreadable[0]);
+    }
+}
