@@ -19,6 +19,7 @@ KAFKA_CONFIG = "cmm-event-broker-kafka"
 ERRORS_HL7 = "routes/ehr/hl7-inbound-error-handling.camel.yaml"
 ERRORS_OUTBOUND = "routes/platform/outbound-delivery-error-handling.camel.yaml"
 HEALTH = "routes/platform/health-checks.camel.yaml"
+ERRORS_DEVICE_ALERTS = "routes/devices/device-alerts-error-handling.camel.yaml"
 
 # name -> (flow file, extra sources it needs, property key of the MLLP port it listens on, serves HTTP)
 INTEGRATIONS = {
@@ -35,6 +36,14 @@ INTEGRATIONS = {
                                    [ERRORS_OUTBOUND, HEALTH], None, False),
     "pharmacy-orders-to-pharmacy": ("routes/pharmacy/pharmacy-orders-to-pharmacy.camel.yaml",
                                     [ERRORS_OUTBOUND, HEALTH], None, False),
+    "device-alerts-mllp-inbound": ("routes/devices/device-alerts-mllp-inbound.camel.yaml",
+                                   [ERRORS_DEVICE_ALERTS, HEALTH], "cmm.device.alerts.pcd.port", False),
+    "device-alerts-mqtt-inbound": ("routes/devices/device-alerts-mqtt-inbound.camel.yaml",
+                                   [ERRORS_DEVICE_ALERTS, HEALTH], None, False),
+    "device-alerts-http-inbound": ("routes/devices/device-alerts-http-inbound.camel.yaml",
+                                   [ERRORS_DEVICE_ALERTS, HEALTH], None, True),
+    "device-alert-processing": ("routes/devices/device-alert-processing.camel.yaml",
+                                [ERRORS_DEVICE_ALERTS, HEALTH], None, False),
 }
 
 # Values that differ on a cluster: the peers are Kubernetes services (or addresses) of your site, not 127.0.0.1.
@@ -94,6 +103,10 @@ def manifest(name, flow, extra, mllp_port_key, http, props):
         deps.append("camel:direct")
     if "platform-http:" in joined:
         deps.append("camel:platform-http")
+    if "paho-mqtt5:" in joined:
+        deps.append("camel:paho-mqtt5")
+    if re.search(r"^\s*- bean:", joined, re.M):
+        deps.append("camel:bean")
     lines.append("  dependencies:")
     lines += [f"    - {quote(d)}" for d in deps]
     lines.append("  traits:")
