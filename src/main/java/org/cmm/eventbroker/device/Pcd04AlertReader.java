@@ -5,8 +5,6 @@ import java.time.LocalDateTime;
 import java.time.OffsetDateTime;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
-import java.time.format.DateTimeParseException;
 import java.util.List;
 import java.util.Locale;
 
@@ -43,8 +41,6 @@ import org.cmm.eventbroker.hl7.Hl7RejectedException;
  * or with a time outside the clock-skew bounds is rejected ({@link Hl7RejectedException}: AR and dead letter).
  */
 public class Pcd04AlertReader implements Processor {
-
-    private static final DateTimeFormatter HL7_TIME = DateTimeFormatter.ofPattern("yyyyMMddHHmm[ss][.SSSS][.SSS][.SS][.S]");
 
     private long maxClockSkewMs = 300_000;
     private long maxAgeMs = 86_400_000;
@@ -196,16 +192,22 @@ public class Pcd04AlertReader implements Processor {
         }
         String v = value.trim();
         int sign = Math.max(v.indexOf('+'), v.indexOf('-'));
+        String local = sign > 0 ? v.substring(0, sign) : v;
         try {
-            LocalDateTime local = LocalDateTime.parse(sign > 0 ? v.substring(0, sign) : v, HL7_TIME);
-            if (sign > 0) {
-                return local.atOffset(ZoneOffset.of(v.substring(sign, sign + 3) + ":" + v.substring(sign + 3)));
+            if (!local.matches("\\d{12}(\\d{2}(\\.\\d{1,4})?)?") || (sign > 0 && !v.substring(sign).matches("[+-]\\d{4}"))) {
+                throw reject("alert time is not an HL7 date/time (YYYYMMDDHHMM[SS[.S]][+/-ZZZZ])", ErrorCode.DATA_TYPE_ERROR);
             }
-            return local.atZone(defaultZone).toOffsetDateTime();
-        } catch (DateTimeParseException | StringIndexOutOfBoundsException e) {
-            throw reject("alert time is not an HL7 date/time (YYYYMMDDHHMM[SS][+ZZZZ])", ErrorCode.DATA_TYPE_ERROR);
+            int nanos = local.length() > 15 ? Integer.parseInt((local.substring(15) + "000000000").substring(0, 9)) : 0;
+            LocalDateTime at = LocalDateTime.of(Integer.parseInt(local.substring(0, 4)), Integer.parseInt(local.substring(4, 6)),
+                    Integer.parseInt(local.substring(6, 8)), Integer.parseInt(local.substring(8, 10)),
+                    Integer.parseInt(local.substring(10, 12)), local.length() >= 14 ? Integer.parseInt(local.substring(12, 14)) : 0,
+                    nanos);
+            if (sign > 0) {
+                return at.atOffset(ZoneOffset.of(v.substring(sign, sign + 3) + ":" + v.substring(sign + 3)));
+            }
+            return at.atZone(defaultZone).toOffsetDateTime();
         } catch (java.time.DateTimeException e) {
-            throw reject("alert time has an impossible offset", ErrorCode.DATA_TYPE_ERROR);
+            throw reject("alert time is an impossible date/time or offset", ErrorCode.DATA_TYPE_ERROR);
         }
     }
 
