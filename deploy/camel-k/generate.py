@@ -21,6 +21,7 @@ ERRORS_OUTBOUND = "routes/platform/outbound-delivery-error-handling.camel.yaml"
 HEALTH = "routes/platform/health-checks.camel.yaml"
 ERRORS_WORKFLOW = "routes/workflow/workflow-error-handling.camel.yaml"
 ERRORS_CDS = "routes/cds/cds-error-handling.camel.yaml"
+ERRORS_DEVICE_ALERTS = "routes/devices/device-alerts-error-handling.camel.yaml"
 
 # name -> (flow file, extra sources it needs, property key of the MLLP port it listens on, serves HTTP)
 INTEGRATIONS = {
@@ -45,6 +46,14 @@ INTEGRATIONS = {
     "workflow-task-worker": ("routes/workflow/workflow-task-worker.camel.yaml", [ERRORS_WORKFLOW, HEALTH], None, False),
     "cds-rules-engine": ("routes/cds/cds-rules-engine.camel.yaml", [ERRORS_CDS, HEALTH], None, False),
     "cds-alerts-to-ehr": ("routes/cds/cds-alerts-to-ehr.camel.yaml", [ERRORS_CDS, HEALTH], None, False),
+    "device-alerts-mllp-inbound": ("routes/devices/device-alerts-mllp-inbound.camel.yaml",
+                                   [ERRORS_DEVICE_ALERTS, HEALTH], "cmm.device.alerts.pcd.port", False),
+    "device-alerts-mqtt-inbound": ("routes/devices/device-alerts-mqtt-inbound.camel.yaml",
+                                   [ERRORS_DEVICE_ALERTS, HEALTH], None, False),
+    "device-alerts-http-inbound": ("routes/devices/device-alerts-http-inbound.camel.yaml",
+                                   [ERRORS_DEVICE_ALERTS, HEALTH], None, True),
+    "device-alert-processing": ("routes/devices/device-alert-processing.camel.yaml",
+                                [ERRORS_DEVICE_ALERTS, HEALTH], None, False),
 }
 
 # Values that differ on a cluster: the peers are Kubernetes services (or addresses) of your site, not 127.0.0.1.
@@ -111,6 +120,10 @@ def manifest(name, flow, extra, mllp_port_key, http, props):
     # an HTTP client endpoint, written as a URL or as the placeholder of one (the workflow engine's)
     if re.search(r'uri: "(https?:|\{\{cmm\.workflow\.engine\.url}})', joined):
         deps.append("camel:http")
+    if "paho-mqtt5:" in joined:
+        deps.append("camel:paho-mqtt5")
+    if re.search(r"^\s*- bean:", joined, re.M):
+        deps.append("camel:bean")
     lines.append("  dependencies:")
     lines += [f"    - {quote(d)}" for d in deps]
     lines.append("  traits:")

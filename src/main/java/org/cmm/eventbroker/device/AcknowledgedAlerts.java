@@ -1,0 +1,137 @@
+package org.cmm.eventbroker.device;
+
+import java.time.Duration;
+import java.util.Iterator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+
+import org.apache.camel.support.service.ServiceSupport;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.cmm.eventbroker.kafka.TopicsToEnd;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The alerts someone acknowledged, so the Alert System stops escalating them. The compacted topic
+ * {@code device.alerts.acknowledgements} (key = alert id) is the record of truth: it is created compacted when
+ * absent, read to its end at start (so acknowledgements survive restarts), and the alert-processing route, which
+ * consumes it, adds every new acknowledgement with {@link #record}.
+ */
+public class AcknowledgedAlerts extends ServiceSupport {
+
+    private static final Logger LOG = LoggerFactory.getLogger(AcknowledgedAlerts.class);
+
+    private String bootstrapServers;
+    private String topic;
+    private int maxEntries = 1_000_000;
+    private long loadTimeoutMs = 60_000;
+    /** Alert ids, oldest first. Guarded by itself. */
+    private final LinkedHashSet<String> acknowledged = new LinkedHashSet<>();
+
+    public void setBootstrapServers(String bootstrapServers) {
+        this.bootstrapServers = bootstrapServers;
+    }
+
+    public void setTopic(String topic) {
+        this.topic = topic;
+    }
+
+    /** A bound on memory: beyond this many acknowledged alerts the oldest are forgotten. */
+    public void setMaxEntries(int maxEntries) {
+        this.maxEntries = maxEntries;
+    }
+
+    public void setLoadTimeoutMs(long loadTimeoutMs) {
+        this.loadTimeoutMs = loadTimeoutMs;
+    }
+
+    @Override
+    protected void doStart() throws Exception {
+        if (bootstrapServers == null || bootstrapServers.isBlank()) {
+            throw new IllegalArgumentException("AcknowledgedAlerts needs bootstrapServers (cmm.kafka.bootstrap-servers)");
+        }
+        if (topic == null || topic.isBlank()) {
+            throw new IllegalArgumentException("AcknowledgedAlerts needs a topic (cmm.device.alerts.acknowledgement-topic)");
+        }
+        ensureCompactedTopic(bootstrapServers, topic);
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        int[] loaded = {0};
+        try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer())) {
+            TopicsToEnd.read(consumer, List.of(topic), 0, Duration.ofMillis(loadTimeoutMs), r -> {
+                if (r.key() == null) {
+                    return;
+                }
+                if (r.value() == null) {
+                    forget(r.key());
+                } else {
+                    record(r.key());
+                    loaded[0]++;
+                }
+            });
+        }
+        LOG.info("{} alert acknowledgements loaded from {}", loaded[0], topic);
+    }
+
+    /** Creates the topic with cleanup.policy=compact unless it exists (an existing topic is left as configured). */
+    public static void ensureCompactedTopic(String bootstrapServers, String topic) throws Exception {
+        Properties p = new Properties();
+        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        try (Admin admin = Admin.create(p)) {
+            if (admin.listTopics().names().get(30, TimeUnit.SECONDS).contains(topic)) {
+                return;
+            }
+            NewTopic newTopic = new NewTopic(topic, Optional.empty(), Optional.empty())
+                    .configs(Map.of("cleanup.policy", "compact"));
+            try {
+                admin.createTopics(List.of(newTopic)).all().get(30, TimeUnit.SECONDS);
+                LOG.info("Created compacted topic {}", topic);
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof TopicExistsException)) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    @Override
+    protected void doStop() {
+        // the topic is the memory; nothing to write
+    }
+
+    public void record(String alertId) {
+        synchronized (acknowledged) {
+            acknowledged.add(alertId);
+            Iterator<String> oldest = acknowledged.iterator();
+            while (acknowledged.size() > maxEntries && oldest.hasNext()) {
+                oldest.next();
+                oldest.remove();
+            }
+        }
+    }
+
+    public void forget(String alertId) {
+        synchronized (acknowledged) {
+            acknowledged.remove(alertId);
+        }
+    }
+
+    public boolean isAcknowledged(String alertId) {
+        synchronized (acknowledged) {
+            return acknowledged.contains(alertId);
+        }
+    }
+}
