@@ -21,7 +21,7 @@ ERRORS_OUTBOUND = "routes/platform/outbound-delivery-error-handling.camel.yaml"
 HEALTH = "routes/platform/health-checks.camel.yaml"
 ERRORS_WORKFLOW = "routes/workflow/workflow-error-handling.camel.yaml"
 ERRORS_CDS = "routes/cds/cds-error-handling.camel.yaml"
-ERRORS_DEVICE_ALERTS = "routes/devices/device-alerts-error-handling.camel.yaml"
+ERRORS_DEVICE_ALERTS = "routes/device/device-alerts-error-handling.camel.yaml"
 
 # name -> (flow file, extra sources it needs, property key of the MLLP port it listens on, serves HTTP)
 INTEGRATIONS = {
@@ -46,13 +46,13 @@ INTEGRATIONS = {
     "workflow-task-worker": ("routes/workflow/workflow-task-worker.camel.yaml", [ERRORS_WORKFLOW, HEALTH], None, False),
     "cds-rules-engine": ("routes/cds/cds-rules-engine.camel.yaml", [ERRORS_CDS, HEALTH], None, False),
     "cds-alerts-to-ehr": ("routes/cds/cds-alerts-to-ehr.camel.yaml", [ERRORS_CDS, HEALTH], None, False),
-    "device-alerts-mllp-inbound": ("routes/devices/device-alerts-mllp-inbound.camel.yaml",
+    "device-alerts-mllp-inbound": ("routes/device/device-alerts-mllp-inbound.camel.yaml",
                                    [ERRORS_DEVICE_ALERTS, HEALTH], "cmm.device.alerts.pcd.port", False),
-    "device-alerts-mqtt-inbound": ("routes/devices/device-alerts-mqtt-inbound.camel.yaml",
+    "device-alerts-mqtt-inbound": ("routes/device/device-alerts-mqtt-inbound.camel.yaml",
                                    [ERRORS_DEVICE_ALERTS, HEALTH], None, False),
-    "device-alerts-http-inbound": ("routes/devices/device-alerts-http-inbound.camel.yaml",
+    "device-alerts-http-inbound": ("routes/device/device-alerts-http-inbound.camel.yaml",
                                    [ERRORS_DEVICE_ALERTS, HEALTH], None, True),
-    "device-alert-processing": ("routes/devices/device-alert-processing.camel.yaml",
+    "device-alert-processing": ("routes/device/device-alert-processing.camel.yaml",
                                 [ERRORS_DEVICE_ALERTS, HEALTH], None, False),
 }
 

@@ -16,7 +16,7 @@ import org.apache.camel.Message;
 import org.cmm.eventbroker.hl7.Hl7Headers;
 
 /**
- * Reads {@code POST /devices/alerts/{alertId}/ack} ({@code {"acknowledgedBy":"<who>","acknowledgedAt":"<when>"}},
+ * Reads {@code POST /device-alerts/{alertId}/ack} ({@code {"acknowledgedBy":"<who>","acknowledgedAt":"<when>"}},
  * when optional: now) into the acknowledgement record for {@code device.alerts.acknowledgements}: key = alert id,
  * body {@code {"alertId","acknowledgedBy","acknowledgedAt","source":"http"}}. Request headers are dropped.
  * Also writes the acknowledgement of an alert a device reported as acknowledged ({@link #fromDevice}).

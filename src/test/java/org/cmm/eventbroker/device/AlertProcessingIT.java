@@ -34,7 +34,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 
 /**
- * Flow 2, the Alert System (routes/devices/device-alert-processing.camel.yaml), against a real Kafka broker: alerts
+ * Flow 2, the Alert System (routes/device/device-alert-processing.camel.yaml), against a real Kafka broker: alerts
  * go in over HTTP (the shortest way to get them on device.alerts.* with their headers), decisions are read from
  * notifications.push.alert and device.alerts.acknowledgements. Every "not escalated" is proven by a later alert of
  * the same device that was escalated: one device's alerts are processed in order, so once the later one is out, the
@@ -68,7 +68,7 @@ class AlertProcessingIT {
     }
 
     private static void send(String json) throws Exception {
-        assertEquals(202, post(env.httpPort(), "/devices/alerts", json).statusCode());
+        assertEquals(202, post(env.httpPort(), "/device-alerts", json).statusCode());
     }
 
     private static String physioHigh(String id, String device, String code) {
@@ -149,7 +149,7 @@ class AlertProcessingIT {
     void anAcknowledgementIsRecordedOnItsCompactedTopicAndStopsFurtherEscalationOfThatAlert() throws Exception {
         send(physioHigh("ACK-1", "MON-5", "MDC_EVT_VFIB"));
         awaitNotification("ACK-1");
-        var answer = post(env.httpPort(), "/devices/alerts/ACK-1/ack",
+        var answer = post(env.httpPort(), "/device-alerts/ACK-1/ack",
                 "{\"acknowledgedBy\":\"nurse-17\",\"acknowledgedAt\":\"" + java.time.OffsetDateTime.now() + "\"}");
         assertEquals(202, answer.statusCode(), answer.body());
         ConsumerRecord<String, byte[]> ack = env.topics().readAll(ACKS).stream()
@@ -177,7 +177,7 @@ class AlertProcessingIT {
     @Test
     @Order(6)
     void anAcknowledgementWithoutWhoIsRejected400AndDeadLettered() throws Exception {
-        var answer = post(env.httpPort(), "/devices/alerts/ACK-2/ack", "{\"acknowledgedAt\":\"soon\"}");
+        var answer = post(env.httpPort(), "/device-alerts/ACK-2/ack", "{\"acknowledgedAt\":\"soon\"}");
         assertEquals(400, answer.statusCode());
         assertTrue(answer.body().contains("acknowledgedBy"), answer.body());
         assertTrue(env.topics().readAll("device.dlq").stream()

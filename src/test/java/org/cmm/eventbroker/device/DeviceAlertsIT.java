@@ -201,7 +201,7 @@ class DeviceAlertsIT {
 
     @Test
     void anHttpAlertIsAnswered202OnlyOnceOnItsTopicAndABadOne400WithTheReasonAndADeadLetter() throws Exception {
-        HttpResponse<String> ok = post(env.httpPort(), "/devices/alerts",
+        HttpResponse<String> ok = post(env.httpPort(), "/device-alerts",
                 alert("HTTP-1", "VENT-1", "ventilator", "technical", "high", "MDC_EVT_DISCONN", "active"));
         assertEquals(202, ok.statusCode(), ok.body());
         assertEquals("{\"topic\":\"device.alerts.technical\",\"alertId\":\"HTTP-1\"}", ok.body());
@@ -211,7 +211,7 @@ class DeviceAlertsIT {
         assertNull(header(record, "Authorization"));
         record.headers().forEach(h -> assertFalse(new String(h.value(), StandardCharsets.UTF_8).contains("s3cr3t")));
 
-        HttpResponse<String> bad = post(env.httpPort(), "/devices/alerts",
+        HttpResponse<String> bad = post(env.httpPort(), "/device-alerts",
                 alert("HTTP-2", "VENT-1", "ventilator", "cosmic", "high", "MDC_EVT_X", "active"));
         assertEquals(400, bad.statusCode());
         assertTrue(bad.body().contains("kind must be"), bad.body());
@@ -220,7 +220,7 @@ class DeviceAlertsIT {
         assertTrue(header(dead, "dlq_reason").contains("kind must be"));
         assertNull(header(dead, "Authorization"), "no request header in the dead letter");
 
-        HttpResponse<String> big = post(env.httpPort(), "/devices/alerts", "{\"x\":\"" + "y".repeat(5000) + "\"}");
+        HttpResponse<String> big = post(env.httpPort(), "/device-alerts", "{\"x\":\"" + "y".repeat(5000) + "\"}");
         assertEquals(400, big.statusCode());
         assertTrue(big.body().contains("larger than"), big.body());
     }

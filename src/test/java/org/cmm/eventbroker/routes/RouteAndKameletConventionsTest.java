@@ -66,6 +66,35 @@ class RouteAndKameletConventionsTest {
         }));
     }
 
+    @org.junit.jupiter.api.Test
+    void routeAndNodeIdsAreUniqueAcrossAllRouteFiles() throws IOException {
+        // Camel refuses to start a route whose node id another route already uses: check it here, not at start
+        java.util.Map<String, List<String>> where = new java.util.TreeMap<>();
+        for (Path file : files("routes", ".camel.yaml")) {
+            collectIds(YAML.readTree(file.toFile()), file.toString(), where);
+        }
+        java.util.Map<String, List<String>> duplicates = new java.util.TreeMap<>();
+        where.forEach((id, files) -> {
+            if (files.size() > 1) {
+                duplicates.put(id, files);
+            }
+        });
+        assertEquals(java.util.Map.of(), duplicates, "ids used more than once");
+    }
+
+    private static void collectIds(JsonNode node, String file, java.util.Map<String, List<String>> where) {
+        if (node.isObject()) {
+            JsonNode id = node.get("id");
+            boolean isBeanOrConfiguration = node.has("type") && node.has("name");
+            if (id != null && id.isTextual() && !isBeanOrConfiguration) {
+                where.computeIfAbsent(id.asText(), k -> new java.util.ArrayList<>()).add(file);
+            }
+            node.fields().forEachRemaining(e -> collectIds(e.getValue(), file, where));
+        } else if (node.isArray()) {
+            node.forEach(child -> collectIds(child, file, where));
+        }
+    }
+
     @TestFactory
     Stream<DynamicTest> everyRouteHasAnIdAndADescription() throws IOException {
         return files("routes", ".camel.yaml").stream().map(file -> DynamicTest.dynamicTest(file.toString(), () -> {
