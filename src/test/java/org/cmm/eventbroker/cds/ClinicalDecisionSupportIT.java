@@ -117,8 +117,11 @@ class ClinicalDecisionSupportIT {
         assertTrue(json(found.get(0)).path("summary").asText().contains("simvastatin"));
 
         kafka.publish("pharmacy.dispensing.new", "P-RET", CdsRuleEngineTest.rds("P-RET", "R-1", "29046", "lisinopril", 30));
+        // events of different topics are not ordered with each other: the return must come after the dispense
+        env.topics().awaitRecords("cds.state", r -> "P-RET".equals(r.key()) && r.value() != null
+                && new String(r.value(), StandardCharsets.UTF_8).contains("pharmacy.dispensing.new"), 1);
         kafka.publish("pharmacy.dispensing.return", "P-RET", CdsRuleEngineTest.rds("P-RET", "R-1", "29046", "lisinopril", -30));
-        // events of different topics are not ordered with each other: wait until the return is in the state
+        // and wait until the return is in the state
         env.topics().awaitRecords("cds.state", r -> "P-RET".equals(r.key()) && r.value() != null
                 && new String(r.value(), StandardCharsets.UTF_8).contains("pharmacy.dispensing.return"), 1);
         kafka.publish("pharmacy.orders.outpatient", "P-RET", rde("P-RET", "NW", "O-5", "9997", "spironolactone"));
