@@ -19,6 +19,7 @@ KAFKA_CONFIG = "cmm-event-broker-kafka"
 ERRORS_HL7 = "routes/ehr/hl7-inbound-error-handling.camel.yaml"
 ERRORS_OUTBOUND = "routes/platform/outbound-delivery-error-handling.camel.yaml"
 HEALTH = "routes/platform/health-checks.camel.yaml"
+ERRORS_DEVICE = "routes/device/device-ingest-error-handling.camel.yaml"
 
 # name -> (flow file, extra sources it needs, property key of the MLLP port it listens on, serves HTTP)
 INTEGRATIONS = {
@@ -35,6 +36,10 @@ INTEGRATIONS = {
                                    [ERRORS_OUTBOUND, HEALTH], None, False),
     "pharmacy-orders-to-pharmacy": ("routes/pharmacy/pharmacy-orders-to-pharmacy.camel.yaml",
                                     [ERRORS_OUTBOUND, HEALTH], None, False),
+    "device-mqtt-ingest": ("routes/device/device-mqtt-ingest.camel.yaml", [ERRORS_DEVICE, HEALTH], None, False),
+    "device-http-ingest": ("routes/device/device-http-ingest.camel.yaml", [ERRORS_DEVICE, HEALTH], None, True),
+    "device-pcd01-mllp-inbound": ("routes/device/device-pcd01-mllp-inbound.camel.yaml", [ERRORS_DEVICE, HEALTH],
+                                  "cmm.device.pcd.port", False),
 }
 
 # Values that differ on a cluster: the peers are Kubernetes services (or addresses) of your site, not 127.0.0.1.
