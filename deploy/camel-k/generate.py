@@ -22,6 +22,7 @@ HEALTH = "routes/platform/health-checks.camel.yaml"
 ERRORS_WORKFLOW = "routes/workflow/workflow-error-handling.camel.yaml"
 ERRORS_CDS = "routes/cds/cds-error-handling.camel.yaml"
 ERRORS_DEVICE_ALERTS = "routes/device/device-alerts-error-handling.camel.yaml"
+ERRORS_DEVICE = "routes/device/device-ingest-error-handling.camel.yaml"
 
 # name -> (flow file, extra sources it needs, property key of the MLLP port it listens on, serves HTTP)
 INTEGRATIONS = {
@@ -54,6 +55,10 @@ INTEGRATIONS = {
                                    [ERRORS_DEVICE_ALERTS, HEALTH], None, True),
     "device-alert-processing": ("routes/device/device-alert-processing.camel.yaml",
                                 [ERRORS_DEVICE_ALERTS, HEALTH], None, False),
+    "device-mqtt-ingest": ("routes/device/device-mqtt-ingest.camel.yaml", [ERRORS_DEVICE, HEALTH], None, False),
+    "device-http-ingest": ("routes/device/device-http-ingest.camel.yaml", [ERRORS_DEVICE, HEALTH], None, True),
+    "device-pcd01-mllp-inbound": ("routes/device/device-pcd01-mllp-inbound.camel.yaml", [ERRORS_DEVICE, HEALTH],
+                                  "cmm.device.pcd.port", False),
 }
 
 # Values that differ on a cluster: the peers are Kubernetes services (or addresses) of your site, not 127.0.0.1.

@@ -21,6 +21,7 @@ public final class MqttBroker implements AutoCloseable {
     private final String host;
     private final int port;
     private final Path workDir;
+    private String extraConfig = "";
     private Process process;
 
     public MqttBroker(Path executable, String host, int port, Path workDir) {
@@ -38,6 +39,12 @@ public final class MqttBroker implements AutoCloseable {
                 .filter(Files::isExecutable).findFirst();
     }
 
+    /** More mosquitto.conf lines (e.g. the benchmark's unlimited queues), before {@link #start}. */
+    public MqttBroker extraConfig(String lines) {
+        this.extraConfig = lines;
+        return this;
+    }
+
     public MqttBroker start(long timeoutMs) throws IOException, InterruptedException {
         Files.createDirectories(workDir);
         Path config = workDir.resolve("mosquitto.conf");
@@ -46,7 +53,7 @@ public final class MqttBroker implements AutoCloseable {
                 listener %d %s
                 allow_anonymous true
                 persistence false
-                """.formatted(port, host));
+                """.formatted(port, host) + extraConfig);
         process = new ProcessBuilder(executable.toString(), "-c", config.toString())
                 .redirectErrorStream(true)
                 .redirectOutput(workDir.resolve("mosquitto.log").toFile())

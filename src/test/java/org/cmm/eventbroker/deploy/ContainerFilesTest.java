@@ -42,7 +42,8 @@ class ContainerFilesTest {
 
     /** The keys of every port the runtime listens on (application.properties); the container must publish each. */
     static final List<String> LISTENING_PORT_KEYS = List.of(
-            "cmm.mllp.port", "cmm.lab.results.port", "cmm.pharmacy.dispensing.port", "cmm.device.alerts.pcd.port",
+            "cmm.mllp.port", "cmm.lab.results.port", "cmm.pharmacy.dispensing.port", "cmm.device.pcd.port",
+            "cmm.device.alerts.pcd.port",
             "camel.server.port", "camel.management.port");
 
     /** name[:tag][@digest]; the tag an exact version (x.y.z somewhere in it, or a MinIO RELEASE timestamp). */
@@ -379,9 +380,9 @@ class ContainerFilesTest {
         assertTrue(composeProblems(noRoutes, ports, dir).contains(RUNTIME + ": /app/routes is not mounted"));
 
         Set<Integer> morePorts = new TreeSet<>(ports);
-        morePorts.add(2578);
+        morePorts.add(2599);
         assertTrue(composeProblems(YAML.readTree(COMPOSE.toFile()), morePorts, dir)
-                .contains(RUNTIME + ": port 2578 of application.properties is not published"), "a new listening port is noticed");
+                .contains(RUNTIME + ": port 2599 of application.properties is not published"), "a new listening port is noticed");
     }
 
     @Test

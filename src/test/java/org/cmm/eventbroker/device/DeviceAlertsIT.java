@@ -61,7 +61,7 @@ class DeviceAlertsIT {
         logs = LogCapture.attach();
         mqttDir = Files.createTempDirectory("cmm-alerts-mqtt");
         mosquitto = new MqttBroker(executable.get(), "127.0.0.1", FreePorts.next(), mqttDir).start(10_000);
-        env = new RuntimeUnderTest(Map.of("cmm.device.mqtt.enabled", "true", "cmm.device.mqtt.url", mosquitto.url(),
+        env = new RuntimeUnderTest(Map.of("cmm.device.mqtt.enabled", "true", "cmm.device.mqtt.broker-url", mosquitto.url(),
                 "cmm.device.alerts.max-body-bytes", "4096"));
         gateway = new MqttClient(mosquitto.url(), "test-gateway", new MemoryPersistence());
         MqttConnectionOptions options = new MqttConnectionOptions();
@@ -153,7 +153,7 @@ class DeviceAlertsIT {
             String id = "MQ-ORDER-" + i;
             sent.add(id);
             // the payload leaves the device to the topic
-            publish("devices/pulse-oximeter/OX-ORDER/alerts", alert(id, "OX-ORDER", "pulse-oximeter",
+            publish("device-alerts/pulse-oximeter/OX-ORDER/alerts", alert(id, "OX-ORDER", "pulse-oximeter",
                     "physiological", i % 2 == 0 ? "high" : "low", "MDC_EVT_LO_" + i, "active")
                     .replace("\"deviceId\":\"OX-ORDER\",", ""));
         }
@@ -167,9 +167,9 @@ class DeviceAlertsIT {
         assertTrue(body(first).contains("\"deviceId\":\"OX-ORDER\""), body(first));
         assertEquals(1, records.stream().map(ConsumerRecord::partition).distinct().count(), "one device, one partition");
 
-        publish("devices/infusion-pump/PUMP-1/alerts",
+        publish("device-alerts/infusion-pump/PUMP-1/alerts",
                 alert("MQ-TECH-1", "PUMP-1", "infusion-pump", "technical", "medium", "MDC_EVT_OCCL", "active"));
-        publish("devices/infusion-pump/PUMP-1/alerts",
+        publish("device-alerts/infusion-pump/PUMP-1/alerts",
                 alert("MQ-OPS-1", "PUMP-1", "infusion-pump", "operational", "low", "MDC_EVT_BATT_LO", "active"));
         assertEquals("PUMP-1", env.topics().awaitRecords("device.alerts.technical", alertId("MQ-TECH-1"), 1).get(0).key());
         assertEquals("PUMP-1", env.topics().awaitRecords("device.alerts.operational", alertId("MQ-OPS-1"), 1).get(0).key());
@@ -177,15 +177,15 @@ class DeviceAlertsIT {
 
     @Test
     void malformedUnknownOrImpossibleMqttPayloadsAreDeadLetteredWithTheReasonAndTheFlowGoesOn() throws Exception {
-        publish("devices/pulse-oximeter/OX-BAD/alerts", "{\"alertId\":\"MQ-BAD-1\", not json");
-        publish("devices/toaster/TOAST-1/alerts",
+        publish("device-alerts/pulse-oximeter/OX-BAD/alerts", "{\"alertId\":\"MQ-BAD-1\", not json");
+        publish("device-alerts/toaster/TOAST-1/alerts",
                 alert("MQ-BAD-2", "TOAST-1", "toaster", "technical", "low", "MDC_EVT_X", "active"));
-        publish("devices/pulse-oximeter/OX-BAD/alerts",
+        publish("device-alerts/pulse-oximeter/OX-BAD/alerts",
                 alert("MQ-BAD-3", "OX-BAD", "pulse-oximeter", "physiological", "extreme", "MDC_EVT_LO", "active"));
-        publish("devices/pulse-oximeter/OX-BAD/alerts",
+        publish("device-alerts/pulse-oximeter/OX-BAD/alerts",
                 alert("MQ-BAD-4", "OX-BAD", "pulse-oximeter", "physiological", "high", "MDC_EVT_LO", "active")
                         .replaceAll("\"timestamp\":\"[^\"]+\"", "\"timestamp\":\"2099-01-01T00:00:00Z\""));
-        publish("devices/pulse-oximeter/OX-BAD/alerts",
+        publish("device-alerts/pulse-oximeter/OX-BAD/alerts",
                 alert("MQ-GOOD-5", "OX-BAD", "pulse-oximeter", "physiological", "high", "MDC_EVT_LO", "active"));
 
         env.topics().awaitRecords("device.alerts.physiological", alertId("MQ-GOOD-5"), 1);

@@ -23,6 +23,7 @@ public final class RuntimeUnderTest implements AutoCloseable {
     private final int labResultsPort = FreePorts.next();
     private final int dispensingPort = FreePorts.next();
     private final int deviceAlertsPcdPort = FreePorts.next();
+    private final int devicePcdPort = FreePorts.next();
     private final Map<String, String> overrides = new HashMap<>();
     private EventBrokerRuntime runtime;
 
@@ -61,6 +62,8 @@ public final class RuntimeUnderTest implements AutoCloseable {
         overrides.put("cmm.pharmacy.dispensing.port", String.valueOf(dispensingPort));
         overrides.put("cmm.device.alerts.pcd.host", "127.0.0.1");
         overrides.put("cmm.device.alerts.pcd.port", String.valueOf(deviceAlertsPcdPort));
+        overrides.put("cmm.device.pcd.host", "127.0.0.1");
+        overrides.put("cmm.device.pcd.port", String.valueOf(devicePcdPort));
         // outbound peers: nothing listens on these until a test starts one there
         overrides.put("cmm.lab.lis.port", String.valueOf(FreePorts.next()));
         overrides.put("cmm.pharmacy.system.port", String.valueOf(FreePorts.next()));
@@ -121,6 +124,11 @@ public final class RuntimeUnderTest implements AutoCloseable {
     /** MLLP listener for IHE PCD-04 device alerts (ORU^R40). */
     public int deviceAlertsPcdPort() {
         return deviceAlertsPcdPort;
+    }
+
+    /** MLLP listener for IHE PCD-01 device observation reports from device gateways. */
+    public int devicePcdPort() {
+        return devicePcdPort;
     }
 
     /** The value of a property as this runtime was given it (a port a test peer must listen on, say). */

@@ -1,0 +1,93 @@
+package org.cmm.eventbroker.bench;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Properties;
+import java.util.Set;
+
+import org.HdrHistogram.Histogram;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+
+/**
+ * Reads a device topic from its current end and, for the readings of one run, counts distinct ones, duplicates and
+ * the latency from the time each was due at the gateway to the time this consumer saw it on Kafka.
+ */
+final class DeviceTopicWatcher implements AutoCloseable {
+
+    private final KafkaConsumer<String, byte[]> consumer;
+    final Histogram latencyMicros = new Histogram(120_000_000L, 3);
+    private final Set<String> seen = new HashSet<>();
+    long duplicates;
+    long firstNanos;
+    long lastNanos;
+
+    DeviceTopicWatcher(String bootstrap, String topic) {
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "5000");
+        p.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, "5");
+        consumer = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer());
+        List<TopicPartition> partitions = consumer.partitionsFor(topic, Duration.ofSeconds(30)).stream()
+                .map(i -> new TopicPartition(topic, i.partition())).toList();
+        consumer.assign(partitions);
+        consumer.seekToEnd(partitions);
+        partitions.forEach(consumer::position); // fix the start now, before anything is published
+    }
+
+    /** Polls until {@code expected} distinct readings of {@code run} were seen, or the timeout. */
+    long await(String run, long expected, Duration timeout) {
+        String marker = "\"bench\":\"" + run + ":";
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (seen.size() < expected && System.nanoTime() < deadline) {
+            for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(50))) {
+                long now = System.nanoTime();
+                String v = new String(r.value(), StandardCharsets.UTF_8);
+                int at = v.indexOf(marker);
+                if (at < 0) {
+                    continue;
+                }
+                String id = v.substring(at + 9, v.indexOf('"', at + 9));
+                if (!seen.add(id)) {
+                    duplicates++;
+                    continue;
+                }
+                if (firstNanos == 0) {
+                    firstNanos = now;
+                }
+                lastNanos = now;
+                int d = v.indexOf("\"dueNanos\":");
+                int end = d + 11;
+                while (end < v.length() && (Character.isDigit(v.charAt(end)) || v.charAt(end) == '-')) {
+                    end++;
+                }
+                long due = Long.parseLong(v.substring(d + 11, end));
+                latencyMicros.recordValue(Math.max(0, Math.min((now - due) / 1000, 120_000_000L)));
+            }
+        }
+        return seen.size();
+    }
+
+    /** {@link #await} on its own thread, so Kafka is read while the gateways publish (join before reading results). */
+    Thread awaitInBackground(String run, long expected, Duration timeout) {
+        Thread t = new Thread(() -> await(run, expected, timeout), "watch-" + run);
+        t.start();
+        return t;
+    }
+
+    long distinct() {
+        return seen.size();
+    }
+
+    @Override
+    public void close() {
+        consumer.close();
+    }
+}
