@@ -16,12 +16,15 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 
 /**
- * Reads a device topic from its current end and, for the readings of one run, counts distinct ones, duplicates and
- * the latency from the time each was due at the gateway to the time this consumer saw it on Kafka.
+ * Reads a device topic from its current end and, for the readings (or alerts) of one run, counts distinct ones,
+ * duplicates and the latency from the time each was due at the gateway to the time this consumer saw it on Kafka.
+ * Readings carry their run-unique id in {@code "bench"} and the due time in {@code "dueNanos"}; alerts (whose
+ * unknown fields the runtime drops) carry both in the alert id: {@code "alertId":"bench:<run>:<seq>:<dueNanos>"}.
  */
 final class DeviceTopicWatcher implements AutoCloseable {
 
     private final KafkaConsumer<String, byte[]> consumer;
+    private final boolean alerts;
     final Histogram latencyMicros = new Histogram(120_000_000L, 3);
     private final Set<String> seen = new HashSet<>();
     long duplicates;
@@ -29,6 +32,12 @@ final class DeviceTopicWatcher implements AutoCloseable {
     long lastNanos;
 
     DeviceTopicWatcher(String bootstrap, String topic) {
+        this(bootstrap, topic, false);
+    }
+
+    /** {@code alerts}: the records are device alerts, matched by their alert id (see the class comment). */
+    DeviceTopicWatcher(String bootstrap, String topic, boolean alerts) {
+        this.alerts = alerts;
         Properties p = new Properties();
         p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
@@ -42,9 +51,9 @@ final class DeviceTopicWatcher implements AutoCloseable {
         partitions.forEach(consumer::position); // fix the start now, before anything is published
     }
 
-    /** Polls until {@code expected} distinct readings of {@code run} were seen, or the timeout. */
+    /** Polls until {@code expected} distinct readings (or alerts) of {@code run} were seen, or the timeout. */
     long await(String run, long expected, Duration timeout) {
-        String marker = "\"bench\":\"" + run + ":";
+        String marker = alerts ? "\"alertId\":\"bench:" + run + ":" : "\"bench\":\"" + run + ":";
         long deadline = System.nanoTime() + timeout.toNanos();
         while (seen.size() < expected && System.nanoTime() < deadline) {
             for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(50))) {
@@ -54,7 +63,8 @@ final class DeviceTopicWatcher implements AutoCloseable {
                 if (at < 0) {
                     continue;
                 }
-                String id = v.substring(at + 9, v.indexOf('"', at + 9));
+                int idStart = alerts ? at + 11 : at + 9;
+                String id = v.substring(idStart, v.indexOf('"', idStart));
                 if (!seen.add(id)) {
                     duplicates++;
                     continue;
@@ -63,12 +73,17 @@ final class DeviceTopicWatcher implements AutoCloseable {
                     firstNanos = now;
                 }
                 lastNanos = now;
-                int d = v.indexOf("\"dueNanos\":");
-                int end = d + 11;
-                while (end < v.length() && (Character.isDigit(v.charAt(end)) || v.charAt(end) == '-')) {
-                    end++;
+                long due;
+                if (alerts) {
+                    due = Long.parseLong(id.substring(id.lastIndexOf(':') + 1));
+                } else {
+                    int d = v.indexOf("\"dueNanos\":");
+                    int end = d + 11;
+                    while (end < v.length() && (Character.isDigit(v.charAt(end)) || v.charAt(end) == '-')) {
+                        end++;
+                    }
+                    due = Long.parseLong(v.substring(d + 11, end));
                 }
-                long due = Long.parseLong(v.substring(d + 11, end));
                 latencyMicros.recordValue(Math.max(0, Math.min((now - due) / 1000, 120_000_000L)));
             }
         }

@@ -3,6 +3,7 @@ package org.cmm.eventbroker.bench;
 import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -26,7 +27,12 @@ import org.eclipse.paho.mqttv5.common.packet.MqttProperties;
  * topic, the JSON parsed once (well-formed or not sent), PUBACK in the send callback. No catalogue checks, no
  * CloudEvents headers, no Camel: the gap to the runtime is what those cost.
  *
- * <p>Arguments: mqttUrl clientId mqttTopicPrefix bootstrapServers kafkaTopicPrefix
+ * <p>Alerts the same way: {@code <alertsTopicPrefix>/<device-type>/<device-id>/alerts} to
+ * {@code <kafkaTopicPrefix>.device.alerts.<kind>} ({@code kind} read from the parsed JSON, key the device id), on an
+ * MQTT connection of its own (as the runtime's alert route has) but through the same producer (linger 1 ms; the
+ * runtime's alert sink uses linger 0); no validation of the alert's fields, the payload forwarded as it came.
+ *
+ * <p>Arguments: mqttUrl clientId mqttTopicPrefix bootstrapServers kafkaTopicPrefix [alertsTopicPrefix]
  */
 public final class PlainMqttKafkaBridge {
 
@@ -39,6 +45,7 @@ public final class PlainMqttKafkaBridge {
         String mqttPrefix = args[2];
         String bootstrap = args[3];
         String kafkaPrefix = args[4];
+        String alertsPrefix = args.length > 5 ? args[5] : null;
         Properties p = new Properties();
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         p.put(ProducerConfig.ACKS_CONFIG, "all");
@@ -46,21 +53,39 @@ public final class PlainMqttKafkaBridge {
         p.put(ProducerConfig.LINGER_MS_CONFIG, "1");
         KafkaProducer<String, byte[]> producer = new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer());
         ObjectMapper json = new ObjectMapper();
+        connect(mqttUrl, clientId, mqttPrefix + "/+/+/+", producer, json, kafkaPrefix, null);
+        if (alertsPrefix != null) {
+            // a connection of its own, as the runtime's alert route has (its own client id and callback thread)
+            connect(mqttUrl, clientId + "-alerts", alertsPrefix + "/+/+/alerts", producer, json, kafkaPrefix,
+                    alertsPrefix);
+        }
+        new CountDownLatch(1).await();
+    }
+
+    /**
+     * One MQTT connection subscribed to {@code filter}: each message's JSON parsed once, sent, PUBACK in the send
+     * callback. {@code alertsPrefix} non-null: alerts, to {@code <kafkaPrefix>.device.alerts.<kind>}.
+     */
+    private static void connect(String mqttUrl, String clientId, String filter, KafkaProducer<String, byte[]> producer,
+                                ObjectMapper json, String kafkaPrefix, String alertsPrefix) throws MqttException {
         MqttClient client = new MqttClient(mqttUrl, clientId, new MemoryPersistence());
         client.setManualAcks(true);
         client.setCallback(new MqttCallback() {
             @Override
             public void messageArrived(String topic, MqttMessage message) {
-                // <prefix>/<device-type>/<device-id>/<data-type>
+                // <prefix>/<device-type>/<device-id>/<data-type>, or <alerts-prefix>/<device-type>/<device-id>/alerts
                 String[] levels = topic.split("/");
                 byte[] body = message.getPayload();
+                JsonNode tree;
                 try {
-                    json.readTree(body);
+                    tree = json.readTree(body);
                 } catch (Exception malformed) {
                     ack(message);
                     return;
                 }
-                String kafkaTopic = kafkaPrefix + "." + levels[1] + "." + levels[3];
+                String kafkaTopic = alertsPrefix != null
+                        ? kafkaPrefix + ".device.alerts." + tree.path("kind").asText("unclassified")
+                        : kafkaPrefix + "." + levels[1] + "." + levels[3];
                 producer.send(new ProducerRecord<>(kafkaTopic, levels[2], body), (md, e) -> {
                     if (e == null) {
                         ack(message);
@@ -103,8 +128,7 @@ public final class PlainMqttKafkaBridge {
         options.setSessionExpiryInterval(86_400L);
         options.setReceiveMaximum(1000);
         client.connect(options);
-        client.subscribe(mqttPrefix + "/+/+/+", 1);
-        System.out.println("bridge subscribed to " + mqttPrefix + "/+/+/+");
-        new CountDownLatch(1).await();
+        client.subscribe(filter, 1);
+        System.out.println("bridge subscribed to " + filter);
     }
 }
