@@ -12,7 +12,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
-import java.util.stream.Stream;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -28,9 +27,16 @@ import org.cmm.eventbroker.stack.MqttBroker;
  * devices reporting at 1 Hz (due time at the gateway to the record seen by a Kafka consumer, HdrHistogram). Each
  * run checks that every reading arrived (lost / duplicated).
  *
+ * <p>The alert path in the same paced phase: while the 1,000 devices report, alerts are published too (QoS 1,
+ * canonical alert JSON, kind physiological, {@code bench.devices.alertsPerSecond} spread over the devices) on
+ * {@code <system>alerts/patient-monitor/PM-<n>/alerts}; their latency is from the time each was due at the gateway
+ * to its record on {@code device.alerts.physiological} (runtime, through device-alerts-mqtt-inbound) or
+ * {@code bl.device.alerts.physiological} (the bridge, forwarding the payload as it came).
+ *
  * <p>System properties: bench.devices (1000), bench.gateways (10), bench.devices.messages (100000),
  * bench.devices.warmup (20000), bench.devices.hz (1), bench.devices.rateSeconds (30),
- * bench.devices.systems (bridge,runtime), bench.heap (512m), bench.alerts (false).
+ * bench.devices.alertsPerSecond (20; 0 leaves the alert path out), bench.devices.alertWarmup (1000),
+ * bench.devices.systems (bridge,runtime), bench.heap (512m).
  */
 public final class DeviceIngestBenchmark {
 
@@ -41,7 +47,9 @@ public final class DeviceIngestBenchmark {
     private static final double HZ = Double.parseDouble(System.getProperty("bench.devices.hz", "1"));
     private static final int RATE_SECONDS = Integer.getInteger("bench.devices.rateSeconds", 30);
     private static final String HEAP = System.getProperty("bench.heap", "512m");
-    private static final boolean ALERTS = Boolean.getBoolean("bench.alerts");
+    private static final double ALERTS_PER_SECOND = Double.parseDouble(
+            System.getProperty("bench.devices.alertsPerSecond", "20"));
+    private static final long ALERT_WARMUP = Long.getLong("bench.devices.alertWarmup", 1000);
     private static final List<String> SYSTEMS = List.of(System.getProperty("bench.devices.systems", "bridge,runtime")
             .split(","));
 
@@ -85,10 +93,9 @@ public final class DeviceIngestBenchmark {
         if (bridge != null && runtime != null) {
             report.put("runtime/bridge", round(number(runtime, "readingsPerSecond") / number(bridge, "readingsPerSecond")));
         }
-        report.put("alerts", alertLatency());
+        report.put("alertsPerSecond", ALERTS_PER_SECOND);
         printTable(systems);
-        System.out.println("load average " + report.get("loadAverageAtStart") + " -> " + report.get("loadAverageAtEnd")
-                + "; alerts: " + report.get("alerts"));
+        System.out.println("load average " + report.get("loadAverageAtStart") + " -> " + report.get("loadAverageAtEnd"));
         String json = Json.write(report);
         Path file = out.resolve("devices-" + System.currentTimeMillis() + ".json");
         Files.writeString(file, json);
@@ -105,13 +112,18 @@ public final class DeviceIngestBenchmark {
             default -> throw new IllegalArgumentException("unknown system " + system);
         };
         String mqttPrefix = kafkaPrefix + "dev";
+        String alertsPrefix = kafkaPrefix + "alerts";
         String topic = kafkaPrefix + ".patient-monitor.vitals";
+        // the runtime's alert sink writes device.alerts.<kind> (no prefix setting); the bridge its own topic
+        String alertTopic = (system.equals("runtime") ? "" : kafkaPrefix + ".") + "device.alerts.physiological";
         createTopic(bootstrap, topic);
+        createTopic(bootstrap, alertTopic);
         String clientId = "bench-" + system + "-" + System.nanoTime();
         ChildJvm child;
         if (system.equals("bridge")) {
             child = new ChildJvm("plain Paho + KafkaProducer bridge", HEAP, freePort(), List.of(),
-                    PlainMqttKafkaBridge.class.getName(), List.of(mqttUrl, clientId, mqttPrefix, bootstrap, kafkaPrefix),
+                    PlainMqttKafkaBridge.class.getName(),
+                    List.of(mqttUrl, clientId, mqttPrefix, bootstrap, kafkaPrefix, alertsPrefix),
                     out.resolve("device-bridge.log"));
         } else {
             List<String> props = new ArrayList<>(List.of(
@@ -122,6 +134,8 @@ public final class DeviceIngestBenchmark {
                     "-Dcmm.device.mqtt.topic-prefix=" + mqttPrefix,
                     "-Dcmm.device.topic-prefix=" + kafkaPrefix,
                     "-Dcmm.device.dead-letter-topic=" + kafkaPrefix + ".device.dlq",
+                    "-Dcmm.device.alerts.mqtt.topic-prefix=" + alertsPrefix,
+                    "-Dcmm.device.alerts.mqtt.client-id=" + clientId + "-alerts",
                     // every listener on a free loopback port: other work shares this machine
                     "-Dcamel.management.host=127.0.0.1",
                     "-Dcamel.management.port=" + freePort(),
@@ -129,10 +143,14 @@ public final class DeviceIngestBenchmark {
                     "-Dcamel.server.port=" + freePort(),
                     "-Dcmm.mllp.host=127.0.0.1",
                     "-Dcmm.mllp.port=" + freePort(),
+                    "-Dcmm.lab.results.host=127.0.0.1",
                     "-Dcmm.lab.results.port=" + freePort(),
+                    "-Dcmm.pharmacy.dispensing.host=127.0.0.1",
                     "-Dcmm.pharmacy.dispensing.port=" + freePort(),
                     "-Dcmm.device.pcd.host=127.0.0.1",
-                    "-Dcmm.device.pcd.port=" + freePort()));
+                    "-Dcmm.device.pcd.port=" + freePort(),
+                    "-Dcmm.device.alerts.pcd.host=127.0.0.1",
+                    "-Dcmm.device.alerts.pcd.port=" + freePort()));
             String extra = System.getProperty("bench.runtimeJvmArgs", "");
             if (!extra.isBlank()) {
                 props.addAll(List.of(extra.trim().split("\\s+")));
@@ -141,14 +159,29 @@ public final class DeviceIngestBenchmark {
                     List.of(), out.resolve("device-runtime.log"));
         }
         Map<String, Object> figures = new LinkedHashMap<>();
-        try (child; SimulatedGateways gateways = new SimulatedGateways(mqttUrl, mqttPrefix, GATEWAYS, DEVICES)) {
+        boolean alerts = ALERTS_PER_SECOND > 0;
+        try (child; SimulatedGateways gateways = new SimulatedGateways(mqttUrl, mqttPrefix, alertsPrefix, GATEWAYS,
+                DEVICES)) {
             awaitSubscribed(gateways, bootstrap, topic);
-            // warm-up: the JIT, Kafka's producer batches and the topic's partitions
-            try (DeviceTopicWatcher w = new DeviceTopicWatcher(bootstrap, topic)) {
+            if (alerts) {
+                awaitAlertsSubscribed(gateways, bootstrap, alertTopic);
+            }
+            // warm-up: the JIT, Kafka's producer batches and the topic's partitions (and the alert path)
+            try (DeviceTopicWatcher w = new DeviceTopicWatcher(bootstrap, topic);
+                 DeviceTopicWatcher a = new DeviceTopicWatcher(bootstrap, alertTopic, true)) {
                 Thread watching = w.awaitInBackground("warmup", WARMUP, Duration.ofMinutes(5));
+                Thread watchingAlerts = alerts ? a.awaitInBackground("warmup", ALERT_WARMUP, Duration.ofMinutes(5))
+                        : null;
+                if (alerts) {
+                    gateways.alertsFlatOut("warmup", ALERT_WARMUP);
+                }
                 gateways.flatOut("warmup", WARMUP);
                 watching.join();
                 check("warm-up", w.distinct(), WARMUP);
+                if (alerts) {
+                    watchingAlerts.join();
+                    check("alert warm-up", a.distinct(), ALERT_WARMUP);
+                }
             }
             // throughput: every reading published flat out
             try (DeviceTopicWatcher w = new DeviceTopicWatcher(bootstrap, topic)) {
@@ -172,11 +205,16 @@ public final class DeviceIngestBenchmark {
                 figures.put("loadAverage", load);
                 System.out.println("  flat out: " + figures);
             }
-            // latency at 1,000 devices x 1 Hz
-            try (DeviceTopicWatcher w = new DeviceTopicWatcher(bootstrap, topic)) {
+            // latency at 1,000 devices x 1 Hz, and of the alerts published meanwhile
+            try (DeviceTopicWatcher w = new DeviceTopicWatcher(bootstrap, topic);
+                 DeviceTopicWatcher a = new DeviceTopicWatcher(bootstrap, alertTopic, true)) {
                 long count = (long) (DEVICES * HZ * RATE_SECONDS);
+                long alertCount = (long) (ALERTS_PER_SECOND * RATE_SECONDS);
                 Thread watching = w.awaitInBackground("paced", count, Duration.ofSeconds(RATE_SECONDS + 120));
-                gateways.paced("paced", HZ, RATE_SECONDS);
+                Thread watchingAlerts = alerts
+                        ? a.awaitInBackground("paced", alertCount, Duration.ofSeconds(RATE_SECONDS + 120)) : null;
+                List<Double> loadBefore = loadAverage();
+                gateways.paced("paced", HZ, RATE_SECONDS, "paced", ALERTS_PER_SECOND);
                 watching.join();
                 long got = w.distinct();
                 Map<String, Object> lat = new LinkedHashMap<>();
@@ -188,9 +226,27 @@ public final class DeviceIngestBenchmark {
                 lat.put("maxMs", round(w.latencyMicros.getMaxValue() / 1000.0));
                 lat.put("lost", count - got);
                 lat.put("duplicated", w.duplicates);
+                lat.put("loadAverageBefore", loadBefore);
                 lat.put("loadAverage", loadAverage());
                 figures.put("paced", lat);
                 System.out.println("  1,000 devices at 1 Hz: " + lat);
+                if (alerts) {
+                    watchingAlerts.join();
+                    long gotAlerts = a.distinct();
+                    Map<String, Object> al = new LinkedHashMap<>();
+                    al.put("topic", alertTopic);
+                    al.put("alerts", alertCount);
+                    al.put("ratePerSecond", ALERTS_PER_SECOND);
+                    al.put("p50Ms", round(a.latencyMicros.getValueAtPercentile(50) / 1000.0));
+                    al.put("p99Ms", round(a.latencyMicros.getValueAtPercentile(99) / 1000.0));
+                    al.put("p999Ms", round(a.latencyMicros.getValueAtPercentile(99.9) / 1000.0));
+                    al.put("maxMs", round(a.latencyMicros.getMaxValue() / 1000.0));
+                    al.put("lost", alertCount - gotAlerts);
+                    al.put("duplicated", a.duplicates);
+                    figures.put("alerts", al);
+                    System.out.println("  alerts at " + ALERTS_PER_SECOND + "/s meanwhile: " + al);
+                }
+                figures.put("publishFailuresTotal", gateways.failed.get());
             }
             figures.put("peakHeapMb", round(child.peakHeapMb()));
         }
@@ -211,29 +267,20 @@ public final class DeviceIngestBenchmark {
         }
     }
 
-    /**
-     * TODO(device alerts): the alert path (device.alerts.*) is being built on another branch. When its route exists,
-     * publish readings that cross an alert threshold at 1,000 readings/s and measure p99 from publish to the record on
-     * device.alerts.* (the target: 50 ms). Until then this reports it as skipped instead of measuring something else.
-     */
-    private static String alertLatency() throws IOException {
-        boolean alertRoute;
-        try (Stream<Path> files = Files.walk(Path.of("routes"))) {
-            alertRoute = files.filter(Files::isRegularFile).anyMatch(f -> {
-                try {
-                    return Files.readString(f).contains("device.alerts");
-                } catch (IOException e) {
-                    return false;
+    /** Publishes a probe alert every 500 ms until one reaches {@code alertTopic}: the alert subscription exists. */
+    private static void awaitAlertsSubscribed(SimulatedGateways gateways, String bootstrap, String alertTopic)
+            throws Exception {
+        try (DeviceTopicWatcher w = new DeviceTopicWatcher(bootstrap, alertTopic, true)) {
+            long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
+            for (long i = 0; w.distinct() == 0; i++) {
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("no alert reached " + alertTopic
+                            + " in 3 minutes; see the child's log");
                 }
-            });
+                gateways.publishAlert("probe", 0, i, System.nanoTime());
+                w.await("probe", 1, Duration.ofMillis(500));
+            }
         }
-        if (!alertRoute) {
-            return "skipped: no route publishes to device.alerts.* on this branch";
-        }
-        if (!ALERTS) {
-            return "skipped: an alert route exists; run with -Dbench.alerts=true once its measurement is written";
-        }
-        throw new UnsupportedOperationException("alert latency measurement not written yet (see alertLatency)");
     }
 
     private static void check(String what, long got, long expected) {
@@ -263,15 +310,18 @@ public final class DeviceIngestBenchmark {
     @SuppressWarnings("unchecked")
     private static void printTable(Map<String, Map<String, Object>> systems) {
         System.out.println();
-        System.out.printf(Locale.ROOT, "%-8s %12s %10s %10s %8s | %8s %8s %8s %8s | %8s%n", "system", "readings/s",
-                "cpu us/rd", "lost/dup", "heap MB", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "lost/dup");
+        System.out.printf(Locale.ROOT, "%-8s %12s %10s %10s %8s | %8s %8s %8s %8s %8s | %8s %8s %8s %8s %8s%n",
+                "system", "readings/s", "cpu us/rd", "lost/dup", "heap MB", "p50 ms", "p99 ms", "p99.9 ms", "max ms",
+                "lost/dup", "alert50", "alert99", "alert999", "alertmax", "lost/dup");
         for (Map.Entry<String, Map<String, Object>> e : systems.entrySet()) {
             Map<String, Object> s = e.getValue();
             Map<String, Object> p = (Map<String, Object>) s.get("paced");
-            System.out.printf(Locale.ROOT, "%-8s %12s %10s %10s %8s | %8s %8s %8s %8s | %8s%n", e.getKey(),
-                    s.get("readingsPerSecond"), s.get("cpuMicrosPerReading"), s.get("lost") + "/" + s.get("duplicated"),
-                    s.get("peakHeapMb"), p.get("p50Ms"), p.get("p99Ms"), p.get("p999Ms"), p.get("maxMs"),
-                    p.get("lost") + "/" + p.get("duplicated"));
+            Map<String, Object> a = (Map<String, Object>) s.getOrDefault("alerts", Map.of());
+            System.out.printf(Locale.ROOT, "%-8s %12s %10s %10s %8s | %8s %8s %8s %8s %8s | %8s %8s %8s %8s %8s%n",
+                    e.getKey(), s.get("readingsPerSecond"), s.get("cpuMicrosPerReading"),
+                    s.get("lost") + "/" + s.get("duplicated"), s.get("peakHeapMb"), p.get("p50Ms"), p.get("p99Ms"),
+                    p.get("p999Ms"), p.get("maxMs"), p.get("lost") + "/" + p.get("duplicated"), a.get("p50Ms"),
+                    a.get("p99Ms"), a.get("p999Ms"), a.get("maxMs"), a.get("lost") + "/" + a.get("duplicated"));
         }
     }
 
