@@ -128,7 +128,18 @@ public final class IngestBenchmark {
                         "-Dcmm.hl7.topic-prefix=" + prefix,
                         "-Dcmm.hl7.dedup.topic=rt.dedup",
                         "-Dcamel.management.host=127.0.0.1",
-                        "-Dcamel.management.port=" + freePort()));
+                        "-Dcamel.management.port=" + freePort(),
+                        // the other listeners on free loopback ports too: other work may share this machine
+                        "-Dcamel.server.host=127.0.0.1",
+                        "-Dcamel.server.port=" + freePort(),
+                        "-Dcmm.lab.results.host=127.0.0.1",
+                        "-Dcmm.lab.results.port=" + freePort(),
+                        "-Dcmm.pharmacy.dispensing.host=127.0.0.1",
+                        "-Dcmm.pharmacy.dispensing.port=" + freePort(),
+                        "-Dcmm.device.pcd.host=127.0.0.1",
+                        "-Dcmm.device.pcd.port=" + freePort(),
+                        "-Dcmm.device.alerts.pcd.host=127.0.0.1",
+                        "-Dcmm.device.alerts.pcd.port=" + freePort()));
                 String extra = System.getProperty("bench.runtimeJvmArgs", "");
                 if (!extra.isBlank()) {
                     props.addAll(List.of(extra.trim().split("\\s+")));

@@ -67,6 +67,23 @@ class DeviceAlertsIT {
         MqttConnectionOptions options = new MqttConnectionOptions();
         options.setCleanStart(true);
         gateway.connect(options);
+        // the runtime subscribes once its routes are up, a moment after start() returns; alerts published before a
+        // first subscription exists are not queued by any MQTT broker, so probe until one gets through
+        for (int attempt = 1; ; attempt++) {
+            publish("device-alerts/pulse-oximeter/OX-PROBE/alerts", DeviceAlertTestSupport.alert(
+                    "PROBE-" + attempt, "OX-PROBE", "pulse-oximeter", "technical", "low",
+                    "MDC_EVT_PROBE", "active"));
+            try {
+                org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5))
+                        .until(() -> env.topics().readAll("device.alerts.technical").stream()
+                                .anyMatch(r -> "OX-PROBE".equals(r.key())));
+                break;
+            } catch (org.awaitility.core.ConditionTimeoutException notYet) {
+                if (attempt == 12) {
+                    throw notYet;
+                }
+            }
+        }
     }
 
     @AfterAll
