@@ -129,6 +129,11 @@ public final class IngestBenchmark {
                         "-Dcmm.hl7.dedup.topic=rt.dedup",
                         "-Dcamel.management.host=127.0.0.1",
                         "-Dcamel.management.port=" + freePort(),
+                        // the HL7 ingest flow alone, as the baselines: otherwise the flows that consume its topics
+                        // (CDS and workflow triggers read hl7.adt.*) process the same traffic in the same JVM
+                        "-Dcamel.main.routes-include-pattern=" + System.getProperty("bench.runtimeRoutes",
+                                "file:routes/ehr/hl7-mllp-inbound.camel.yaml,file:routes/ehr/hl7-inbound-error-handling.camel.yaml,"
+                                        + "file:routes/platform/health-checks.camel.yaml"),
                         // the other listeners on free loopback ports too: other work may share this machine
                         "-Dcamel.server.host=127.0.0.1",
                         "-Dcamel.server.port=" + freePort(),
