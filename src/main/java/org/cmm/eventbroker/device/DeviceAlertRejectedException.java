@@ -1,22 +1,15 @@
 package org.cmm.eventbroker.device;
 
+import org.cmm.eventbroker.http.RequestRejectedException;
+
 /**
  * An alert payload that cannot be accepted as sent (malformed, unknown device type, impossible value, clock-skewed
  * timestamp). It is dead-lettered with {@link #getMessage() the reason} in {@code dlq_reason}; an HTTP sender gets
  * 400 with the same reason. The reason names the field that is wrong and never quotes payload content.
  */
-public class DeviceAlertRejectedException extends Exception {
+public class DeviceAlertRejectedException extends RequestRejectedException {
 
     public DeviceAlertRejectedException(String reason) {
-        super(reason);
-    }
-
-    public String getReason() {
-        return getMessage();
-    }
-
-    /** The HTTP answer: {@code {"status":400,"error":"<reason>"}}. */
-    public String getJson() {
-        return "{\"status\":400,\"error\":\"" + getMessage().replace("\\", "\\\\").replace("\"", "\\\"") + "\"}";
+        super(400, reason);
     }
 }
