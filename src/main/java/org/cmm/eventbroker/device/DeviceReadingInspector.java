@@ -1,8 +1,6 @@
 package org.cmm.eventbroker.device;
 
 import java.nio.charset.StandardCharsets;
-import java.time.Clock;
-import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
@@ -42,7 +40,7 @@ import org.cmm.eventbroker.hl7.Hl7Headers;
  * nothing but those reaches Kafka. The CloudEvents id is a name-based UUID of the device, data type and body, so a
  * reading the broker redelivers keeps its id.
  */
-public class DeviceReadingInspector implements Processor {
+public class DeviceReadingInspector extends CatalogueCheckedProcessor {
 
     static final Pattern DEVICE_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._:-]{0,63}");
     private static final Pattern TYPE = Pattern.compile("[A-Za-z0-9][A-Za-z0-9-]{0,63}");
@@ -51,11 +49,7 @@ public class DeviceReadingInspector implements Processor {
 
     private String source = "mqtt";
     private String topicPrefix = "devices";
-    private String catalogue = "classpath:device/measurements.properties";
-    private long maxFutureSkewMs = 300_000;
-    private long maxAgeMs = 86_400_000;
     private long maxBodyBytes = 65_536;
-    private volatile ReadingChecks checks;
 
     /** mqtt (device from the topic header) or http (device from the request path). */
     public void setSource(String source) {
@@ -70,40 +64,9 @@ public class DeviceReadingInspector implements Processor {
         this.topicPrefix = topicPrefix == null ? "" : topicPrefix.replaceAll("^/+|/+$", "");
     }
 
-    /** Where the measurement catalogue is (cmm.device.catalogue). */
-    public void setCatalogue(String catalogue) {
-        this.catalogue = catalogue;
-        this.checks = null;
-    }
-
-    public void setMaxFutureSkewMs(long maxFutureSkewMs) {
-        this.maxFutureSkewMs = maxFutureSkewMs;
-        this.checks = null;
-    }
-
-    public void setMaxAgeMs(long maxAgeMs) {
-        this.maxAgeMs = maxAgeMs;
-        this.checks = null;
-    }
-
     /** Larger bodies are rejected (413 over HTTP). */
     public void setMaxBodyBytes(long maxBodyBytes) {
         this.maxBodyBytes = maxBodyBytes;
-    }
-
-    /** For tests: a fixed clock. */
-    void useChecks(ReadingChecks checks) {
-        this.checks = checks;
-    }
-
-    private ReadingChecks checks() {
-        ReadingChecks c = checks;
-        if (c == null) {
-            c = new ReadingChecks(MeasurementCatalogue.load(catalogue), Duration.ofMillis(maxFutureSkewMs),
-                    Duration.ofMillis(maxAgeMs), Clock.systemUTC());
-            checks = c;
-        }
-        return c;
     }
 
     @Override

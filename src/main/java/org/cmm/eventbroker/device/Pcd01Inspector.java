@@ -1,7 +1,5 @@
 package org.cmm.eventbroker.device;
 
-import java.time.Clock;
-import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDateTime;
 import java.time.OffsetDateTime;
@@ -39,46 +37,13 @@ import org.cmm.eventbroker.hl7.Hl7RejectedException;
  * or an observation time (OBX-14, else MSH-7) outside the clock-skew bounds. Observations whose OBX-11 is X (cannot
  * be obtained) are not range-checked.
  */
-public class Pcd01Inspector implements Processor {
+public class Pcd01Inspector extends CatalogueCheckedProcessor {
 
-    private String catalogue = "classpath:device/measurements.properties";
-    private long maxFutureSkewMs = 300_000;
-    private long maxAgeMs = 86_400_000;
     private ZoneId defaultZone = ZoneId.systemDefault();
-    private volatile ReadingChecks checks;
-
-    public void setCatalogue(String catalogue) {
-        this.catalogue = catalogue;
-        this.checks = null;
-    }
-
-    public void setMaxFutureSkewMs(long maxFutureSkewMs) {
-        this.maxFutureSkewMs = maxFutureSkewMs;
-        this.checks = null;
-    }
-
-    public void setMaxAgeMs(long maxAgeMs) {
-        this.maxAgeMs = maxAgeMs;
-        this.checks = null;
-    }
 
     /** The time zone of HL7 timestamps without an offset (cmm.hl7.default-time-zone; empty: this machine's). */
     public void setDefaultZone(String zone) {
         this.defaultZone = zone == null || zone.isBlank() ? ZoneId.systemDefault() : ZoneId.of(zone);
-    }
-
-    void useChecks(ReadingChecks checks) {
-        this.checks = checks;
-    }
-
-    private ReadingChecks checks() {
-        ReadingChecks c = checks;
-        if (c == null) {
-            c = new ReadingChecks(MeasurementCatalogue.load(catalogue), Duration.ofMillis(maxFutureSkewMs),
-                    Duration.ofMillis(maxAgeMs), Clock.systemUTC());
-            checks = c;
-        }
-        return c;
     }
 
     @Override
