@@ -26,13 +26,11 @@ import ca.uhn.hl7v2.model.Message;
 import ca.uhn.hl7v2.preparser.PreParser;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.cmm.eventbroker.stack.MqttBroker;
+import org.cmm.eventbroker.testsupport.MqttGateway;
 import org.cmm.eventbroker.testsupport.FreePorts;
 import org.cmm.eventbroker.testsupport.HapiSender;
 import org.cmm.eventbroker.testsupport.LogCapture;
 import org.cmm.eventbroker.testsupport.RuntimeUnderTest;
-import org.eclipse.paho.mqttv5.client.MqttClient;
-import org.eclipse.paho.mqttv5.client.MqttConnectionOptions;
-import org.eclipse.paho.mqttv5.client.persist.MemoryPersistence;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -52,7 +50,7 @@ class DeviceAlertsIT {
     private static Path mqttDir;
     private static RuntimeUnderTest env;
     private static LogCapture logs;
-    private static MqttClient gateway;
+    private static MqttGateway gateway;
 
     @BeforeAll
     static void start() throws Exception {
@@ -63,10 +61,7 @@ class DeviceAlertsIT {
         mosquitto = new MqttBroker(executable.get(), "127.0.0.1", FreePorts.next(), mqttDir).start(10_000);
         env = new RuntimeUnderTest(Map.of("cmm.device.mqtt.enabled", "true", "cmm.device.mqtt.broker-url", mosquitto.url(),
                 "cmm.device.alerts.max-body-bytes", "4096"));
-        gateway = new MqttClient(mosquitto.url(), "test-gateway", new MemoryPersistence());
-        MqttConnectionOptions options = new MqttConnectionOptions();
-        options.setCleanStart(true);
-        gateway.connect(options);
+        gateway = new MqttGateway(mosquitto.url(), "test-gateway");
         // the runtime subscribes once its routes are up, a moment after start() returns; alerts published before a
         // first subscription exists are not queued by any MQTT broker, so probe until one gets through
         for (int attempt = 1; ; attempt++) {
@@ -89,8 +84,7 @@ class DeviceAlertsIT {
     @AfterAll
     static void stop() throws Exception {
         try {
-            if (gateway != null && gateway.isConnected()) {
-                gateway.disconnect();
+            if (gateway != null) {
                 gateway.close();
             }
             if (env != null) {
@@ -107,7 +101,7 @@ class DeviceAlertsIT {
     }
 
     private static void publish(String topic, String payload) throws Exception {
-        gateway.publish(topic, payload.getBytes(StandardCharsets.UTF_8), 1, false);
+        gateway.publish(topic, payload);
     }
 
     @Test

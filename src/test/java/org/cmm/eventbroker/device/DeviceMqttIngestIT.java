@@ -18,12 +18,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.cmm.eventbroker.stack.MqttBroker;
+import org.cmm.eventbroker.testsupport.MqttGateway;
 import org.cmm.eventbroker.testsupport.FreePorts;
 import org.cmm.eventbroker.testsupport.LogCapture;
 import org.cmm.eventbroker.testsupport.RuntimeUnderTest;
-import org.eclipse.paho.mqttv5.client.MqttClient;
-import org.eclipse.paho.mqttv5.client.MqttConnectionOptions;
-import org.eclipse.paho.mqttv5.client.persist.MemoryPersistence;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -41,7 +39,7 @@ class DeviceMqttIngestIT {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static MqttBroker mosquitto;
     private static RuntimeUnderTest env;
-    private static MqttClient gateway;
+    private static MqttGateway gateway;
     private static LogCapture logs;
 
     @BeforeAll
@@ -56,10 +54,7 @@ class DeviceMqttIngestIT {
                 "cmm.device.mqtt.client-id", "cmm-it-" + System.nanoTime(),
                 // the session is reconnected within 2 s once Kafka is back (production: up to 30 s)
                 "cmm.device.mqtt.max-reconnect-delay-ms", "2000"));
-        gateway = new MqttClient(mosquitto.url(), "gateway-" + System.nanoTime(), new MemoryPersistence());
-        MqttConnectionOptions options = new MqttConnectionOptions();
-        options.setCleanStart(true);
-        gateway.connect(options);
+        gateway = new MqttGateway(mosquitto.url(), "gateway-" + System.nanoTime());
         // the runtime subscribes once its routes are up, a moment after start() returns; readings published before
         // a first subscription exists are not queued by any MQTT broker, so probe until one gets through
         for (int attempt = 1; ; attempt++) {
@@ -80,7 +75,6 @@ class DeviceMqttIngestIT {
     @AfterAll
     static void stop() throws Exception {
         if (gateway != null) {
-            gateway.disconnect();
             gateway.close();
         }
         if (env != null) {
@@ -95,7 +89,7 @@ class DeviceMqttIngestIT {
     }
 
     private static void publish(String topic, String payload) throws Exception {
-        gateway.publish(topic, payload.getBytes(StandardCharsets.UTF_8), 1, false);
+        gateway.publish(topic, payload);
     }
 
     private static String vitals(int seq, String patient) {
