@@ -1,0 +1,141 @@
+package org.cmm.eventbroker.fhir.subscription;
+
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+import ca.uhn.fhir.rest.client.api.IGenericClient;
+import org.apache.camel.Exchange;
+import org.cmm.eventbroker.fhir.FhirEventHeaders;
+import org.cmm.eventbroker.fhir.FhirR4;
+import org.hl7.fhir.r4.model.Extension;
+import org.hl7.fhir.r4.model.IntegerType;
+import org.hl7.fhir.r4.model.Subscription;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Makes delivery failures visible where FHIR clients look: on the Subscription resource of the FHIR server. Each
+ * failed attempt sets {@code Subscription.error} to the reason and counts it in the extension
+ * {@value FhirEventHeaders#ERROR_COUNT_EXTENSION}; giving up sets the status to {@code error}; the first delivery after
+ * failures clears {@code Subscription.error} (the count stays). Registration uses {@link #setStatus} for
+ * {@code requested -> active} and for invalid subscriptions.
+ *
+ * <p>Writing the server is best effort for failure bookkeeping: when the FHIR server cannot be reached the delivery
+ * retries go on all the same (logged, without the reason, which may quote the endpoint). Reasons are cut to
+ * 500 characters. Logs name subscription ids only.
+ */
+public class SubscriptionStatusWriter {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SubscriptionStatusWriter.class);
+    private static final int MAX_REASON = 500;
+
+    private final Map<String, Boolean> failing = new ConcurrentHashMap<>();
+    private String serverBaseUrl;
+    private int connectTimeoutMs = 5_000;
+    private int socketTimeoutMs = 15_000;
+    private volatile IGenericClient client;
+
+    public void setServerBaseUrl(String serverBaseUrl) {
+        this.serverBaseUrl = serverBaseUrl;
+    }
+
+    public void setConnectTimeoutMs(int connectTimeoutMs) {
+        this.connectTimeoutMs = connectTimeoutMs;
+    }
+
+    public void setSocketTimeoutMs(int socketTimeoutMs) {
+        this.socketTimeoutMs = socketTimeoutMs;
+    }
+
+    /** A failed delivery attempt of the exchange's subscription (header {@code fhir_subscription_id}). */
+    public void recordFailure(Exchange exchange) {
+        String id = exchange.getMessage().getHeader(FhirEventHeaders.SUBSCRIPTION_ID, String.class);
+        update(id, null, reasonOf(exchange));
+        failing.put(id, Boolean.TRUE);
+    }
+
+    /** The last allowed attempt failed: the subscription's status becomes {@code error}. */
+    public void recordGivenUp(Exchange exchange) {
+        String id = exchange.getMessage().getHeader(FhirEventHeaders.SUBSCRIPTION_ID, String.class);
+        update(id, Subscription.SubscriptionStatus.ERROR, "delivery given up: " + reasonOf(exchange));
+        failing.remove(id);
+    }
+
+    /** A delivery succeeded: clears {@code Subscription.error} when an earlier attempt had set it. */
+    public void recordDelivered(Exchange exchange) {
+        String id = exchange.getMessage().getHeader(FhirEventHeaders.SUBSCRIPTION_ID, String.class);
+        if (id != null && failing.remove(id) != null) {
+            try {
+                Subscription s = client().read().resource(Subscription.class).withId(idPart(id)).execute();
+                s.setErrorElement(null);
+                client().update().resource(s).execute();
+            } catch (RuntimeException e) {
+                LOG.warn("Could not clear the error of {} on the FHIR server ({})", id, e.getClass().getSimpleName());
+            }
+        }
+    }
+
+    /** Sets the status (and {@code Subscription.error} when a reason is given) on the FHIR server; throws on failure. */
+    public void setStatus(String subscriptionId, Subscription.SubscriptionStatus status, String reason) {
+        Subscription s = client().read().resource(Subscription.class).withId(idPart(subscriptionId)).execute();
+        s.setStatus(status);
+        if (reason != null) {
+            s.setError(cut(reason));
+        } else {
+            s.setErrorElement(null);
+        }
+        client().update().resource(s).execute();
+    }
+
+    private void update(String subscriptionId, Subscription.SubscriptionStatus status, String reason) {
+        if (subscriptionId == null) {
+            return;
+        }
+        try {
+            Subscription s = client().read().resource(Subscription.class).withId(idPart(subscriptionId)).execute();
+            if (status != null) {
+                s.setStatus(status);
+            }
+            s.setError(cut(reason));
+            Extension count = s.getExtensionByUrl(FhirEventHeaders.ERROR_COUNT_EXTENSION);
+            int failures = count != null && count.getValue() instanceof IntegerType i ? i.getValue() : 0;
+            if (count == null) {
+                count = s.addExtension().setUrl(FhirEventHeaders.ERROR_COUNT_EXTENSION);
+            }
+            count.setValue(new IntegerType(failures + 1));
+            client().update().resource(s).execute();
+        } catch (RuntimeException e) {
+            LOG.warn("Could not record a delivery failure of {} on the FHIR server ({})", subscriptionId,
+                    e.getClass().getSimpleName());
+        }
+    }
+
+    private static String reasonOf(Exchange exchange) {
+        Exception e = exchange.getException() != null ? exchange.getException()
+                : exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Exception.class);
+        if (e == null) {
+            return "delivery failed";
+        }
+        return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+    }
+
+    private static String cut(String reason) {
+        return reason.length() <= MAX_REASON ? reason : reason.substring(0, MAX_REASON);
+    }
+
+    private static String idPart(String subscriptionId) {
+        return subscriptionId.startsWith("Subscription/") ? subscriptionId.substring("Subscription/".length()) : subscriptionId;
+    }
+
+    private IGenericClient client() {
+        IGenericClient c = client;
+        if (c == null) {
+            if (serverBaseUrl == null || serverBaseUrl.isBlank()) {
+                throw new IllegalStateException("subscriptionStatusWriter needs serverBaseUrl (cmm.fhir.server.base-url)");
+            }
+            c = FhirR4.client(serverBaseUrl, connectTimeoutMs, socketTimeoutMs);
+            client = c;
+        }
+        return c;
+    }
+}
