@@ -4,6 +4,8 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 import ca.uhn.fhir.rest.client.api.IGenericClient;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.camel.Exchange;
 import org.cmm.eventbroker.fhir.FhirEventHeaders;
 import org.cmm.eventbroker.fhir.FhirR4;
@@ -23,6 +25,10 @@ import org.slf4j.LoggerFactory;
  * <p>Writing the server is best effort for failure bookkeeping: when the FHIR server cannot be reached the delivery
  * retries go on all the same (logged, without the reason, which may quote the endpoint). Reasons are cut to
  * 500 characters. Logs name subscription ids only.
+ *
+ * <p>Each outcome is also counted per subscription: {@code cmm_fhir_subscription_notifications_total} with the tags
+ * {@code subscription}, {@code channel} and {@code outcome} ({@code delivered}, {@code failed}, {@code given-up}) on
+ * /observe/metrics.
  */
 public class SubscriptionStatusWriter {
 
@@ -30,6 +36,7 @@ public class SubscriptionStatusWriter {
     private static final int MAX_REASON = 500;
 
     private final Map<String, Boolean> failing = new ConcurrentHashMap<>();
+    private final Map<String, Counter> counters = new ConcurrentHashMap<>();
     private String serverBaseUrl;
     private int connectTimeoutMs = 5_000;
     private int socketTimeoutMs = 15_000;
@@ -50,6 +57,7 @@ public class SubscriptionStatusWriter {
     /** A failed delivery attempt of the exchange's subscription (header {@code fhir_subscription_id}). */
     public void recordFailure(Exchange exchange) {
         String id = exchange.getMessage().getHeader(FhirEventHeaders.SUBSCRIPTION_ID, String.class);
+        count(exchange, "failed");
         update(id, null, reasonOf(exchange));
         failing.put(id, Boolean.TRUE);
     }
@@ -57,6 +65,7 @@ public class SubscriptionStatusWriter {
     /** The last allowed attempt failed: the subscription's status becomes {@code error}. */
     public void recordGivenUp(Exchange exchange) {
         String id = exchange.getMessage().getHeader(FhirEventHeaders.SUBSCRIPTION_ID, String.class);
+        count(exchange, "given-up");
         update(id, Subscription.SubscriptionStatus.ERROR, "delivery given up: " + reasonOf(exchange));
         failing.remove(id);
     }
@@ -64,6 +73,7 @@ public class SubscriptionStatusWriter {
     /** A delivery succeeded: clears {@code Subscription.error} when an earlier attempt had set it. */
     public void recordDelivered(Exchange exchange) {
         String id = exchange.getMessage().getHeader(FhirEventHeaders.SUBSCRIPTION_ID, String.class);
+        count(exchange, "delivered");
         if (id != null && failing.remove(id) != null) {
             try {
                 Subscription s = client().read().resource(Subscription.class).withId(idPart(id)).execute();
@@ -108,6 +118,19 @@ public class SubscriptionStatusWriter {
             LOG.warn("Could not record a delivery failure of {} on the FHIR server ({})", subscriptionId,
                     e.getClass().getSimpleName());
         }
+    }
+
+    private void count(Exchange exchange, String outcome) {
+        MeterRegistry meters = exchange.getContext().getRegistry().findSingleByType(MeterRegistry.class);
+        if (meters == null) {
+            return;
+        }
+        String id = exchange.getMessage().getHeader(FhirEventHeaders.SUBSCRIPTION_ID, "unknown", String.class);
+        String channel = exchange.getMessage().getHeader(FhirEventHeaders.CHANNEL_TYPE, "unknown", String.class);
+        counters.computeIfAbsent(id + '|' + channel + '|' + outcome, k -> Counter.builder("cmm.fhir.subscription.notifications")
+                .description("Subscription notifications per subscription, channel and outcome")
+                .tag("subscription", id).tag("channel", channel).tag("outcome", outcome)
+                .register(meters)).increment();
     }
 
     private static String reasonOf(Exchange exchange) {
