@@ -1,0 +1,76 @@
+package org.cmm.eventbroker.fhir;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.stream.Collectors;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+
+/**
+ * A subscriber's rest-hook endpoint: a real JDK HTTP server on loopback that records every request per path and
+ * answers the status set for that path (200 unless told otherwise).
+ */
+final class RestHookEndpoint implements AutoCloseable {
+
+    /** One request as received. */
+    record Received(String method, String path, Map<String, String> headers, String body) {
+        String header(String name) {
+            return headers.get(name.toLowerCase(java.util.Locale.ROOT));
+        }
+    }
+
+    private final HttpServer server;
+    private final List<Received> received = new CopyOnWriteArrayList<>();
+    private final Map<String, Integer> status = new ConcurrentHashMap<>();
+
+    RestHookEndpoint(int port) throws IOException {
+        server = HttpServer.create(new InetSocketAddress("127.0.0.1", port), 50);
+        server.createContext("/", this::handle);
+        server.start();
+    }
+
+    private void handle(HttpExchange exchange) throws IOException {
+        String body = new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
+        String path = exchange.getRequestURI().getPath();
+        int answer = status.getOrDefault(path, 200);
+        if (answer >= 200 && answer < 300) {
+            Map<String, String> headers = exchange.getRequestHeaders().entrySet().stream().collect(Collectors.toMap(
+                    e -> e.getKey().toLowerCase(java.util.Locale.ROOT), e -> String.join(",", e.getValue())));
+            received.add(new Received(exchange.getRequestMethod(), path, headers, body));
+        }
+        exchange.sendResponseHeaders(answer, -1);
+        exchange.close();
+    }
+
+    /** Answer this status on the path from now on. */
+    void answer(String path, int httpStatus) {
+        status.put(path, httpStatus);
+    }
+
+    /** The requests answered 2xx on the path, in arrival order. */
+    List<Received> received(String path) {
+        List<Received> r = new ArrayList<>();
+        for (Received x : received) {
+            if (x.path().equals(path)) {
+                r.add(x);
+            }
+        }
+        return r;
+    }
+
+    int port() {
+        return server.getAddress().getPort();
+    }
+
+    @Override
+    public void close() {
+        server.stop(0);
+    }
+}
