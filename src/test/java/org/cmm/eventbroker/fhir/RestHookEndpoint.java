@@ -29,16 +29,27 @@ final class RestHookEndpoint implements AutoCloseable {
     private final HttpServer server;
     private final List<Received> received = new CopyOnWriteArrayList<>();
     private final Map<String, Integer> status = new ConcurrentHashMap<>();
+    private final Map<String, java.util.concurrent.CountDownLatch> held = new ConcurrentHashMap<>();
 
     RestHookEndpoint(int port) throws IOException {
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", port), 50);
         server.createContext("/", this::handle);
+        server.setExecutor(java.util.concurrent.Executors.newCachedThreadPool());
         server.start();
     }
 
     private void handle(HttpExchange exchange) throws IOException {
         String body = new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
         String path = exchange.getRequestURI().getPath();
+        java.util.concurrent.CountDownLatch hold = held.get(path);
+        if (hold != null) {
+            try {
+                // a slow subscriber: answers only when released (or after 30 s)
+                hold.await(30, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         int answer = status.getOrDefault(path, 200);
         if (answer >= 200 && answer < 300) {
             Map<String, String> headers = exchange.getRequestHeaders().entrySet().stream().collect(Collectors.toMap(
@@ -52,6 +63,18 @@ final class RestHookEndpoint implements AutoCloseable {
     /** Answer this status on the path from now on. */
     void answer(String path, int httpStatus) {
         status.put(path, httpStatus);
+    }
+
+    /** Requests on the path get no answer until {@link #release}. */
+    void hold(String path) {
+        held.put(path, new java.util.concurrent.CountDownLatch(1));
+    }
+
+    void release(String path) {
+        java.util.concurrent.CountDownLatch l = held.remove(path);
+        if (l != null) {
+            l.countDown();
+        }
     }
 
     /** The requests answered 2xx on the path, in arrival order. */
@@ -71,6 +94,7 @@ final class RestHookEndpoint implements AutoCloseable {
 
     @Override
     public void close() {
+        held.values().forEach(java.util.concurrent.CountDownLatch::countDown);
         server.stop(0);
     }
 }
