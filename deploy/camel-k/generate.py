@@ -59,6 +59,12 @@ INTEGRATIONS = {
     "device-http-ingest": ("routes/device/device-http-ingest.camel.yaml", [ERRORS_DEVICE, HEALTH], None, True),
     "device-pcd01-mllp-inbound": ("routes/device/device-pcd01-mllp-inbound.camel.yaml", [ERRORS_DEVICE, HEALTH],
                                   "cmm.device.pcd.port", False),
+    "fhir-subscription-rest-hook-delivery": ("routes/fhir/fhir-subscription-rest-hook-delivery.camel.yaml",
+                                             ["routes/fhir/fhir-beans.camel.yaml",
+                                              "routes/fhir/fhir-subscription-delivery-error-handling.camel.yaml",
+                                              HEALTH], None, False),
+    "fhir-subscription-heartbeat": ("routes/fhir/fhir-subscription-heartbeat.camel.yaml",
+                                    ["routes/fhir/fhir-beans.camel.yaml", HEALTH], None, False),
 }
 
 # Values that differ on a cluster: the peers are Kubernetes services (or addresses) of your site, not 127.0.0.1.

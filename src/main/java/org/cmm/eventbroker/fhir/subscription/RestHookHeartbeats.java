@@ -1,9 +1,14 @@
 package org.cmm.eventbroker.fhir.subscription;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -12,30 +17,46 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 import org.apache.camel.component.kafka.KafkaConstants;
+import org.apache.camel.support.service.ServiceSupport;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
 import org.cmm.eventbroker.fhir.FhirEventHeaders;
 import org.cmm.eventbroker.fhir.FhirR4;
 import org.hl7.fhir.r4.model.Subscription;
 
 /**
  * Decides when an active rest-hook Subscription with a {@code backport-heartbeat-period} is due a heartbeat: when
- * the period has passed since the last notification this instance queued for it (a heartbeat) or delivered to it.
- * A heartbeat queued but not yet delivered (endpoint down) holds further ones back for up to five periods, so an
- * outage does not pile heartbeats up behind the waiting notifications.
+ * nothing was queued for it on {@code fhir.subscription.rest-hook} for a whole period. It follows that topic itself
+ * (no consumer group, from its end at start), so it sees what the matcher and the other instances queued, and runs
+ * in a process of its own on Camel K as well as next to the delivery.
  *
- * <p>What it knows is this instance's: at start every subscription counts as just served (the first heartbeat comes
- * one period later), and with several instances each one sends heartbeats for the subscriptions it did not deliver
- * to itself (README, FHIR change events and subscriptions: run the heartbeat route on one instance only).
+ * <p>Known limits, kept on purpose for simplicity: at start every subscription counts as just served (the first
+ * heartbeat comes one period later); while an endpoint is down one heartbeat per period queues up behind the waiting
+ * notifications (delivered when it is back); several instances whose checks run at the same moment may each queue
+ * one (enable the heartbeat route on one instance to avoid that: cmm.fhir.subscription.heartbeat.enabled).
+ * Used by the timer route only (one thread). Logs nothing about notifications' content.
  */
-public class RestHookHeartbeats {
+public class RestHookHeartbeats extends ServiceSupport {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String CHANNEL = "rest-hook";
 
-    private final Map<String, Long> lastServed = new ConcurrentHashMap<>();
-    private final Map<String, Long> pendingSince = new ConcurrentHashMap<>();
-    private final long startedAt;
+    private final Map<String, Long> lastQueued = new ConcurrentHashMap<>();
     private final Clock clock;
+    private long startedAt;
     private String registryBean = "subscriptionRegistry";
+    private String bootstrapServers;
+    private String topic = FhirEventHeaders.NOTIFICATION_TOPIC_PREFIX + "." + CHANNEL;
+    private KafkaConsumer<String, byte[]> follower;
+    private final Set<TopicPartition> assigned = new HashSet<>();
+    private boolean registered;
 
     public RestHookHeartbeats() {
         this(Clock.systemUTC());
@@ -51,13 +72,27 @@ public class RestHookHeartbeats {
         this.registryBean = registryBean;
     }
 
+    public void setBootstrapServers(String bootstrapServers) {
+        this.bootstrapServers = bootstrapServers;
+    }
+
+    public void setTopic(String topic) {
+        this.topic = topic;
+    }
+
     /** The heartbeat notifications due now (one per subscription at most), as records for fhir.subscription.rest-hook. */
     public List<SubscriptionNotification> due(Exchange exchange) throws Exception {
+        if (!registered) {
+            // stopped (its follower closed) with the CamelContext
+            exchange.getContext().addService(this, true, true);
+            registered = true;
+        }
         SubscriptionRegistry registry = exchange.getContext().getRegistry()
                 .lookupByNameAndType(registryBean, SubscriptionRegistry.class);
         if (registry == null) {
             throw new IllegalStateException("restHookHeartbeats needs the bean " + registryBean);
         }
+        follow();
         long now = clock.millis();
         List<SubscriptionNotification> due = new ArrayList<>();
         for (Subscription s : registry.active()) {
@@ -69,12 +104,7 @@ public class RestHookHeartbeats {
                 continue;
             }
             String id = SubscriptionRegistry.keyOf(s);
-            long periodMs = period * 1000;
-            Long pending = pendingSince.get(id);
-            if (pending != null && now - pending < 5 * periodMs) {
-                continue;
-            }
-            if (now - lastServed.getOrDefault(id, startedAt) < periodMs) {
+            if (now - lastQueued.getOrDefault(id, startedAt) < period * 1000) {
                 continue;
             }
             JsonNode subscription = JSON.readTree(FhirR4.context().newJsonParser().encodeResourceToString(s));
@@ -96,20 +126,68 @@ public class RestHookHeartbeats {
         m.setBody(n.toJson());
     }
 
-    /** The heartbeat record of the exchange was acknowledged by Kafka. */
+    /** The heartbeat record of the exchange was acknowledged by Kafka (counted before the follower sees it). */
     public void queued(Exchange exchange) {
         String id = exchange.getMessage().getHeader(FhirEventHeaders.SUBSCRIPTION_ID, String.class);
-        long now = clock.millis();
-        lastServed.put(id, now);
-        pendingSince.put(id, now);
+        lastQueued.merge(id, clock.millis(), Math::max);
     }
 
-    /** A notification (any type) of the exchange's subscription reached its endpoint. */
-    public void delivered(Exchange exchange) {
-        String id = exchange.getMessage().getHeader(FhirEventHeaders.SUBSCRIPTION_ID, String.class);
-        if (id != null) {
-            lastServed.put(id, clock.millis());
-            pendingSince.remove(id);
+    /** Reads what was queued on the topic since the last check; partitions are (re)assigned as the topic grows. */
+    private void follow() {
+        if (bootstrapServers == null || bootstrapServers.isBlank()) {
+            throw new IllegalStateException("restHookHeartbeats needs bootstrapServers (cmm.kafka.bootstrap-servers)");
+        }
+        boolean first = follower == null;
+        if (first) {
+            Properties p = new Properties();
+            p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+            p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+            p.put(ConsumerConfig.CLIENT_ID_CONFIG, "rest-hook-heartbeats");
+            follower = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer());
+            startedAt = clock.millis();
+        }
+        List<PartitionInfo> infos = follower.listTopics(Duration.ofSeconds(5)).get(topic);
+        if (infos != null && infos.size() != assigned.size()) {
+            Set<TopicPartition> added = new HashSet<>();
+            for (PartitionInfo info : infos) {
+                TopicPartition tp = new TopicPartition(topic, info.partition());
+                if (assigned.add(tp)) {
+                    added.add(tp);
+                }
+            }
+            follower.assign(assigned);
+            if (first) {
+                // what was queued before this start is not looked at: every subscription counts as just served
+                follower.seekToEnd(added);
+            } else {
+                follower.seekToBeginning(added);
+            }
+        }
+        if (assigned.isEmpty()) {
+            return;
+        }
+        ConsumerRecords<String, byte[]> records;
+        do {
+            records = follower.poll(Duration.ofMillis(50));
+            for (ConsumerRecord<String, byte[]> r : records) {
+                if (r.key() != null && isRestHook(r)) {
+                    lastQueued.merge(r.key(), r.timestamp(), Math::max);
+                }
+            }
+        } while (!records.isEmpty());
+    }
+
+    private static boolean isRestHook(ConsumerRecord<String, byte[]> r) {
+        Header channel = r.headers().lastHeader(FhirEventHeaders.CHANNEL_TYPE);
+        return channel == null || CHANNEL.equals(new String(channel.value(), StandardCharsets.UTF_8));
+    }
+
+    @Override
+    protected void doStop() {
+        if (follower != null) {
+            follower.close(Duration.ofSeconds(5));
+            follower = null;
+            assigned.clear();
         }
     }
 }
