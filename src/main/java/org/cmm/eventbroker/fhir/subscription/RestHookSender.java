@@ -1,13 +1,18 @@
 package org.cmm.eventbroker.fhir.subscription;
 
+import java.io.InterruptedIOException;
+import java.net.ConnectException;
 import java.net.URLEncoder;
+import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 
 import org.apache.camel.CamelContext;
 import org.apache.camel.Exchange;
 import org.apache.camel.ProducerTemplate;
 import org.apache.camel.component.kafka.KafkaConstants;
+import org.apache.camel.http.base.HttpOperationFailedException;
 import org.apache.camel.support.DefaultExchange;
+import org.cmm.eventbroker.delivery.DeliveryFailedException;
 
 /**
  * Posts a notification record to its subscriber with the camel-http component ({@code throwExceptionOnFailure}: only
@@ -42,8 +47,37 @@ public class RestHookSender {
         post.getMessage().setBody(request.body());
         Exchange answered = template(camel).send(endpointUri(request.timeoutMs()), post);
         if (answered.getException() != null) {
-            throw answered.getException();
+            throw failure(answered.getException(), request.timeoutMs());
         }
+    }
+
+    /**
+     * The failure as a reason without the endpoint URL (it may carry a token): it goes to the log and to
+     * {@code Subscription.error}.
+     */
+    static DeliveryFailedException failure(Exception e, long timeoutMs) {
+        Throwable cause = e;
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof HttpOperationFailedException
+                    || t instanceof InterruptedIOException || t instanceof ConnectException
+                    || t instanceof UnknownHostException) {
+                cause = t;
+                break;
+            }
+        }
+        String reason;
+        if (cause instanceof HttpOperationFailedException h) {
+            reason = "rest-hook endpoint answered HTTP " + h.getStatusCode();
+        } else if (cause instanceof InterruptedIOException) {
+            reason = "rest-hook endpoint did not answer within " + timeoutMs + " ms (timeout)";
+        } else if (cause instanceof ConnectException) {
+            reason = "rest-hook endpoint refused the connection or could not be reached (" + cause.getClass().getSimpleName() + ")";
+        } else if (cause instanceof UnknownHostException) {
+            reason = "rest-hook endpoint host is unknown";
+        } else {
+            reason = "rest-hook POST failed (" + e.getClass().getSimpleName() + ")";
+        }
+        return new DeliveryFailedException(reason, e);
     }
 
     static String endpointUri(long timeoutMs) {
