@@ -1,6 +1,5 @@
 package org.cmm.eventbroker.fhir.subscription.channel;
 
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -17,16 +16,11 @@ import org.cmm.eventbroker.fhir.subscription.SubscriptionNotification;
  * scheme can never be delivered: {@link DeliveryRejectedException}), and the values the channel templates may quote,
  * which name the subscription, the resource (Type/id), the operation and the time, never resource content.
  *
- * <p>The channel steps replace the record's body and headers with what the peer gets (mail, SMS gateway request,
- * websocket frame). {@link #read} keeps the record as it came, and {@link #restore} puts it back, so the error
- * handling dead-letters the notification untouched and the status writer finds its headers.
+ * <p>The channel steps replace the body and headers with what the peer gets (mail, SMS gateway request, websocket
+ * frame) on a copy of the record ({@link ChannelSendOutcome}).
  */
 public final class ChannelNotification {
 
-    /** Exchange property: the record's value as it came (byte[]). */
-    public static final String RECORD_PROPERTY = "CmmFhirNotificationRecord";
-    /** Exchange property: the record's headers as they came. */
-    public static final String HEADERS_PROPERTY = "CmmFhirNotificationHeaders";
     /** Exchange property: true when the channel sends something for this notification (event notifications). */
     public static final String SEND_PROPERTY = "CmmFhirNotificationSend";
 
@@ -43,17 +37,10 @@ public final class ChannelNotification {
         this.eventNumber = eventNumber;
     }
 
-    /**
-     * Reads the exchange's record, checks it belongs to {@code channelType}, and keeps the record as it came for
-     * {@link #restore}.
-     */
+    /** Reads the exchange's record and checks it belongs to {@code channelType}. */
     public static ChannelNotification read(Exchange exchange, String channelType) throws DeliveryRejectedException {
         Message message = exchange.getMessage();
         byte[] value = message.getBody(byte[].class);
-        if (exchange.getProperty(RECORD_PROPERTY) == null) {
-            exchange.setProperty(RECORD_PROPERTY, value);
-            exchange.setProperty(HEADERS_PROPERTY, new HashMap<>(message.getHeaders()));
-        }
         if (value == null || value.length == 0) {
             throw new DeliveryRejectedException("empty subscription notification record");
         }
@@ -70,20 +57,6 @@ public final class ChannelNotification {
         }
         Long offset = message.getHeader(KafkaConstants.OFFSET, Long.class);
         return new ChannelNotification(n, offset == null ? 0 : offset + 1);
-    }
-
-    /** Puts the record's value and headers back as they came (a no-op when {@link #read} did not keep them). */
-    @SuppressWarnings("unchecked")
-    public static void restore(Exchange exchange) {
-        Object value = exchange.getProperty(RECORD_PROPERTY);
-        Map<String, Object> headers = exchange.getProperty(HEADERS_PROPERTY, Map.class);
-        if (headers == null) {
-            return;
-        }
-        Message message = exchange.getMessage();
-        message.setBody(value);
-        message.getHeaders().clear();
-        message.getHeaders().putAll(headers);
     }
 
     public SubscriptionNotification notification() {

@@ -20,8 +20,7 @@ import org.cmm.eventbroker.delivery.DeliveryRejectedException;
  * application.properties, which can quote only the subscription id, the resource reference (Type/id), the operation,
  * the event time and number. The resource itself is attached ({@code <Type>-<id>.json}, as the MIME type of
  * {@code channel.payload}) only when the subscription asked for it (R4 {@code channel.payload} set, or backport payload
- * content {@code full-resource}). Every other header of the record is kept off the mail (see
- * {@link ChannelNotification#restore}).
+ * content {@code full-resource}). Every other header of the record is kept off the mail.
  */
 public class EmailNotificationComposer {
 
@@ -58,15 +57,6 @@ public class EmailNotificationComposer {
             exchange.getMessage(AttachmentMessage.class).addAttachment(name,
                     new DataHandler(new ByteArrayDataSource(resource, n.payloadMimeType())));
         }
-    }
-
-    /** Puts the record back as it came (for the error handling and the status writer). */
-    public void restore(Exchange exchange) {
-        AttachmentMessage m = exchange.getMessage(AttachmentMessage.class);
-        if (m.hasAttachments()) {
-            m.getAttachmentNames().forEach(m::removeAttachment);
-        }
-        ChannelNotification.restore(exchange);
     }
 
     static List<String> recipients(ChannelNotification n) throws DeliveryRejectedException {

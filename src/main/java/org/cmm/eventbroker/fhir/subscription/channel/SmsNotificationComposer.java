@@ -16,7 +16,7 @@ import org.cmm.eventbroker.delivery.DeliveryRejectedException;
  * {@code {text}}, the text template, which can quote only the subscription id, the resource reference (Type/id), the
  * operation, the event time and number; never resource content, whatever {@code channel.payload} says (a text message
  * is no place for it). Credentials: basic auth when a username is set, else a token in a header when a token is set.
- * No header of the record reaches the gateway (see {@link ChannelNotification#restore}).
+ * No header of the record reaches the gateway.
  */
 public class SmsNotificationComposer {
 
@@ -81,11 +81,6 @@ public class SmsNotificationComposer {
             message.setHeader(tokenHeader, token);
         }
         message.setBody(body.renderJson(values).getBytes(StandardCharsets.UTF_8));
-    }
-
-    /** Puts the record back as it came (for the error handling and the status writer). */
-    public void restore(Exchange exchange) {
-        ChannelNotification.restore(exchange);
     }
 
     static String number(ChannelNotification n) throws DeliveryRejectedException {

@@ -109,8 +109,4 @@ public class WebsocketBindings {
         message.setBody("ping " + id);
     }
 
-    /** Puts the record back as it came (for the error handling and the status writer). */
-    public void restore(Exchange exchange) {
-        ChannelNotification.restore(exchange);
-    }
 }
