@@ -287,6 +287,38 @@ class SubscriptionChannelsIT {
         assertEquals(List.of("bound ws-2"), first);
     }
 
+    @Test
+    void aBackportSubscriptionsWebsocketClientGetsTheNotificationBundleWithTheResourceOnlyForFullResource() throws Exception {
+        Subscription full = backport(subscription("bp-full", "websocket", null, "application/fhir+json"), "full-resource");
+        Subscription idOnly = backport(subscription("bp-id", "websocket", null, "application/fhir+json"), "id-only");
+        List<String> frames = new CopyOnWriteArrayList<>();
+        WebSocket ws = connect(frames);
+        try {
+            ws.sendText("bind bp-full", true).get(5, TimeUnit.SECONDS);
+            ws.sendText("bind bp-id", true).get(5, TimeUnit.SECONDS);
+            await().atMost(Duration.ofSeconds(10)).until(() -> frames.size() == 2);
+            publish("websocket", event(full, "Observation/bf1/_history/3", "updated"));
+            await().atMost(Duration.ofSeconds(30)).until(() -> frames.size() == 3);
+            publish("websocket", event(idOnly, "Observation/bi1/_history/1", "created"));
+            await().atMost(Duration.ofSeconds(30)).until(() -> frames.size() == 4);
+        } finally {
+            ws.sendClose(WebSocket.NORMAL_CLOSURE, "done").get(5, TimeUnit.SECONDS);
+        }
+        JsonNode fullBundle = JSON.readTree(frames.get(2));
+        assertEquals("Bundle", fullBundle.path("resourceType").asText());
+        assertEquals("history", fullBundle.path("type").asText());
+        JsonNode status = fullBundle.path("entry").get(0).path("resource");
+        assertEquals("Parameters", status.path("resourceType").asText());
+        assertTrue(status.toString().contains("\"Subscription/bp-full\""), status.toString());
+        assertTrue(status.toString().contains("\"Observation/bf1\""), "the focus: " + status);
+        assertEquals(fhir.baseUrl() + "/Observation/bf1", fullBundle.path("entry").get(1).path("fullUrl").asText());
+        assertEquals("bf1", fullBundle.path("entry").get(1).path("resource").path("id").asText());
+        JsonNode idBundle = JSON.readTree(frames.get(3));
+        assertEquals(fhir.baseUrl() + "/Observation/bi1", idBundle.path("entry").get(1).path("fullUrl").asText());
+        assertTrue(idBundle.path("entry").get(1).path("resource").isMissingNode(), "id-only carries no resource");
+        assertFalse(frames.get(3).contains(PATIENT_NAME));
+    }
+
     // ---- records that can never be delivered
 
     @Test
@@ -341,6 +373,16 @@ class SubscriptionChannelsIT {
         if (payload != null) {
             s.getChannel().setPayload(payload);
         }
+        fhirClient.update().resource(s).execute();
+        return s;
+    }
+
+    private Subscription backport(Subscription s, String payloadContent) {
+        s.getMeta().addProfile("http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-subscription");
+        s.setCriteria("http://example.org/SubscriptionTopic/observations");
+        s.getChannel().getPayloadElement().addExtension(
+                "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/backport-payload-content",
+                new org.hl7.fhir.r4.model.CodeType(payloadContent));
         fhirClient.update().resource(s).execute();
         return s;
     }

@@ -97,16 +97,25 @@ public final class ChannelNotification {
         if (notification.resource() == null || notification.resource().isNull()) {
             return false;
         }
-        JsonNode channel = notification.subscription().path("channel");
         if (isBackport()) {
-            for (JsonNode ext : channel.path("_payload").path("extension")) {
-                if (BACKPORT_PAYLOAD_CONTENT.equals(ext.path("url").asText())) {
-                    return "full-resource".equals(ext.path("valueCode").asText());
-                }
-            }
-            return false;
+            return "full-resource".equals(backportPayloadContent());
         }
-        return !channel.path("payload").asText("").isBlank();
+        return !notification.subscription().path("channel").path("payload").asText("").isBlank();
+    }
+
+    /** Backport payload content: {@code empty}, {@code id-only} or {@code full-resource} ({@code empty} when unsaid). */
+    public String backportPayloadContent() {
+        for (JsonNode ext : notification.subscription().path("channel").path("_payload").path("extension")) {
+            if (BACKPORT_PAYLOAD_CONTENT.equals(ext.path("url").asText())) {
+                return ext.path("valueCode").asText("empty");
+            }
+        }
+        return "empty";
+    }
+
+    /** The Kafka offset + 1 of the record: the event number of the notification. */
+    public long eventNumber() {
+        return eventNumber;
     }
 
     /** {@code channel.payload}, the MIME type the subscription asked for (application/fhir+json when not said). */

@@ -18,7 +18,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The websocket clients bound to subscriptions (FHIR R4 websocket channel): a client sends {@code bind <id>} (or
  * {@code bind Subscription/<id>}) and is answered {@code bound <id>}; from then on every event notification of that
- * subscription is sent to it as {@code ping <id>}. Holds subscription id -> connection keys of the
+ * subscription is sent to it as {@code ping <id>}; a backport (topic-based) subscription gets the Backport IG's
+ * notification bundle (JSON) instead ({@link BackportNotificationBundle}). Holds subscription id -> connection keys of the
  * camel-vertx-websocket consumer, and forgets a connection when it closes or fails.
  *
  * <p>A notification counts as delivered when it was written to at least one bound client; with none bound the
@@ -37,6 +38,12 @@ public class WebsocketBindings {
     private static final Pattern BIND = Pattern.compile("bind\\s+(?:Subscription/)?([A-Za-z0-9\\-.]{1,64})\\s*");
 
     private final Map<String, Set<String>> bySubscription = new ConcurrentHashMap<>();
+    private String serverBaseUrl = "";
+
+    /** The FHIR server base URL, for the full URLs of backport notification bundles. */
+    public void setServerBaseUrl(String serverBaseUrl) {
+        this.serverBaseUrl = serverBaseUrl;
+    }
 
     /**
      * Handles a client event of the websocket consumer: binds on {@code bind <id>}, forgets the connection on close
@@ -83,7 +90,7 @@ public class WebsocketBindings {
     }
 
     /**
-     * Prepares the frame {@code ping <id>} for the connections bound to the notification's subscription; fails when
+     * Prepares the frame ({@code ping <id>}, or the notification bundle of a backport subscription) for the connections bound to the notification's subscription; fails when
      * none is bound. Handshakes and heartbeats send nothing ({@link ChannelNotification#SEND_PROPERTY} false).
      */
     public void prepare(Exchange exchange) throws DeliveryRejectedException, DeliveryFailedException {
@@ -106,7 +113,7 @@ public class WebsocketBindings {
         Message message = exchange.getMessage();
         message.getHeaders().clear();
         message.setHeader(CONNECTION_KEY, String.join(",", keys));
-        message.setBody("ping " + id);
+        message.setBody(n.isBackport() ? BackportNotificationBundle.json(n, serverBaseUrl) : "ping " + id);
     }
 
 }
