@@ -115,6 +115,7 @@ class SubscriptionChannelsIT {
         props.put("cmm.fhir.subscription.sms.token", "gateway-token-1");
         props.put("cmm.fhir.subscription.websocket.host", "127.0.0.1");
         props.put("cmm.fhir.subscription.websocket.port", String.valueOf(websocketPort));
+        props.put("cmm.fhir.subscription.websocket.resource-content", "true");
         env = new RuntimeUnderTest(props);
         Properties p = new Properties();
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, env.bootstrapServers());

@@ -29,9 +29,15 @@ public final class BackportNotificationBundle {
     private BackportNotificationBundle() {
     }
 
-    /** The bundle as FHIR R4 JSON; {@code serverBaseUrl} makes the entries' full URLs. */
-    public static String json(ChannelNotification n, String serverBaseUrl) {
+    /**
+     * The bundle as FHIR R4 JSON; {@code serverBaseUrl} makes the entries' full URLs. Without
+     * {@code resourceContentAllowed} a {@code full-resource} subscription gets {@code id-only}.
+     */
+    public static String json(ChannelNotification n, String serverBaseUrl, boolean resourceContentAllowed) {
         String content = n.backportPayloadContent();
+        if ("full-resource".equals(content) && !resourceContentAllowed) {
+            content = "id-only";
+        }
         String eventNumber = String.valueOf(n.eventNumber());
         Parameters status = new Parameters();
         status.getMeta().addProfile(STATUS_PROFILE);

@@ -39,6 +39,17 @@ public class WebsocketBindings {
 
     private final Map<String, Set<String>> bySubscription = new ConcurrentHashMap<>();
     private String serverBaseUrl = "";
+    private boolean resourceContent;
+
+    /**
+     * Whether backport {@code full-resource} subscriptions get the resource in the bundle. Off by default: the R4
+     * websocket bind has no authentication, so anyone who knows a subscription id could read the resources; off,
+     * such subscriptions get {@code id-only} bundles and read the resource from the FHIR server with their own
+     * credentials.
+     */
+    public void setResourceContent(boolean resourceContent) {
+        this.resourceContent = resourceContent;
+    }
 
     /** The FHIR server base URL, for the full URLs of backport notification bundles. */
     public void setServerBaseUrl(String serverBaseUrl) {
@@ -113,7 +124,7 @@ public class WebsocketBindings {
         Message message = exchange.getMessage();
         message.getHeaders().clear();
         message.setHeader(CONNECTION_KEY, String.join(",", keys));
-        message.setBody(n.isBackport() ? BackportNotificationBundle.json(n, serverBaseUrl) : "ping " + id);
+        message.setBody(n.isBackport() ? BackportNotificationBundle.json(n, serverBaseUrl, resourceContent) : "ping " + id);
     }
 
 }

@@ -64,6 +64,24 @@ class ChannelNotificationTest {
     }
 
     @Test
+    void backportBundlesCarryTheResourceOnlyForFullResourceAndOnlyWhenAllowed() throws Exception {
+        String backport = "{\"profile\":[\"" + ChannelNotification.BACKPORT_PROFILE + "\"]}";
+        String channel = "{\"type\":\"websocket\",\"payload\":\"application/fhir+json\",\"_payload\":"
+                + "{\"extension\":[{\"url\":\"" + ChannelNotification.BACKPORT_PAYLOAD_CONTENT + "\",\"valueCode\":\"full-resource\"}]}}";
+        String obs = "{\"resourceType\":\"Observation\",\"id\":\"9\",\"status\":\"final\",\"code\":{\"text\":\"Secret\"}}";
+        ChannelNotification n = ChannelNotification.read(record(channel, backport, obs), "websocket");
+        String allowed = BackportNotificationBundle.json(n, "http://fhir/base/", true);
+        String denied = BackportNotificationBundle.json(n, "http://fhir/base", false);
+        assertTrue(allowed.contains("Secret"), allowed);
+        assertFalse(denied.contains("Secret"), denied);
+        assertTrue(denied.contains("\"fullUrl\":\"http://fhir/base/Observation/9\""), denied);
+        assertTrue(denied.contains("\"valueString\":\"42\""), "event number = offset + 1: " + denied);
+        String empty = BackportNotificationBundle.json(ChannelNotification.read(record(channel.replace("full-resource", "empty"),
+                backport, obs), "websocket"), "http://fhir/base", true);
+        assertFalse(empty.contains("fullUrl"), empty);
+    }
+
+    @Test
     void aRecordOfAnotherChannelOrUnreadableIsRejected() throws Exception {
         assertThrows(DeliveryRejectedException.class,
                 () -> ChannelNotification.read(record("{\"type\":\"sms\",\"endpoint\":\"tel:+491\"}", null, null), "email"));
