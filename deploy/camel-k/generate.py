@@ -23,6 +23,8 @@ ERRORS_WORKFLOW = "routes/workflow/workflow-error-handling.camel.yaml"
 ERRORS_CDS = "routes/cds/cds-error-handling.camel.yaml"
 ERRORS_DEVICE_ALERTS = "routes/device/device-alerts-error-handling.camel.yaml"
 ERRORS_DEVICE = "routes/device/device-ingest-error-handling.camel.yaml"
+ERRORS_FHIR_DELIVERY = "routes/fhir/fhir-subscription-delivery-error-handling.camel.yaml"
+FHIR_BEANS = "routes/fhir/fhir-beans.camel.yaml"
 
 # name -> (flow file, extra sources it needs, property key of the MLLP port it listens on, serves HTTP)
 INTEGRATIONS = {
@@ -60,11 +62,15 @@ INTEGRATIONS = {
     "device-pcd01-mllp-inbound": ("routes/device/device-pcd01-mllp-inbound.camel.yaml", [ERRORS_DEVICE, HEALTH],
                                   "cmm.device.pcd.port", False),
     "fhir-subscription-rest-hook-delivery": ("routes/fhir/fhir-subscription-rest-hook-delivery.camel.yaml",
-                                             ["routes/fhir/fhir-beans.camel.yaml",
-                                              "routes/fhir/fhir-subscription-delivery-error-handling.camel.yaml",
-                                              HEALTH], None, False),
+                                             [ERRORS_FHIR_DELIVERY, FHIR_BEANS, HEALTH], None, False),
     "fhir-subscription-heartbeat": ("routes/fhir/fhir-subscription-heartbeat.camel.yaml",
-                                    ["routes/fhir/fhir-beans.camel.yaml", HEALTH], None, False),
+                                    [FHIR_BEANS, HEALTH], None, False),
+    "fhir-subscription-websocket-delivery": ("routes/fhir/fhir-subscription-websocket-delivery.camel.yaml",
+                                             [ERRORS_FHIR_DELIVERY, FHIR_BEANS, HEALTH], None, False),
+    "fhir-subscription-email-delivery": ("routes/fhir/fhir-subscription-email-delivery.camel.yaml",
+                                         [ERRORS_FHIR_DELIVERY, FHIR_BEANS, HEALTH], None, False),
+    "fhir-subscription-sms-delivery": ("routes/fhir/fhir-subscription-sms-delivery.camel.yaml",
+                                       [ERRORS_FHIR_DELIVERY, FHIR_BEANS, HEALTH], None, False),
 }
 
 # Values that differ on a cluster: the peers are Kubernetes services (or addresses) of your site, not 127.0.0.1.
@@ -129,8 +135,12 @@ def manifest(name, flow, extra, mllp_port_key, http, props):
     if "platform-http:" in joined:
         deps.append("camel:platform-http")
     # an HTTP client endpoint, written as a URL or as the placeholder of one (the workflow engine's)
-    if re.search(r'uri: "(https?:|\{\{cmm\.workflow\.engine\.url}})', joined):
+    if re.search(r'uri: "(https?:|\{\{cmm\.workflow\.engine\.url}}|\{\{cmm\.fhir\.subscription\.sms\.gateway-url}})', joined):
         deps.append("camel:http")
+    if 'uri: "smtp' in joined:
+        deps.append("camel:mail")
+    if 'uri: "vertx-websocket:' in joined:
+        deps.append("camel:vertx-websocket")
     if "paho-mqtt5:" in joined:
         deps.append("camel:paho-mqtt5")
     if re.search(r"^\s*- bean:", joined, re.M):

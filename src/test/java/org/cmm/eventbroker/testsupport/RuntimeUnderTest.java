@@ -68,6 +68,9 @@ public final class RuntimeUnderTest implements AutoCloseable {
         overrides.put("cmm.lab.lis.port", String.valueOf(FreePorts.next()));
         overrides.put("cmm.pharmacy.system.port", String.valueOf(FreePorts.next()));
         overrides.put("cmm.ehr.mllp.port", String.valueOf(FreePorts.next()));
+        // the FHIR Subscription websocket server: every runtime (two in ScaleOutIT) on its own loopback port
+        overrides.put("cmm.fhir.subscription.websocket.host", "127.0.0.1");
+        overrides.put("cmm.fhir.subscription.websocket.port", String.valueOf(FreePorts.next()));
         overrides.putAll(extraProperties);
         startRuntime();
     }

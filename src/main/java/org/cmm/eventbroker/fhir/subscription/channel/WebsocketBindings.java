@@ -1,0 +1,130 @@
+package org.cmm.eventbroker.fhir.subscription.channel;
+
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.apache.camel.Exchange;
+import org.apache.camel.Message;
+import org.cmm.eventbroker.delivery.DeliveryFailedException;
+import org.cmm.eventbroker.delivery.DeliveryRejectedException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The websocket clients bound to subscriptions (FHIR R4 websocket channel): a client sends {@code bind <id>} (or
+ * {@code bind Subscription/<id>}) and is answered {@code bound <id>}; from then on every event notification of that
+ * subscription is sent to it as {@code ping <id>}; a backport (topic-based) subscription gets the Backport IG's
+ * notification bundle (JSON) instead ({@link BackportNotificationBundle}). Holds subscription id -> connection keys of the
+ * camel-vertx-websocket consumer, and forgets a connection when it closes or fails.
+ *
+ * <p>A notification counts as delivered when it was written to at least one bound client; with none bound the
+ * delivery fails and is retried with back-off, so a client that binds later gets what was queued, in order. The
+ * bindings live in this instance only: with several runtime instances a client must be connected to the instance
+ * that consumes its subscription's partition (or to all). Logs name connection keys and subscription ids only.
+ */
+public class WebsocketBindings {
+
+    /** Header of camel-vertx-websocket: the connection a message came from or goes to. */
+    public static final String CONNECTION_KEY = "CamelVertxWebsocket.connectionKey";
+    /** Header of camel-vertx-websocket: OPEN, MESSAGE, ERROR, CLOSE. */
+    public static final String EVENT = "CamelVertxWebsocket.event";
+
+    private static final Logger LOG = LoggerFactory.getLogger(WebsocketBindings.class);
+    private static final Pattern BIND = Pattern.compile("bind\\s+(?:Subscription/)?([A-Za-z0-9\\-.]{1,64})\\s*");
+
+    private final Map<String, Set<String>> bySubscription = new ConcurrentHashMap<>();
+    private String serverBaseUrl = "";
+    private boolean resourceContent;
+
+    /**
+     * Whether backport {@code full-resource} subscriptions get the resource in the bundle. Off by default: the R4
+     * websocket bind has no authentication, so anyone who knows a subscription id could read the resources; off,
+     * such subscriptions get {@code id-only} bundles and read the resource from the FHIR server with their own
+     * credentials.
+     */
+    public void setResourceContent(boolean resourceContent) {
+        this.resourceContent = resourceContent;
+    }
+
+    /** The FHIR server base URL, for the full URLs of backport notification bundles. */
+    public void setServerBaseUrl(String serverBaseUrl) {
+        this.serverBaseUrl = serverBaseUrl;
+    }
+
+    /**
+     * Handles a client event of the websocket consumer: binds on {@code bind <id>}, forgets the connection on close
+     * or error. The body becomes the answer to send back to the client, or null when there is none.
+     */
+    public void onClientEvent(Exchange exchange) {
+        Message message = exchange.getMessage();
+        String key = message.getHeader(CONNECTION_KEY, String.class);
+        String event = message.getHeader(EVENT, "MESSAGE", String.class);
+        if ("CLOSE".equals(event) || "ERROR".equals(event)) {
+            forget(key);
+            message.setBody(null);
+            return;
+        }
+        if (!"MESSAGE".equals(event) || key == null) {
+            message.setBody(null);
+            return;
+        }
+        String text = message.getBody(String.class);
+        Matcher bind = text == null ? null : BIND.matcher(text);
+        if (bind != null && bind.matches()) {
+            String id = bind.group(1);
+            bySubscription.computeIfAbsent(id, k -> ConcurrentHashMap.newKeySet()).add(key);
+            LOG.info("Websocket connection {} bound to Subscription/{}", key, id);
+            message.setBody("bound " + id);
+        } else {
+            message.setBody("error expected 'bind <subscription-id>'");
+        }
+    }
+
+    /** Forgets a connection (closed or failed). */
+    public void forget(String connectionKey) {
+        if (connectionKey == null) {
+            return;
+        }
+        bySubscription.values().forEach(keys -> keys.remove(connectionKey));
+        bySubscription.entrySet().removeIf(e -> e.getValue().isEmpty());
+    }
+
+    /** Connection keys bound to a subscription (logical id). */
+    public Set<String> bound(String subscriptionLogicalId) {
+        Set<String> keys = bySubscription.get(subscriptionLogicalId);
+        return keys == null ? Set.of() : Set.copyOf(keys);
+    }
+
+    /**
+     * Prepares the frame ({@code ping <id>}, or the notification bundle of a backport subscription) for the connections bound to the notification's subscription; fails when
+     * none is bound. Handshakes and heartbeats send nothing ({@link ChannelNotification#SEND_PROPERTY} false).
+     */
+    public void prepare(Exchange exchange) throws DeliveryRejectedException, DeliveryFailedException {
+        ChannelNotification n = ChannelNotification.read(exchange, "websocket");
+        String endpoint = n.endpoint();
+        if (!endpoint.isEmpty() && !List.of("ws", "wss").contains(EmailNotificationComposer.scheme(endpoint).toLowerCase())) {
+            throw new DeliveryRejectedException(n.notification().subscriptionId()
+                    + ": a websocket channel's endpoint must be empty or ws:/wss:, got scheme '"
+                    + EmailNotificationComposer.scheme(endpoint) + "'");
+        }
+        exchange.setProperty(ChannelNotification.SEND_PROPERTY, n.isEvent());
+        if (!n.isEvent()) {
+            return;
+        }
+        String id = n.subscriptionLogicalId();
+        Set<String> keys = new LinkedHashSet<>(bound(id));
+        if (keys.isEmpty()) {
+            throw new DeliveryFailedException("no websocket client bound to " + n.notification().subscriptionId());
+        }
+        Message message = exchange.getMessage();
+        message.getHeaders().clear();
+        message.setHeader(CONNECTION_KEY, String.join(",", keys));
+        message.setBody(n.isBackport() ? BackportNotificationBundle.json(n, serverBaseUrl, resourceContent) : "ping " + id);
+    }
+
+}
