@@ -19,7 +19,8 @@ import org.slf4j.LoggerFactory;
  * Makes delivery failures visible where FHIR clients look: on the Subscription resource of the FHIR server. Each
  * failed attempt sets {@code Subscription.error} to the reason and counts it in the extension
  * {@value FhirEventHeaders#ERROR_COUNT_EXTENSION}; giving up sets the status to {@code error}; the first delivery after
- * failures clears {@code Subscription.error} (the count stays). Registration uses {@link #setStatus} for
+ * failures, or the first one since this instance started, clears {@code Subscription.error} of an active Subscription
+ * (the count stays). Registration uses {@link #setStatus} for
  * {@code requested -> active} and for invalid subscriptions.
  *
  * <p>Writing the server is best effort for failure bookkeeping: when the FHIR server cannot be reached the delivery
@@ -36,6 +37,7 @@ public class SubscriptionStatusWriter {
     private static final int MAX_REASON = 500;
 
     private final Map<String, Boolean> failing = new ConcurrentHashMap<>();
+    private final Map<String, Boolean> checked = new ConcurrentHashMap<>();
     private final Map<String, Counter> counters = new ConcurrentHashMap<>();
     private String serverBaseUrl;
     private int connectTimeoutMs = 5_000;
@@ -59,7 +61,9 @@ public class SubscriptionStatusWriter {
         String id = exchange.getMessage().getHeader(FhirEventHeaders.SUBSCRIPTION_ID, String.class);
         count(exchange, "failed");
         update(id, null, reasonOf(exchange));
-        failing.put(id, Boolean.TRUE);
+        if (id != null) {
+            failing.put(id, Boolean.TRUE);
+        }
     }
 
     /** The last allowed attempt failed: the subscription's status becomes {@code error}. */
@@ -67,20 +71,31 @@ public class SubscriptionStatusWriter {
         String id = exchange.getMessage().getHeader(FhirEventHeaders.SUBSCRIPTION_ID, String.class);
         count(exchange, "given-up");
         update(id, Subscription.SubscriptionStatus.ERROR, "delivery given up: " + reasonOf(exchange));
-        failing.remove(id);
+        if (id != null) {
+            failing.remove(id);
+        }
     }
 
     /** A delivery succeeded: clears {@code Subscription.error} when an earlier attempt had set it. */
     public void recordDelivered(Exchange exchange) {
         String id = exchange.getMessage().getHeader(FhirEventHeaders.SUBSCRIPTION_ID, String.class);
         count(exchange, "delivered");
-        if (id != null && failing.remove(id) != null) {
+        if (id == null) {
+            return;
+        }
+        // after failures here, or on the first delivery since this instance started: an error recorded before a
+        // restart (or by another instance) is still on the server and is cleared by this delivery
+        boolean firstSinceStart = checked.putIfAbsent(id, Boolean.TRUE) == null;
+        if (failing.remove(id) != null || firstSinceStart) {
             try {
                 Subscription s = client().read().resource(Subscription.class).withId(idPart(id)).execute();
-                s.setErrorElement(null);
-                client().update().resource(s).execute();
+                if (s.hasError() && s.getStatus() == Subscription.SubscriptionStatus.ACTIVE) {
+                    s.setErrorElement(null);
+                    client().update().resource(s).execute();
+                }
             } catch (RuntimeException e) {
                 LOG.warn("Could not clear the error of {} on the FHIR server ({})", id, e.getClass().getSimpleName());
+                checked.remove(id);
             }
         }
     }
