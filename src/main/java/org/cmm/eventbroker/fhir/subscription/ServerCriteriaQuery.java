@@ -11,7 +11,9 @@ import org.hl7.fhir.r4.model.Bundle;
 /**
  * Asks the FHIR server whether a resource matches criteria the matcher cannot evaluate itself:
  * {@code GET [base]/<criteria>&_id=<id>}; it matches when the resource is in the result. The server answers for the
- * resource's current version, which for a change that was superseded meanwhile is the newer one. Connection failures,
+ * resource's current version, which for a change that was superseded meanwhile is the newer one. The search is sent
+ * with {@code Prefer: handling=strict}: a server that honours it rejects parameters it does not support instead of
+ * ignoring them (which would match every resource of the type). Connection failures,
  * timeouts and 5xx throw (the change is retried); a 4xx means the server does not support the criteria.
  */
 public class ServerCriteriaQuery {
@@ -50,7 +52,9 @@ public class ServerCriteriaQuery {
 
     private Bundle search(SubscriptionCriteria criteria, String id) throws CriteriaRejectedException {
         try {
-            return client().search().byUrl(criteria.serverQuery(id)).returnBundle(Bundle.class).execute();
+            return client().search().byUrl(criteria.serverQuery(id)).returnBundle(Bundle.class)
+                    // a lenient server would ignore parameters it does not know and match too much
+                    .withAdditionalHeader("Prefer", "handling=strict").execute();
         } catch (FhirClientConnectionException e) {
             throw e;
         } catch (BaseServerResponseException e) {

@@ -77,8 +77,9 @@ public class SubscriptionMatcher {
 
     /** The notifications for the change in the exchange (empty when nothing matches), as messages for the sink. */
     public List<Message> match(Exchange exchange) throws DeliveryRejectedException {
+        resolveSharedBeans(exchange.getContext());
         if (registry == null || validator == null) {
-            throw new IllegalStateException("subscriptionMatcher needs registry and topicsFile (cmm.fhir.subscription.topics-file)");
+            throw new IllegalStateException("subscriptionMatcher needs the bean subscriptionRegistry (routes/fhir/fhir-beans.camel.yaml) and topicsFile");
         }
         ChangeEvent change = ChangeEvent.of(exchange.getMessage());
         Instant now = Instant.now();
@@ -105,6 +106,16 @@ public class SubscriptionMatcher {
             LOG.debug("{} {} matched {} subscription(s)", change.focus(), change.operation(), notifications.size());
         }
         return notifications;
+    }
+
+    /** The shared beans of routes/fhir/fhir-beans.camel.yaml, looked up on first use (bean files load in any order). */
+    private void resolveSharedBeans(org.apache.camel.CamelContext context) {
+        if (registry == null) {
+            registry = context.getRegistry().lookupByNameAndType("subscriptionRegistry", SubscriptionRegistry.class);
+        }
+        if (statusWriter == null) {
+            statusWriter = context.getRegistry().lookupByNameAndType("subscriptionStatusWriter", SubscriptionStatusWriter.class);
+        }
     }
 
     private boolean matches(String key, SubscriptionRule rule, ChangeEvent change, Map<String, Boolean> serverAnswers) {

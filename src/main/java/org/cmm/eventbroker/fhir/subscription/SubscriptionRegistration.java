@@ -71,8 +71,9 @@ public class SubscriptionRegistration {
      * Handles one Subscription change event; returns the handshake to queue first (rest-hook, requested) or nothing.
      */
     public List<Message> register(Exchange exchange) throws Exception {
+        resolveSharedBeans(exchange.getContext());
         if (registry == null || statusWriter == null || validator == null) {
-            throw new IllegalStateException("subscriptionRegistration needs registry, statusWriter and topicsFile");
+            throw new IllegalStateException("subscriptionRegistration needs the beans subscriptionRegistry and subscriptionStatusWriter (routes/fhir/fhir-beans.camel.yaml) and topicsFile");
         }
         ChangeEvent change = ChangeEvent.of(exchange.getMessage());
         String key = "Subscription/" + change.id();
@@ -107,6 +108,16 @@ public class SubscriptionRegistration {
                 NotificationRecords.json(active), null, null, null, null, null);
         return List.of(NotificationRecords.message(exchange.getContext(), channel, handshake,
                 exchange.getMessage().getHeader("ce_id", String.class)));
+    }
+
+    /** The shared beans of routes/fhir/fhir-beans.camel.yaml, looked up on first use (bean files load in any order). */
+    private void resolveSharedBeans(org.apache.camel.CamelContext context) {
+        if (registry == null) {
+            registry = context.getRegistry().lookupByNameAndType("subscriptionRegistry", SubscriptionRegistry.class);
+        }
+        if (statusWriter == null) {
+            statusWriter = context.getRegistry().lookupByNameAndType("subscriptionStatusWriter", SubscriptionStatusWriter.class);
+        }
     }
 
     /** Sets the requested Subscription of {@link #register} active on the FHIR server, then registers it. */
