@@ -85,7 +85,12 @@ public class SubscriptionMatcher {
         Instant now = Instant.now();
         Map<String, Boolean> serverAnswers = new HashMap<>();
         List<Message> notifications = new ArrayList<>();
-        for (Subscription s : registry.active()) {
+        List<Subscription> active = registry.active();
+        if (rules.size() > active.size()) {
+            // forget the rules of subscriptions no longer active
+            rules.keySet().retainAll(active.stream().map(SubscriptionRegistry::keyOf).toList());
+        }
+        for (Subscription s : active) {
             String key = SubscriptionRegistry.keyOf(s);
             if (s.getEnd() != null && !s.getEnd().toInstant().isAfter(now)) {
                 continue;

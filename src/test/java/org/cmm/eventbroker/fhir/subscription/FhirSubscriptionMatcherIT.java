@@ -36,6 +36,7 @@ import org.cmm.eventbroker.fhir.FhirEventHeaders;
 import org.cmm.eventbroker.fhir.FhirR4;
 import org.cmm.eventbroker.stack.FhirServer;
 import org.cmm.eventbroker.testsupport.FreePorts;
+import org.cmm.eventbroker.testsupport.LogCapture;
 import org.cmm.eventbroker.testsupport.RuntimeUnderTest;
 import org.hl7.fhir.r4.model.CodeableConcept;
 import org.hl7.fhir.r4.model.Coding;
@@ -78,9 +79,13 @@ class FhirSubscriptionMatcherIT {
     private String observationWitness;
     private String patientWitness;
     private int version = 1;
+    private LogCapture logs;
+    private static final String NOTE_MARKER = "NOTE-PHI-7731";
+    private static final String NAME_MARKER = "Zyxwarowski";
 
     @BeforeAll
     void start() throws Exception {
+        logs = LogCapture.attach();
         fhirServer = new FhirServer("127.0.0.1", FreePorts.next()).start();
         env = new RuntimeUnderTest(Map.of(
                 "cmm.fhir.server.base-url", fhirServer.baseUrl(),
@@ -98,6 +103,7 @@ class FhirSubscriptionMatcherIT {
     @AfterAll
     void stop() throws Exception {
         producer.close();
+        logs.close();
         env.close();
         fhirServer.close();
     }
@@ -135,6 +141,7 @@ class FhirSubscriptionMatcherIT {
         publishChange(observation("hr-snomed", "http://snomed.info/sct", HEART_RATE, "p1", null), "created");
         Patient patient = new Patient();
         patient.setId("p1");
+        patient.addName().setFamily(NAME_MARKER);
         publishChange(patient, "created");
         publishChange(observation("hr-1", LOINC, HEART_RATE, "p1", null), "updated");
         awaitWitnessed(observationWitness, "Observation/hr-1", "Observation/temp-1", "Observation/hr-snomed");
@@ -163,6 +170,9 @@ class FhirSubscriptionMatcherIT {
         String noEndpoint = createOnServerAndPublish(subscription("Observation?code=" + HEART_RATE, "rest-hook", null));
         // the test server serves no CarePlan: it answers the criteria probe 404
         String serverRejects = createOnServerAndPublish(subscription("CarePlan?date=ge2020-01-01", "rest-hook", "http://127.0.0.1:9/hook"));
+        Subscription ended = subscription("Observation?code=" + LOINC + "|" + HEART_RATE, "websocket", null);
+        ended.setEnd(java.util.Date.from(Instant.now().minus(Duration.ofDays(1))));
+        String endedSub = registerActive(ended);
         Map<String, String> reasons = Map.of(message, "unsupported channel type 'message'",
                 badCriteria, "not a resource-type search", noEndpoint, "channel.endpoint missing",
                 serverRejects, "criteria not supported by the FHIR server");
@@ -183,6 +193,7 @@ class FhirSubscriptionMatcherIT {
         for (String id : reasons.keySet()) {
             assertEquals(List.of(), allNotifications(id), id);
         }
+        assertEquals(List.of(), allNotifications(endedSub), "a subscription whose end is past is not matched");
     }
 
     @Test
@@ -264,6 +275,13 @@ class FhirSubscriptionMatcherIT {
                 "witness: every change notified once");
     }
 
+    @Test
+    @Order(9)
+    void noResourceContentReachesTheLogs() {
+        assertTrue(logs.lines().stream().anyMatch(l -> l.contains("activated")), "the flows logged");
+        assertEquals(List.of(), logs.linesContaining(List.of(NOTE_MARKER, NAME_MARKER)));
+    }
+
     // --- helpers
 
     private static Subscription subscription(String criteria, String channel, String endpoint) {
@@ -284,6 +302,7 @@ class FhirSubscriptionMatcherIT {
         o.setStatus(Observation.ObservationStatus.FINAL);
         o.setCode(new CodeableConcept().addCoding(new Coding(system, code, null)));
         o.setSubject(new Reference("Patient/" + patient));
+        o.addNote().setText(NOTE_MARKER);
         if (value != null) {
             o.setValue(new Quantity().setValue(BigDecimal.valueOf(value)).setUnit("/min"));
         }
