@@ -15,7 +15,12 @@ import org.hl7.fhir.instance.model.api.IBase;
 import org.hl7.fhir.r4.model.CodeableConcept;
 import org.hl7.fhir.r4.model.Coding;
 import org.hl7.fhir.r4.model.Identifier;
+import org.hl7.fhir.r4.model.BooleanType;
+import org.hl7.fhir.r4.model.CodeType;
+import org.hl7.fhir.r4.model.Enumeration;
+import org.hl7.fhir.r4.model.IdType;
 import org.hl7.fhir.r4.model.PrimitiveType;
+import org.hl7.fhir.r4.model.StringType;
 import org.hl7.fhir.r4.model.Reference;
 import org.hl7.fhir.r4.model.Resource;
 
@@ -38,7 +43,7 @@ public final class SubscriptionCriteria {
     private static final Pattern RESOLVE_IS = Pattern.compile("(.+)\\.where\\(resolve\\(\\) is ([A-Z][A-Za-z]+)\\)");
 
     /** One {@code name=v1,v2} of the query; values percent-decoded. */
-    record Parameter(String name, List<String> values, List<Path> localPaths) {
+    record Parameter(String name, RestSearchParameterTypeEnum type, List<String> values, List<Path> localPaths) {
 
         boolean local() {
             return localPaths != null;
@@ -94,7 +99,9 @@ public final class SubscriptionCriteria {
                     values.add(v);
                 }
                 boolean escaped = decode(rawValue).contains("\\");
-                parameters.add(new Parameter(name, List.copyOf(values), escaped ? null : localPaths(definition, name)));
+                RuntimeSearchParam sp = definition.getSearchParam(name);
+                parameters.add(new Parameter(name, sp == null ? null : sp.getParamType(), List.copyOf(values),
+                        escaped ? null : localPaths(definition, name)));
             }
         }
         return new SubscriptionCriteria(type, List.copyOf(parameters));
@@ -120,21 +127,43 @@ public final class SubscriptionCriteria {
     }
 
     /**
-     * Whether the resource matches; only for criteria that do not {@link #needsServer() need the server}.
+     * Whether the resource matches; only for criteria that do not {@link #needsServer() need the server}. Throws
+     * {@link IllegalStateException} when the resource holds an element this class cannot compare (a token on a
+     * ContactPoint, a reference parameter on a canonical): use {@link #decideLocally} to fall back to the server.
      */
     public boolean matchesLocally(Resource resource) {
+        Boolean decided = decideLocally(resource);
+        if (decided == null) {
+            throw new IllegalStateException("criteria of " + resourceType + " needs the FHIR server for this resource");
+        }
+        return decided;
+    }
+
+    /** True or false when decided here; null when the FHIR server must decide. */
+    public Boolean decideLocally(Resource resource) {
         if (needsServer()) {
             throw new IllegalStateException("criteria of " + resourceType + " needs the FHIR server: " + serverParameters());
         }
         if (!resourceType.equals(resource.fhirType())) {
             return false;
         }
-        for (Parameter p : parameters) {
-            if (!matches(resource, p)) {
-                return false;
+        try {
+            for (Parameter p : parameters) {
+                if (!matches(resource, p)) {
+                    return false;
+                }
             }
+        } catch (NotComparableHere e) {
+            return null;
         }
         return true;
+    }
+
+    /** An element whose type this class does not compare for the parameter's type. */
+    private static final class NotComparableHere extends RuntimeException {
+        NotComparableHere() {
+            super(null, null, false, false);
+        }
     }
 
     /**
@@ -161,7 +190,7 @@ public final class SubscriptionCriteria {
             List<IBase> elements = FhirR4.context().newTerser().getValues(resource, path.elementPath());
             for (IBase element : elements) {
                 for (String value : p.values()) {
-                    if (matchesValue(element, value, path.targetType())) {
+                    if (matchesValue(element, p.type(), value, path.targetType())) {
                         return true;
                     }
                 }
@@ -170,9 +199,15 @@ public final class SubscriptionCriteria {
         return false;
     }
 
-    private static boolean matchesValue(IBase element, String value, String targetType) {
-        if (element instanceof Reference ref) {
-            return matchesReference(ref, value, targetType);
+    private static boolean matchesValue(IBase element, RestSearchParameterTypeEnum type, String value, String targetType) {
+        if (type == RestSearchParameterTypeEnum.REFERENCE) {
+            if (element instanceof Reference ref) {
+                return matchesReference(ref, value, targetType);
+            }
+            throw new NotComparableHere();
+        }
+        if (type != RestSearchParameterTypeEnum.TOKEN) {
+            throw new NotComparableHere();
         }
         String system = null;
         String code = value;
@@ -195,11 +230,12 @@ public final class SubscriptionCriteria {
         if (element instanceof Identifier identifier) {
             return matchesToken(identifier.getSystem(), identifier.getValue(), bar >= 0, system, code);
         }
-        if (element instanceof PrimitiveType<?> primitive) {
-            // a code (status), boolean, id or uri: no system; "|code" and "code" both match it
-            return (bar < 0 || system.isEmpty()) && code.equals(primitive.getValueAsString());
+        if (element instanceof Enumeration<?> || element instanceof CodeType || element instanceof BooleanType || element instanceof IdType
+                || element instanceof StringType) {
+            // a code (status, an Enumeration), boolean, id or string: no system; "|code" and "code" both match it
+            return (bar < 0 || system.isEmpty()) && code.equals(((PrimitiveType<?>) element).getValueAsString());
         }
-        return false;
+        throw new NotComparableHere();
     }
 
     /** {@code system|code}, {@code code} (any system), {@code |code} (no system), {@code system|} (any code). */

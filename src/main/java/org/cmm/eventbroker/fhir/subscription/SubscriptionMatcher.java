@@ -129,10 +129,13 @@ public class SubscriptionMatcher {
         }
         for (SubscriptionCriteria filter : rule.filters()) {
             if (!filter.needsServer()) {
-                if (!filter.matchesLocally(change.resource())) {
-                    return false;
+                Boolean decided = filter.decideLocally(change.resource());
+                if (decided != null) {
+                    if (!decided) {
+                        return false;
+                    }
+                    continue;
                 }
-                continue;
             }
             String query = filter.serverQuery(change.id());
             Boolean answer = serverAnswers.get(query);

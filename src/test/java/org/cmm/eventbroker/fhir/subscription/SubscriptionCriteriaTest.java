@@ -3,6 +3,7 @@ package org.cmm.eventbroker.fhir.subscription;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -65,6 +66,17 @@ class SubscriptionCriteriaTest {
         Observation groupSubject = heartRate();
         groupSubject.setSubject(new Reference("Group/p1"));
         assertFalse(matches("Observation?patient=p1", groupSubject), "patient= only references to a Patient");
+    }
+
+    @Test
+    void elementsNotComparedHereAreLeftToTheServer() {
+        org.hl7.fhir.r4.model.Patient p = new org.hl7.fhir.r4.model.Patient();
+        p.setId("p1");
+        p.addTelecom().setValue("555-0100");
+        SubscriptionCriteria telecom = SubscriptionCriteria.parse("Patient?telecom=555-0100");
+        assertFalse(telecom.needsServer(), "a token parameter");
+        assertNull(telecom.decideLocally(p), "a ContactPoint is not compared here");
+        assertEquals(Boolean.TRUE, SubscriptionCriteria.parse("Patient?_id=p1").decideLocally(p));
     }
 
     @Test
