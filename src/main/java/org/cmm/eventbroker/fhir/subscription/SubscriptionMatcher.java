@@ -76,7 +76,7 @@ public class SubscriptionMatcher {
     }
 
     /** The notifications for the change in the exchange (empty when nothing matches), as messages for the sink. */
-    public List<Message> match(Exchange exchange) throws DeliveryRejectedException {
+    public List<Message> match(Exchange exchange) throws Exception {
         resolveSharedBeans(exchange.getContext());
         if (registry == null || validator == null) {
             throw new IllegalStateException("subscriptionMatcher needs the bean subscriptionRegistry (routes/fhir/fhir-beans.camel.yaml) and topicsFile");
@@ -100,7 +100,7 @@ public class SubscriptionMatcher {
                     || !rule.operations().contains(change.operation())) {
                 continue;
             }
-            if (matches(key, rule, change, serverAnswers)) {
+            if (matches(s, rule, change, serverAnswers)) {
                 SubscriptionNotification n = new SubscriptionNotification(SubscriptionNotification.EVENT_NOTIFICATION,
                         key, NotificationRecords.json(s), change.ceId(), change.ceTime(), change.focus(),
                         change.operation(), change.resource() == null ? null : NotificationRecords.json(change.body()));
@@ -123,7 +123,8 @@ public class SubscriptionMatcher {
         }
     }
 
-    private boolean matches(String key, SubscriptionRule rule, ChangeEvent change, Map<String, Boolean> serverAnswers) {
+    private boolean matches(Subscription s, SubscriptionRule rule, ChangeEvent change, Map<String, Boolean> serverAnswers)
+            throws Exception {
         if (change.resource() == null) {
             return !rule.filtered();
         }
@@ -143,7 +144,7 @@ public class SubscriptionMatcher {
                 try {
                     answer = server().matches(filter, change.id());
                 } catch (ServerCriteriaQuery.CriteriaRejectedException e) {
-                    rejectCriteria(key, e.getMessage());
+                    rejectCriteria(s, e.getMessage());
                     return false;
                 }
                 serverAnswers.put(query, answer);
@@ -155,12 +156,15 @@ public class SubscriptionMatcher {
         return true;
     }
 
-    private void rejectCriteria(String key, String reason) {
+    /** Sets the subscription to error on the server and in the registry, so later changes do not ask again. */
+    private void rejectCriteria(Subscription s, String reason) throws Exception {
+        String key = SubscriptionRegistry.keyOf(s);
         LOG.warn("The FHIR server rejects the criteria of {}; setting it to error", key);
         rules.remove(key);
         if (statusWriter != null) {
             statusWriter.setStatus(key, Subscription.SubscriptionStatus.ERROR, reason);
         }
+        registry.put(s.copy().setStatus(Subscription.SubscriptionStatus.ERROR).setError(reason));
     }
 
     private SubscriptionRule rule(String key, Subscription s) {

@@ -213,6 +213,28 @@ class FhirSubscriptionMatcherIT {
 
     @Test
     @Order(5)
+    void criteriaTheServerRejectsWhenMatchingSetTheSubscriptionToErrorAndTheFlowGoesOn() throws Exception {
+        // the probe at registration finds no resource, so the test server only fails on the unsupported prefix
+        // ("sa") once a real Observation with a value is tested: as a server that fails on data it cannot compare
+        String id = registerActive(subscription("Observation?value-quantity=sa100", "websocket", null));
+        String obs = fhir.create().resource(observation(null, LOINC, HEART_RATE, "p3", 130)).execute().getId().getIdPart();
+        publishChange(fhir.read().resource(Observation.class).withId(obs).execute(), "created");
+        await().atMost(Duration.ofSeconds(30)).until(() -> serverStatus(id) == Subscription.SubscriptionStatus.ERROR);
+        assertTrue(readSubscription(id).getError().contains("criteria not supported by the FHIR server (HTTP 400"),
+                readSubscription(id).getError());
+        awaitWitnessed(observationWitness, "Observation/" + obs);
+        assertEquals(List.of(), allNotifications(id));
+        // known as error at once (before its change event comes back): a later change does not ask or write again
+        String errorVersion = readSubscription(id).getMeta().getVersionId();
+        String next = fhir.create().resource(observation(null, LOINC, HEART_RATE, "p3", 140)).execute().getId().getIdPart();
+        publishChange(fhir.read().resource(Observation.class).withId(next).execute(), "created");
+        awaitWitnessed(observationWitness, "Observation/" + next);
+        assertEquals(errorVersion, readSubscription(id).getMeta().getVersionId());
+        assertEquals(List.of(), allNotifications(id));
+    }
+
+    @Test
+    @Order(6)
     void deletesNotifyTopicSubscriptionsWithADeleteTriggerOnly() throws Exception {
         Subscription topic = subscription(TOPIC, "sms", "tel:+41440000000");
         topic.getMeta().addProfile(SubscriptionValidator.BACKPORT_PROFILE);
@@ -229,7 +251,7 @@ class FhirSubscriptionMatcherIT {
     }
 
     @Test
-    @Order(6)
+    @Order(7)
     void aDeletedSubscriptionGetsNoMoreNotifications() throws Exception {
         String id = registerActive(subscription("Observation?code=" + HEART_RATE, "websocket", null));
         publishChange(observation("hr-3", LOINC, HEART_RATE, "p1", null), "created");
@@ -243,7 +265,7 @@ class FhirSubscriptionMatcherIT {
     }
 
     @Test
-    @Order(7)
+    @Order(8)
     void anUnreadableChangeRecordIsDeadLetteredAndTheFlowGoesOn() throws Exception {
         ProducerRecord<String, byte[]> bad = new ProducerRecord<>(FhirEventHeaders.CHANGED_TOPIC, "Observation/broken",
                 "{not json".getBytes(StandardCharsets.UTF_8));
@@ -258,7 +280,7 @@ class FhirSubscriptionMatcherIT {
     }
 
     @Test
-    @Order(8)
+    @Order(9)
     void afterARestartTheActiveSubscriptionsAreKnownAndNothingIsMatchedTwice() throws Exception {
         int before = events("rest-hook", heartRateSub).size();
         env.stopRuntime();
@@ -276,7 +298,7 @@ class FhirSubscriptionMatcherIT {
     }
 
     @Test
-    @Order(9)
+    @Order(10)
     void noResourceContentReachesTheLogs() {
         assertTrue(logs.lines().stream().anyMatch(l -> l.contains("activated")), "the flows logged");
         assertEquals(List.of(), logs.linesContaining(List.of(NOTE_MARKER, NAME_MARKER)));
