@@ -14,6 +14,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -22,6 +23,9 @@ import java.util.stream.Collectors;
 import ca.uhn.fhir.rest.client.api.IGenericClient;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -92,6 +96,13 @@ class FhirSubscriptionMatcherIT {
                 "cmm.fhir.subscription.processing.initial-backoff-ms", "200",
                 "cmm.fhir.subscription.processing.max-backoff-ms", "1000"));
         fhir = FhirR4.client(fhirServer.baseUrl(), 5000, 15000);
+        // the notification topics exist before the flows run, as on a production cluster (a topic auto-created by the
+        // first write can take longer than the producer's delivery timeout to get a leader on the embedded broker)
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, env.bootstrapServers()))) {
+            admin.createTopics(List.of("rest-hook", "websocket", "email", "sms").stream()
+                    .map(c -> new NewTopic("fhir.subscription." + c, Optional.empty(), Optional.empty())).toList())
+                    .all().get(30, TimeUnit.SECONDS);
+        }
         Properties p = new Properties();
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, env.bootstrapServers());
         p.put(ProducerConfig.ACKS_CONFIG, "all");
