@@ -54,6 +54,9 @@ public final class FhirServer implements AutoCloseable {
     }
 
     private static <T extends IBaseResource> IResourceProvider provider(FhirContext fhir, Class<T> type) {
+        if (type == Observation.class) {
+            return new ObservationSearchProvider(fhir);
+        }
         return new HashMapResourceProvider<>(fhir, type);
     }
 

@@ -1,0 +1,172 @@
+package org.cmm.eventbroker.fhir.subscription;
+
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+
+import org.apache.camel.Exchange;
+import org.apache.camel.Message;
+import org.cmm.eventbroker.delivery.DeliveryRejectedException;
+import org.hl7.fhir.r4.model.Subscription;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Registers the Subscriptions created, changed and deleted on the FHIR server (their change events on
+ * {@code fhir.resource.changed}) in the {@link SubscriptionRegistry}; routes/fhir/fhir-subscription-registration.camel.yaml.
+ *
+ * <ul>
+ *   <li>Deleted: removed (tombstone).</li>
+ *   <li>Invalid ({@link SubscriptionValidator}, or criteria the FHIR server rejects): set to {@code error} with the
+ *   reason on the server, unless it already is error with that reason, and registered as error (never matched).</li>
+ *   <li>Valid and {@code requested}: {@link #register} queues a handshake for rest-hook (the route writes it), then
+ *   {@link #activate} sets it {@code active} on the server and registers it.</li>
+ *   <li>Valid otherwise ({@code active}, {@code off}, {@code error}): registered as it is.</li>
+ * </ul>
+ * The server is written only on such a status change, so the change events of its own writes end here without
+ * another write. Logs name subscription ids only.
+ */
+public class SubscriptionRegistration {
+
+    /** Exchange property: the Subscription (valid, requested) that {@link #activate} sets active. */
+    public static final String TO_ACTIVATE = "CmmSubscriptionToActivate";
+
+    private static final Logger LOG = LoggerFactory.getLogger(SubscriptionRegistration.class);
+    private static final int MAX_REASON = 500;
+
+    private SubscriptionRegistry registry;
+    private SubscriptionStatusWriter statusWriter;
+    private SubscriptionValidator validator;
+    private String serverBaseUrl;
+    private int connectTimeoutMs = 5_000;
+    private int socketTimeoutMs = 15_000;
+    private volatile ServerCriteriaQuery server;
+
+    public void setRegistry(SubscriptionRegistry registry) {
+        this.registry = registry;
+    }
+
+    public void setStatusWriter(SubscriptionStatusWriter statusWriter) {
+        this.statusWriter = statusWriter;
+    }
+
+    /** The SubscriptionTopics file (cmm.fhir.subscription.topics-file); read now, failing with its name. */
+    public void setTopicsFile(String topicsFile) {
+        this.validator = new SubscriptionValidator(SubscriptionTopics.load(topicsFile));
+    }
+
+    public void setServerBaseUrl(String serverBaseUrl) {
+        this.serverBaseUrl = serverBaseUrl;
+    }
+
+    public void setConnectTimeoutMs(int connectTimeoutMs) {
+        this.connectTimeoutMs = connectTimeoutMs;
+    }
+
+    public void setSocketTimeoutMs(int socketTimeoutMs) {
+        this.socketTimeoutMs = socketTimeoutMs;
+    }
+
+    /**
+     * Handles one Subscription change event; returns the handshake to queue first (rest-hook, requested) or nothing.
+     */
+    public List<Message> register(Exchange exchange) throws Exception {
+        resolveSharedBeans(exchange.getContext());
+        if (registry == null || statusWriter == null || validator == null) {
+            throw new IllegalStateException("subscriptionRegistration needs the beans subscriptionRegistry and subscriptionStatusWriter (routes/fhir/fhir-beans.camel.yaml) and topicsFile");
+        }
+        ChangeEvent change = ChangeEvent.of(exchange.getMessage());
+        String key = "Subscription/" + change.id();
+        if (change.operation().equals("deleted")) {
+            registry.remove(key);
+            LOG.info("{} deleted: unregistered", key);
+            return List.of();
+        }
+        Subscription s = (Subscription) change.resource();
+        Optional<String> problem = problem(s);
+        if (problem.isPresent()) {
+            String reason = cut(problem.get());
+            if (s.getStatus() != Subscription.SubscriptionStatus.ERROR || !reason.equals(s.getError())) {
+                LOG.info("{} is invalid: setting status error on the FHIR server", key);
+                statusWriter.setStatus(key, Subscription.SubscriptionStatus.ERROR, reason);
+            }
+            registry.put(s.copy().setStatus(Subscription.SubscriptionStatus.ERROR).setError(reason));
+            return List.of();
+        }
+        if (s.getStatus() != Subscription.SubscriptionStatus.REQUESTED) {
+            registry.put(s);
+            LOG.info("{} registered ({})", key, s.getStatus() == null ? "no status" : s.getStatus().toCode());
+            return List.of();
+        }
+        exchange.setProperty(TO_ACTIVATE, s);
+        String channel = s.getChannel().getTypeElement().getValueAsString();
+        if (!"rest-hook".equals(channel)) {
+            return List.of();
+        }
+        Subscription active = s.copy().setStatus(Subscription.SubscriptionStatus.ACTIVE);
+        SubscriptionNotification handshake = new SubscriptionNotification(SubscriptionNotification.HANDSHAKE, key,
+                NotificationRecords.json(active), null, null, null, null, null);
+        return List.of(NotificationRecords.message(exchange.getContext(), channel, handshake,
+                exchange.getMessage().getHeader("ce_id", String.class)));
+    }
+
+    /** The shared beans of routes/fhir/fhir-beans.camel.yaml, looked up on first use (bean files load in any order). */
+    private void resolveSharedBeans(org.apache.camel.CamelContext context) {
+        if (registry == null) {
+            registry = context.getRegistry().lookupByNameAndType("subscriptionRegistry", SubscriptionRegistry.class);
+        }
+        if (statusWriter == null) {
+            statusWriter = context.getRegistry().lookupByNameAndType("subscriptionStatusWriter", SubscriptionStatusWriter.class);
+        }
+    }
+
+    /** Sets the requested Subscription of {@link #register} active on the FHIR server, then registers it. */
+    public void activate(Exchange exchange) throws Exception {
+        Subscription s = exchange.getProperty(TO_ACTIVATE, Subscription.class);
+        if (s == null) {
+            return;
+        }
+        String key = SubscriptionRegistry.keyOf(s);
+        statusWriter.setStatus(key, Subscription.SubscriptionStatus.ACTIVE, null);
+        Subscription active = s.copy().setStatus(Subscription.SubscriptionStatus.ACTIVE);
+        active.setErrorElement(null);
+        registry.put(active);
+        LOG.info("{} activated", key);
+    }
+
+    private Optional<String> problem(Subscription s) {
+        SubscriptionRule rule;
+        try {
+            rule = validator.validate(s);
+        } catch (InvalidSubscriptionException e) {
+            return Optional.of(e.getMessage());
+        }
+        if (s.getStatus() == Subscription.SubscriptionStatus.ERROR || s.getStatus() == Subscription.SubscriptionStatus.OFF) {
+            // not matched anyway; the server is asked again when the client requests it
+            return Optional.empty();
+        }
+        for (SubscriptionCriteria filter : rule.filters()) {
+            if (filter.needsServer()) {
+                Optional<String> rejection = server().rejection(filter);
+                if (rejection.isPresent()) {
+                    return rejection;
+                }
+            }
+        }
+        return Optional.empty();
+    }
+
+    private ServerCriteriaQuery server() {
+        ServerCriteriaQuery q = server;
+        if (q == null) {
+            q = new ServerCriteriaQuery(Objects.requireNonNull(serverBaseUrl, "cmm.fhir.server.base-url"),
+                    connectTimeoutMs, socketTimeoutMs);
+            server = q;
+        }
+        return q;
+    }
+
+    private static String cut(String reason) {
+        return reason.length() <= MAX_REASON ? reason : reason.substring(0, MAX_REASON);
+    }
+}
