@@ -59,6 +59,9 @@ INTEGRATIONS = {
     "device-http-ingest": ("routes/device/device-http-ingest.camel.yaml", [ERRORS_DEVICE, HEALTH], None, True),
     "device-pcd01-mllp-inbound": ("routes/device/device-pcd01-mllp-inbound.camel.yaml", [ERRORS_DEVICE, HEALTH],
                                   "cmm.device.pcd.port", False),
+    "fhir-change-intake": ("routes/fhir/fhir-change-intake.camel.yaml",
+                           ["routes/fhir/fhir-change-intake-error-handling.camel.yaml", HEALTH], None, True),
+    "fhir-history-connector": ("routes/fhir/fhir-history-connector.camel.yaml", [HEALTH], None, False),
 }
 
 # Values that differ on a cluster: the peers are Kubernetes services (or addresses) of your site, not 127.0.0.1.
@@ -70,6 +73,8 @@ OVERRIDES = {
     # the CDS rules file is not a route: it comes from the ConfigMap cmm-cds-rules, mounted below
     # (kubectl create configmap cmm-cds-rules --from-file=routes/cds/cds-rules.yaml)
     "cmm.cds.rules-file": "file:/etc/camel/conf.d/_configmaps/cmm-cds-rules/cds-rules.yaml",
+    # deploying the history connector's Integration means following the FHIR server's _history
+    "cmm.fhir.history.enabled": "true",
 }
 # Provided by the mounted ConfigMap, not by the camel trait.
 FROM_CONFIGMAP = {"cmm.kafka.bootstrap-servers"}
@@ -127,6 +132,10 @@ def manifest(name, flow, extra, mllp_port_key, http, props):
         deps.append("camel:http")
     if "paho-mqtt5:" in joined:
         deps.append("camel:paho-mqtt5")
+    if re.search(r"uri: fhir:", joined):
+        deps.append("camel:fhir")
+    if re.search(r"uri: timer:", joined):
+        deps.append("camel:timer")
     if re.search(r"^\s*- bean:", joined, re.M):
         deps.append("camel:bean")
     lines.append("  dependencies:")

@@ -1,11 +1,17 @@
 package org.cmm.eventbroker.stack;
 
 import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.Date;
 import java.util.List;
 
 import ca.uhn.fhir.context.FhirContext;
+import ca.uhn.fhir.rest.annotation.History;
+import ca.uhn.fhir.rest.annotation.Since;
 import ca.uhn.fhir.rest.api.EncodingEnum;
 import ca.uhn.fhir.rest.server.IResourceProvider;
+import ca.uhn.fhir.rest.server.FifoMemoryPagingProvider;
 import ca.uhn.fhir.rest.server.RestfulServer;
 import ca.uhn.fhir.rest.server.provider.HashMapResourceProvider;
 import org.eclipse.jetty.ee10.servlet.ServletContextHandler;
@@ -14,6 +20,7 @@ import org.eclipse.jetty.server.Server;
 import org.hl7.fhir.instance.model.api.IBaseResource;
 import org.hl7.fhir.r4.model.DiagnosticReport;
 import org.hl7.fhir.r4.model.Encounter;
+import org.hl7.fhir.r4.model.InstantType;
 import org.hl7.fhir.r4.model.MedicationDispense;
 import org.hl7.fhir.r4.model.MedicationRequest;
 import org.hl7.fhir.r4.model.Observation;
@@ -39,11 +46,16 @@ public final class FhirServer implements AutoCloseable {
 
     private final Server server;
     private final String baseUrl;
+    private final RestfulServer restful;
+    private final List<HistoryKeepingProvider<?>> providers;
 
     public FhirServer(String host, int port) {
         FhirContext fhir = FhirContext.forR4Cached();
-        RestfulServer restful = new RestfulServer(fhir);
-        restful.setResourceProviders(RESOURCE_TYPES.stream().map(type -> provider(fhir, type)).toList());
+        restful = new RestfulServer(fhir);
+        providers = RESOURCE_TYPES.stream().<HistoryKeepingProvider<?>>map(type -> provider(fhir, type)).toList();
+        restful.setResourceProviders(new ArrayList<>(providers));
+        // server-level GET [base]/_history[?_since=]: HashMapResourceProvider has only type and instance history
+        restful.registerProvider(new SystemHistoryProvider());
         restful.setDefaultResponseEncoding(EncodingEnum.JSON);
         server = new Server(new InetSocketAddress(host, port));
         ServletContextHandler context = new ServletContextHandler();
@@ -53,8 +65,52 @@ public final class FhirServer implements AutoCloseable {
         baseUrl = "http://" + host + ":" + port + "/fhir";
     }
 
-    private static <T extends IBaseResource> IResourceProvider provider(FhirContext fhir, Class<T> type) {
-        return new HashMapResourceProvider<>(fhir, type);
+    private static <T extends IBaseResource> HistoryKeepingProvider<T> provider(FhirContext fhir, Class<T> type) {
+        return new HistoryKeepingProvider<>(fhir, type);
+    }
+
+    /**
+     * Pages search and history answers by {@code pageSize} entries (with {@code next} links) instead of answering
+     * everything at once; call before {@link #start()}.
+     */
+    public FhirServer withPaging(int pageSize) {
+        FifoMemoryPagingProvider paging = new FifoMemoryPagingProvider(100);
+        paging.setDefaultPageSize(pageSize);
+        paging.setMaximumPageSize(pageSize);
+        restful.setPagingProvider(paging);
+        return this;
+    }
+
+    /** A {@link HashMapResourceProvider} whose every stored version (the type history) can be read by the server. */
+    static final class HistoryKeepingProvider<T extends IBaseResource> extends HashMapResourceProvider<T>
+            implements IResourceProvider {
+        HistoryKeepingProvider(FhirContext fhir, Class<T> type) {
+            super(fhir, type);
+        }
+
+        synchronized List<IBaseResource> versions() {
+            return new ArrayList<>(myTypeHistory);
+        }
+    }
+
+    /** System-level history: every version of every type, newest first, optionally since an instant. */
+    public final class SystemHistoryProvider {
+        @History
+        public List<IBaseResource> historyServer(@Since InstantType since) {
+            Date from = since == null ? null : since.getValue();
+            List<IBaseResource> all = new ArrayList<>();
+            for (HistoryKeepingProvider<?> provider : providers) {
+                for (IBaseResource version : provider.versions()) {
+                    Date updated = version.getMeta().getLastUpdated();
+                    if (from == null || updated != null && !updated.before(from)) {
+                        all.add(version);
+                    }
+                }
+            }
+            all.sort(Comparator.comparing((IBaseResource r) -> r.getMeta().getLastUpdated(),
+                    Comparator.nullsLast(Comparator.reverseOrder())));
+            return all;
+        }
     }
 
     public FhirServer start() throws Exception {
