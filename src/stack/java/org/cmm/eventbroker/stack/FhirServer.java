@@ -91,6 +91,21 @@ public final class FhirServer implements AutoCloseable {
         synchronized List<IBaseResource> versions() {
             return new ArrayList<>(myTypeHistory);
         }
+
+        // HashMapResourceProvider records the write time only in resource metadata: meta.lastUpdated as a real
+        // server sets it (the history's _since and the change events' ce_time use it)
+        @Override
+        public ca.uhn.fhir.rest.api.MethodOutcome create(T resource, ca.uhn.fhir.rest.api.server.RequestDetails request) {
+            resource.getMeta().setLastUpdated(new Date());
+            return super.create(resource, request);
+        }
+
+        @Override
+        public ca.uhn.fhir.rest.api.MethodOutcome update(T resource, String conditional,
+                ca.uhn.fhir.rest.api.server.RequestDetails request) {
+            resource.getMeta().setLastUpdated(new Date());
+            return super.update(resource, conditional, request);
+        }
     }
 
     /** System-level history: every version of every type, newest first, optionally since an instant. */
@@ -100,7 +115,8 @@ public final class FhirServer implements AutoCloseable {
             Date from = since == null ? null : since.getValue();
             List<IBaseResource> all = new ArrayList<>();
             for (HistoryKeepingProvider<?> provider : providers) {
-                for (IBaseResource version : provider.versions()) {
+                for (IBaseResource stored : provider.versions()) {
+                    IBaseResource version = withDeletionTime(stored);
                     Date updated = version.getMeta().getLastUpdated();
                     if (from == null || updated != null && !updated.before(from)) {
                         all.add(version);
@@ -110,6 +126,19 @@ public final class FhirServer implements AutoCloseable {
             all.sort(Comparator.comparing((IBaseResource r) -> r.getMeta().getLastUpdated(),
                     Comparator.nullsLast(Comparator.reverseOrder())));
             return all;
+        }
+
+        /** A deleted version carries the time of its predecessor: a copy with the deletion time as lastUpdated. */
+        private IBaseResource withDeletionTime(IBaseResource version) {
+            var deletedAt = ca.uhn.fhir.model.api.ResourceMetadataKeyEnum.DELETED_AT.get(version);
+            if (deletedAt == null || deletedAt.isEmpty() || !(version instanceof org.hl7.fhir.r4.model.Resource r)) {
+                return version;
+            }
+            org.hl7.fhir.r4.model.Resource copy = r.copy();
+            copy.setIdElement(r.getIdElement().copy());
+            copy.getMeta().setLastUpdated(deletedAt.getValue());
+            ca.uhn.fhir.model.api.ResourceMetadataKeyEnum.DELETED_AT.put(copy, deletedAt);
+            return copy;
         }
     }
 

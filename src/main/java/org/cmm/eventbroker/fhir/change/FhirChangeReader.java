@@ -120,8 +120,10 @@ public class FhirChangeReader {
             id = resource.getIdElement().getIdPart();
         }
         String versionId = resource != null ? versionOf(resource) : null;
+        // only URLs naming type and id ("Patient" alone parses as an id)
+        urls.removeIf(url -> !url.hasResourceType() || !url.hasIdPart());
         for (IdType url : urls) {
-            if (type == null && url.hasResourceType()) {
+            if (type == null) {
                 type = url.getResourceType();
             }
             if (id == null && url.hasIdPart() && (resource == null || url.getResourceType() == null
