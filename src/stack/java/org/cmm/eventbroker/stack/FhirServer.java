@@ -111,7 +111,8 @@ public final class FhirServer implements AutoCloseable {
     /** System-level history: every version of every type, newest first, optionally since an instant. */
     public final class SystemHistoryProvider {
         @History
-        public List<IBaseResource> historyServer(@Since InstantType since) {
+        public ca.uhn.fhir.rest.api.server.IBundleProvider historyServer(@Since InstantType since,
+                @ca.uhn.fhir.rest.annotation.Offset Integer offset, @ca.uhn.fhir.rest.annotation.Count Integer count) {
             Date from = since == null ? null : since.getValue();
             List<IBaseResource> all = new ArrayList<>();
             for (HistoryKeepingProvider<?> provider : providers) {
@@ -125,19 +126,39 @@ public final class FhirServer implements AutoCloseable {
             }
             all.sort(Comparator.comparing((IBaseResource r) -> r.getMeta().getLastUpdated(),
                     Comparator.nullsLast(Comparator.reverseOrder())));
-            return all;
+            // the server pages history by _offset and _count, which the method applies itself
+            int first = Math.min(offset == null ? 0 : offset, all.size());
+            int to = count == null ? all.size() : Math.min(all.size(), first + count);
+            var page = new ca.uhn.fhir.rest.server.SimpleBundleProvider(all.subList(first, to));
+            page.setCurrentPageOffset(first);
+            page.setCurrentPageSize(count);
+            page.setSize(all.size());
+            return page;
         }
 
-        /** A deleted version carries the time of its predecessor: a copy with the deletion time as lastUpdated. */
+        /**
+         * A version as history shows it: a deleted one carries the time of its predecessor, and HashMapResourceProvider
+         * may keep the write time only in resource metadata; a copy with the deletion or write time as lastUpdated.
+         */
         private IBaseResource withDeletionTime(IBaseResource version) {
             var deletedAt = ca.uhn.fhir.model.api.ResourceMetadataKeyEnum.DELETED_AT.get(version);
-            if (deletedAt == null || deletedAt.isEmpty() || !(version instanceof org.hl7.fhir.r4.model.Resource r)) {
+            var updatedAt = ca.uhn.fhir.model.api.ResourceMetadataKeyEnum.UPDATED.get(version);
+            Date time = deletedAt != null && !deletedAt.isEmpty() ? deletedAt.getValue()
+                    : version.getMeta().getLastUpdated() != null ? null
+                    : updatedAt != null ? updatedAt.getValue() : null;
+            if (time == null || !(version instanceof org.hl7.fhir.r4.model.Resource r)) {
                 return version;
             }
             org.hl7.fhir.r4.model.Resource copy = r.copy();
             copy.setIdElement(r.getIdElement().copy());
-            copy.getMeta().setLastUpdated(deletedAt.getValue());
-            ca.uhn.fhir.model.api.ResourceMetadataKeyEnum.DELETED_AT.put(copy, deletedAt);
+            copy.getMeta().setLastUpdated(time);
+            if (deletedAt != null) {
+                ca.uhn.fhir.model.api.ResourceMetadataKeyEnum.DELETED_AT.put(copy, deletedAt);
+            }
+            var method = ca.uhn.fhir.model.api.ResourceMetadataKeyEnum.ENTRY_TRANSACTION_METHOD.get(version);
+            if (method != null) {
+                ca.uhn.fhir.model.api.ResourceMetadataKeyEnum.ENTRY_TRANSACTION_METHOD.put(copy, method);
+            }
             return copy;
         }
     }

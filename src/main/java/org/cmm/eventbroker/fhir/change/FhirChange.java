@@ -5,7 +5,6 @@ import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
-import java.util.List;
 import java.util.Locale;
 import java.util.UUID;
 
@@ -84,9 +83,5 @@ public record FhirChange(String resourceType, String id, String versionId, FhirO
     @Override
     public String toString() {
         return operation.eventName() + " " + eventId;
-    }
-
-    static List<String> eventIds(List<FhirChange> changes) {
-        return changes.stream().map(FhirChange::eventId).toList();
     }
 }

@@ -1,7 +1,6 @@
 package org.cmm.eventbroker.fhir.change;
 
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -29,8 +28,15 @@ final class FhirHistoryCursor {
         return published.containsKey(eventId);
     }
 
-    /** Records a version Kafka acknowledged. */
-    void passed(String eventId, long lastUpdatedMs, long overlapMs) {
+    /**
+     * Records a version Kafka acknowledged; {@code lastUpdatedMs} null when the server gave none (kept at the current
+     * position, it never moves the cursor).
+     */
+    void passed(String eventId, Long lastUpdatedMs, long overlapMs) {
+        if (lastUpdatedMs == null) {
+            published.put(eventId, latestMs);
+            return;
+        }
         published.put(eventId, lastUpdatedMs);
         if (lastUpdatedMs > latestMs) {
             latestMs = lastUpdatedMs;
@@ -69,9 +75,5 @@ final class FhirHistoryCursor {
     public String toString() {
         return latestMs == Long.MIN_VALUE ? "start of history"
                 : java.time.Instant.ofEpochMilli(latestMs) + " (" + published.size() + " versions in the overlap)";
-    }
-
-    static Duration timeout(long ms) {
-        return Duration.ofMillis(ms);
     }
 }

@@ -125,6 +125,7 @@ public class FhirHistoryFollower extends ServiceSupport {
             index++;
         }
         boolean hasNext = page.getLink(Bundle.LINK_NEXT) != null;
+        LOG.debug("FHIR history of {}: page of {} entries, next page: {}", serverBaseUrl, page.getEntry().size(), hasNext);
         exchange.setProperty(HAS_NEXT, hasNext);
         exchange.getMessage().setHeader("CamelFhir.bundle", page);
     }
@@ -160,7 +161,7 @@ public class FhirHistoryFollower extends ServiceSupport {
     /** Kafka acknowledged the change's records: the cursor passes it (in memory; {@link #saveCursor} makes it durable). */
     public synchronized void passed(Exchange exchange) {
         FhirChange change = exchange.getProperty("fhirHistoryChange", FhirChange.class);
-        cursor.passed(change.eventId(), lastUpdatedMs(change), overlapMs);
+        cursor.passed(change.eventId(), change.lastUpdated() == null ? null : lastUpdatedMs(change), overlapMs);
     }
 
     /** Writes the cursor to the compacted topic; returns once Kafka acknowledged it. */

@@ -108,9 +108,11 @@ class FhirHistoryConnectorIT {
 
     /** Waits until every expected change is on its topic and the aggregate, then checks each is there exactly once. */
     private static void assertEveryChangeExactlyOnce() {
-        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).until(() -> {
-            List<String> ids = env.topics().readAll("fhir.resource.changed").stream().map(r -> header(r, "ce_id")).toList();
-            return ids.containsAll(expected.keySet());
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
+            List<String> ids = env.topics().readAll("fhir.resource.changed").stream()
+                    .map(r -> header(r, "ce_id") + " " + header(r, "ce_type")).toList();
+            assertTrue(ids.containsAll(expected.entrySet().stream().map(e -> e.getKey() + " " + e.getValue()).toList()),
+                    "expected " + expected + " on fhir.resource.changed, found " + ids);
         });
         List<ConsumerRecord<String, byte[]>> changed = env.topics().readAll("fhir.resource.changed");
         List<String> ids = new ArrayList<>(changed.stream().map(r -> header(r, "ce_id")).toList());
