@@ -89,12 +89,12 @@ public class FhirChangeReader {
         List<FhirChange> changes = new ArrayList<>();
         int index = 0;
         for (Bundle.BundleEntryComponent entry : bundle.getEntry()) {
-            changes.addAll(change(entry, index++, encoder));
+            changes.addAll(change(entry, index++, bundle.getType() == Bundle.BundleType.HISTORY, encoder));
         }
         return changes;
     }
 
-    private List<FhirChange> change(Bundle.BundleEntryComponent entry, int index, IParser encoder)
+    private List<FhirChange> change(Bundle.BundleEntryComponent entry, int index, boolean history, IParser encoder)
             throws FhirChangeRejectedException {
         String where = "Bundle entry " + index;
         Bundle.HTTPVerb method = entry.hasRequest() && entry.getRequest().hasMethod() ? entry.getRequest().getMethod()
@@ -156,7 +156,7 @@ public class FhirChangeReader {
         } else if (method == null && entry.hasResponse() && entry.getResponse().hasStatus()
                 && entry.getResponse().getStatus().startsWith("201")) {
             op = FhirOperation.CREATED;
-        } else if (method == null && resource == null) {
+        } else if (method == null && resource == null && history) {
             // a history entry without resource is a deleted version
             op = FhirOperation.DELETED;
         } else {
@@ -169,7 +169,8 @@ public class FhirChangeReader {
         byte[] value;
         if (op == FhirOperation.DELETED || resource == null) {
             if (op != FhirOperation.DELETED) {
-                throw new FhirChangeRejectedException(where + " (" + type + ") has no resource");
+                throw new FhirChangeRejectedException(where + " (" + type + ") has no resource (a transaction-response"
+                        + " carries them when the request asked for Prefer: return=representation)");
             }
             value = FhirChange.deletedValue(type, id, versionId);
         } else {
