@@ -76,6 +76,9 @@ INTEGRATIONS = {
                                        [ERRORS_FHIR_SUBSCRIPTIONS, FHIR_BEANS, HEALTH], None, False),
     "fhir-subscription-matcher": ("routes/fhir/fhir-subscription-matcher.camel.yaml",
                                   [ERRORS_FHIR_SUBSCRIPTIONS, FHIR_BEANS, HEALTH], None, False),
+    "fhir-change-intake": ("routes/fhir/fhir-change-intake.camel.yaml",
+                           ["routes/fhir/fhir-change-intake-error-handling.camel.yaml", HEALTH], None, True),
+    "fhir-history-connector": ("routes/fhir/fhir-history-connector.camel.yaml", [HEALTH], None, False),
 }
 
 # Values that differ on a cluster: the peers are Kubernetes services (or addresses) of your site, not 127.0.0.1.
@@ -91,6 +94,8 @@ OVERRIDES = {
     # the SubscriptionTopics file is not a route either: ConfigMap cmm-fhir-subscription-topics, mounted below
     "cmm.fhir.subscription.topics-file":
         "file:/etc/camel/conf.d/_configmaps/cmm-fhir-subscription-topics/subscription-topics.yaml",
+    # deploying the history connector's Integration means following the FHIR server's _history
+    "cmm.fhir.history.enabled": "true",
 }
 # Provided by the mounted ConfigMap, not by the camel trait.
 FROM_CONFIGMAP = {"cmm.kafka.bootstrap-servers"}
@@ -152,6 +157,10 @@ def manifest(name, flow, extra, mllp_port_key, http, props):
         deps.append("camel:vertx-websocket")
     if "paho-mqtt5:" in joined:
         deps.append("camel:paho-mqtt5")
+    if re.search(r"uri: fhir:", joined):
+        deps.append("camel:fhir")
+    if re.search(r"uri: timer:", joined):
+        deps.append("camel:timer")
     if re.search(r"^\s*- bean:", joined, re.M):
         deps.append("camel:bean")
     lines.append("  dependencies:")

@@ -10,7 +10,6 @@ import ca.uhn.fhir.rest.param.QuantityParam;
 import ca.uhn.fhir.rest.param.TokenAndListParam;
 import ca.uhn.fhir.rest.param.TokenOrListParam;
 import ca.uhn.fhir.rest.param.TokenParam;
-import ca.uhn.fhir.rest.server.provider.HashMapResourceProvider;
 import org.hl7.fhir.r4.model.Coding;
 import org.hl7.fhir.r4.model.Observation;
 import org.hl7.fhir.r4.model.Quantity;
@@ -20,7 +19,7 @@ import org.hl7.fhir.r4.model.Quantity;
  * (with the prefixes eq, gt, ge, lt, le) and, optionally, {@code code} and {@code _id}, as a FHIR server answers the
  * criteria the Subscription matcher does not evaluate itself ({@code Observation?value-quantity=gt100&_id=...}).
  */
-public class ObservationSearchProvider extends HashMapResourceProvider<Observation> {
+public class ObservationSearchProvider extends FhirServer.HistoryKeepingProvider<Observation> {
 
     public ObservationSearchProvider(FhirContext fhir) {
         super(fhir, Observation.class);
