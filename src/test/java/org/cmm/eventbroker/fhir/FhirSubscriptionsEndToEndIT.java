@@ -117,10 +117,13 @@ class FhirSubscriptionsEndToEndIT {
                 r -> "Observation/e2e-1".equals(r.key()), 1);
         assertEquals(1, updated.size(), "one update");
 
-        // rest-hook: a handshake (empty POST) first, then the three matching changes with the resource, in order
+        // rest-hook: a handshake (empty POST) first, then the three matching changes, each resource PUT to
+        // <endpoint>/Observation/<id> (R4: with a payload the endpoint is a service base)
         await().atMost(Duration.ofSeconds(60)).until(() -> nonEmpty(endpoint.received("/e2e-hook")).size() >= 3);
         List<RestHookEndpoint.Received> posts = nonEmpty(endpoint.received("/e2e-hook"));
         assertEquals(3, posts.size(), "exactly the matching changes: " + posts.size());
+        assertTrue(posts.stream().allMatch(r -> r.method().equals("PUT") && r.path().startsWith("/e2e-hook/Observation/e2e-")),
+                posts.stream().map(r -> r.method() + " " + r.path()).toList().toString());
         List<String> got = new ArrayList<>();
         for (RestHookEndpoint.Received r : posts) {
             Observation o = (Observation) FhirR4.context().newJsonParser().parseResource(r.body());

@@ -41,7 +41,9 @@ final class RestHookEndpoint implements AutoCloseable {
     private void handle(HttpExchange exchange) throws IOException {
         String body = new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
         String path = exchange.getRequestURI().getPath();
-        java.util.concurrent.CountDownLatch hold = held.get(path);
+        // a subscriber is known by the first path segment: R4 payloads are PUT to <endpoint>/<type>/<id>
+        String subscriber = subscriberOf(path);
+        java.util.concurrent.CountDownLatch hold = held.get(subscriber);
         if (hold != null) {
             try {
                 // a slow subscriber: answers only when released (or after 30 s)
@@ -50,7 +52,7 @@ final class RestHookEndpoint implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
         }
-        int answer = status.getOrDefault(path, 200);
+        int answer = status.getOrDefault(subscriber, 200);
         if (answer >= 200 && answer < 300) {
             Map<String, String> headers = exchange.getRequestHeaders().entrySet().stream().collect(Collectors.toMap(
                     e -> e.getKey().toLowerCase(java.util.Locale.ROOT), e -> String.join(",", e.getValue())));
@@ -60,7 +62,12 @@ final class RestHookEndpoint implements AutoCloseable {
         exchange.close();
     }
 
-    /** Answer this status on the path from now on. */
+    private static String subscriberOf(String path) {
+        int second = path.indexOf('/', 1);
+        return second < 0 ? path : path.substring(0, second);
+    }
+
+    /** Answer this status on the path (and below it) from now on. */
     void answer(String path, int httpStatus) {
         status.put(path, httpStatus);
     }
@@ -77,11 +84,11 @@ final class RestHookEndpoint implements AutoCloseable {
         }
     }
 
-    /** The requests answered 2xx on the path, in arrival order. */
+    /** The requests answered 2xx on the path or below it, in arrival order. */
     List<Received> received(String path) {
         List<Received> r = new ArrayList<>();
         for (Received x : received) {
-            if (x.path().equals(path)) {
+            if (x.path().equals(path) || x.path().startsWith(path + "/")) {
                 r.add(x);
             }
         }

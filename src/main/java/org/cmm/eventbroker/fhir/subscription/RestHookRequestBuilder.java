@@ -13,13 +13,15 @@ import org.hl7.fhir.r4.model.StringType;
 import org.hl7.fhir.r4.model.Subscription;
 
 /**
- * Turns a notification record of {@code fhir.subscription.rest-hook} into the HTTP POST the subscriber expects: URL
+ * Turns a notification record of {@code fhir.subscription.rest-hook} into the HTTP request the subscriber expects: URL
  * ({@code channel.endpoint}), the {@code channel.header} entries as HTTP headers, Content-Type and the body, and
- * nothing else (the record's Kafka and CloudEvents headers are not the subscriber's business). The body follows the
- * Subscription:
+ * nothing else (the record's Kafka and CloudEvents headers are not the subscriber's business). Method and body follow
+ * the Subscription:
  * <ul>
- *   <li>R4 classic, {@code channel.payload} absent: empty body;</li>
- *   <li>R4 classic with a payload MIME type: the resource in that format (empty for deletes, handshakes, heartbeats);</li>
+ *   <li>R4 classic, {@code channel.payload} absent: an empty POST to the endpoint;</li>
+ *   <li>R4 classic with a payload MIME type: as R4 says ("the URL is interpreted as the service base") and HAPI FHIR's
+ *       own server does it, {@code PUT <endpoint>/<type>/<id>} with the resource in that format, and
+ *       {@code DELETE <endpoint>/<type>/<id>} for a delete; handshakes and heartbeats are an empty POST;</li>
  *   <li>backport (topic-based) Subscription: the notification Bundle ({@link NotificationBundle}) with the payload
  *       content of {@code backport-payload-content}.</li>
  * </ul>
@@ -77,6 +79,7 @@ public class RestHookRequestBuilder {
             headers.put(h.substring(0, colon).trim(), h.substring(colon + 1).trim());
         }
         String payload = subscription.getChannel().getPayload();
+        String method = "POST";
         byte[] body;
         String contentType = null;
         if (BackportSubscription.isBackport(subscription)) {
@@ -92,16 +95,36 @@ public class RestHookRequestBuilder {
                     contentType, n.subscriptionId());
         } else if (payload == null || payload.isBlank()) {
             body = new byte[0];
+        } else if (SubscriptionNotification.EVENT_NOTIFICATION.equals(n.type()) && n.focus() != null) {
+            String target = withoutTrailingSlash(endpoint) + "/" + typeAndId(n.focus(), n.subscriptionId());
+            if ("deleted".equals(n.operation()) || n.resource() == null || n.resource().isNull()) {
+                method = "DELETE";
+                body = new byte[0];
+            } else {
+                method = "PUT";
+                contentType = payload;
+                body = encode(parse(Resource.class, n.resource(), "resource"), payload, n.subscriptionId());
+            }
+            endpoint = target;
         } else {
-            contentType = payload;
-            boolean hasResource = SubscriptionNotification.EVENT_NOTIFICATION.equals(n.type()) && n.resource() != null
-                    && !n.resource().isNull();
-            body = hasResource ? encode(parse(Resource.class, n.resource(), "resource"), payload, n.subscriptionId())
-                    : new byte[0];
+            body = new byte[0];
         }
         Long timeoutSeconds = BackportSubscription.timeoutSeconds(subscription);
         long timeout = timeoutSeconds == null ? timeoutMs : Math.min(timeoutSeconds * 1000, maxTimeoutMs);
-        return new RestHookRequest(endpoint, headers, contentType, body, timeout);
+        return new RestHookRequest(method, endpoint, headers, contentType, body, timeout);
+    }
+
+    private static String withoutTrailingSlash(String url) {
+        return url.endsWith("/") ? url.substring(0, url.length() - 1) : url;
+    }
+
+    /** {@code Type/id} of a focus {@code Type/id[/_history/v]}. */
+    private static String typeAndId(String focus, String subscriptionId) throws DeliveryRejectedException {
+        String[] parts = focus.split("/");
+        if (parts.length < 2 || parts[0].isEmpty() || parts[1].isEmpty()) {
+            throw new DeliveryRejectedException(subscriptionId + ": notification focus is not Type/id");
+        }
+        return parts[0] + "/" + parts[1];
     }
 
     private static <T extends Resource> T parse(Class<T> type, JsonNode json, String what) throws DeliveryRejectedException {

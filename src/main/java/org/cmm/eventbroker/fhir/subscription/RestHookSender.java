@@ -32,7 +32,7 @@ public class RestHookSender {
         this.requestBuilder = requestBuilder;
     }
 
-    /** Builds and sends the POST for the exchange's record; throws when the endpoint did not answer 2xx. */
+    /** Builds and sends the request for the exchange's record; throws when the endpoint did not answer 2xx. */
     public void post(Exchange record) throws Exception {
         RestHookRequest request = requestBuilder.build(record.getMessage().getBody(byte[].class),
                 record.getMessage().getHeader(KafkaConstants.OFFSET, Long.class));
@@ -40,7 +40,7 @@ public class RestHookSender {
         Exchange post = new DefaultExchange(camel);
         request.headers().forEach(post.getMessage()::setHeader);
         post.getMessage().setHeader(Exchange.HTTP_URI, request.url());
-        post.getMessage().setHeader(Exchange.HTTP_METHOD, "POST");
+        post.getMessage().setHeader(Exchange.HTTP_METHOD, request.method());
         if (request.contentType() != null) {
             post.getMessage().setHeader(Exchange.CONTENT_TYPE, request.contentType());
         }
@@ -75,14 +75,14 @@ public class RestHookSender {
         } else if (cause instanceof UnknownHostException) {
             reason = "rest-hook endpoint host is unknown";
         } else {
-            reason = "rest-hook POST failed (" + e.getClass().getSimpleName() + ")";
+            reason = "rest-hook request failed (" + e.getClass().getSimpleName() + ")";
         }
         return new DeliveryFailedException(reason, e);
     }
 
     static String endpointUri(long timeoutMs) {
         String t = URLEncoder.encode(String.valueOf(timeoutMs), StandardCharsets.UTF_8);
-        return "http://subscriber-endpoint?httpMethod=POST&throwExceptionOnFailure=true&okStatusCodeRange=200-299"
+        return "http://subscriber-endpoint?throwExceptionOnFailure=true&okStatusCodeRange=200-299"
                 + "&followRedirects=false&connectTimeout=" + t + "&connectionRequestTimeout=" + t
                 + "&responseTimeout=" + t + "&soTimeout=" + t;
     }

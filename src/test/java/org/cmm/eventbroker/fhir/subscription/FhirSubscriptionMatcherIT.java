@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
+import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -23,6 +24,7 @@ import java.util.stream.Collectors;
 import ca.uhn.fhir.rest.client.api.IGenericClient;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.HttpServer;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -87,9 +89,20 @@ class FhirSubscriptionMatcherIT {
     private static final String NOTE_MARKER = "NOTE-PHI-7731";
     private static final String NAME_MARKER = "Zyxwarowski";
 
+    // the subscribers' rest-hook endpoint: answers every request 200, so the delivery route (loaded with the others)
+    // delivers the handshakes and writes nothing on the Subscriptions (a refused handshake would record an error)
+    private HttpServer hook;
+
     @BeforeAll
     void start() throws Exception {
         logs = LogCapture.attach();
+        hook = HttpServer.create(new InetSocketAddress("127.0.0.1", FreePorts.next()), 10);
+        hook.createContext("/", x -> {
+            x.getRequestBody().readAllBytes();
+            x.sendResponseHeaders(200, -1);
+            x.close();
+        });
+        hook.start();
         fhirServer = new FhirServer("127.0.0.1", FreePorts.next()).start();
         env = new RuntimeUnderTest(Map.of(
                 "cmm.fhir.server.base-url", fhirServer.baseUrl(),
@@ -117,12 +130,14 @@ class FhirSubscriptionMatcherIT {
         logs.close();
         env.close();
         fhirServer.close();
+        hook.stop(0);
     }
 
     @Test
     @Order(1)
     void requestedRestHookSubscriptionIsActivatedOnTheServerAfterItsHandshakeWasQueued() throws Exception {
-        Subscription s = subscription("Observation?code=" + LOINC + "|" + HEART_RATE, "rest-hook", "http://127.0.0.1:9/hook");
+        Subscription s = subscription("Observation?code=" + LOINC + "|" + HEART_RATE, "rest-hook",
+                "http://127.0.0.1:" + hook.getAddress().getPort() + "/hook");
         String id = createOnServerAndPublish(s);
         await().atMost(Duration.ofSeconds(30)).until(() -> serverStatus(id) == Subscription.SubscriptionStatus.ACTIVE);
         // the handshake was written before the status was set: it is on the topic now

@@ -72,6 +72,37 @@ class RestHookRequestBuilderTest {
     }
 
     @Test
+    void classicPayloadIsPutToTheEndpointAsServiceBaseAndADeleteIsADeleteThereButNotificationsWithoutPayloadArePosts()
+            throws Exception {
+        Subscription c = subscription("http://hook.example/in/");
+        c.getChannel().setPayload("application/fhir+json");
+        JsonNode sub = new ObjectMapper().readTree(FhirR4.context().newJsonParser().encodeResourceToString(c));
+        JsonNode obs = new ObjectMapper().readTree("{\"resourceType\":\"Observation\",\"id\":\"o1\",\"status\":\"final\","
+                + "\"code\":{\"text\":\"hr\"}}");
+        RestHookRequest put = builder.build(new SubscriptionNotification("event-notification", "Subscription/s1", sub,
+                "e1", null, "Observation/o1/_history/2", "updated", obs).toJson(), 5L);
+        assertEquals("PUT", put.method());
+        assertEquals("http://hook.example/in/Observation/o1", put.url());
+        assertTrue(new String(put.body(), StandardCharsets.UTF_8).contains("\"id\":\"o1\""));
+        RestHookRequest delete = builder.build(new SubscriptionNotification("event-notification", "Subscription/s1",
+                sub, "e2", null, "Observation/o1/_history/3", "deleted", null).toJson(), 6L);
+        assertEquals("DELETE", delete.method());
+        assertEquals("http://hook.example/in/Observation/o1", delete.url());
+        assertEquals(0, delete.body().length);
+        RestHookRequest handshake = builder.build(record(c, "handshake"), 0L);
+        assertEquals("POST", handshake.method());
+        assertEquals("http://hook.example/in/", handshake.url());
+        assertEquals(0, handshake.body().length);
+        RestHookRequest empty = builder.build(new SubscriptionNotification("event-notification", "Subscription/s1",
+                new ObjectMapper().readTree(FhirR4.context().newJsonParser().encodeResourceToString(
+                        subscription("http://hook.example/plain"))), "e3", null, "Observation/o1/_history/2", "updated",
+                obs).toJson(), 7L);
+        assertEquals("POST", empty.method());
+        assertEquals("http://hook.example/plain", empty.url());
+        assertEquals(0, empty.body().length);
+    }
+
+    @Test
     void notANotificationIsRejected() {
         assertThrows(DeliveryRejectedException.class,
                 () -> builder.build("[]".getBytes(StandardCharsets.UTF_8), 0L));
