@@ -124,6 +124,8 @@ public class MqttListenerConsumer extends DefaultConsumer implements MqttCallbac
         client = new MqttClient(endpoint.getBrokerUrl(), endpoint.getClientId(), new MemoryPersistence());
         client.setManualAcks(true);
         client.setCallback(this);
+        // connect, subscribe and disconnect give up after the connection timeout instead of waiting forever
+        client.setTimeToWait(TimeUnit.SECONDS.toMillis(endpoint.getConnectionTimeout()));
         // A resumed session delivers at once, so the routes this one sends to (the Kamelet's own route) must be
         // running by then: otherwise the first message waits in the Kamelet producer while this route's start waits
         // for its SUBACK, behind that message. So the first connect waits until the initial route start-up is over.
@@ -194,6 +196,12 @@ public class MqttListenerConsumer extends DefaultConsumer implements MqttCallbac
         }
     }
 
+    private boolean currentSessionAbandoned() {
+        synchronized (lock) {
+            return generation == failedGeneration;
+        }
+    }
+
     /** Stops processing and acknowledging what the current connection delivered (its session is to be resumed). */
     private void abandonCurrentSession() {
         synchronized (lock) {
@@ -206,8 +214,15 @@ public class MqttListenerConsumer extends DefaultConsumer implements MqttCallbac
         if (!running) {
             return; // not acknowledged: the MQTT broker sends it again to the next session
         }
+        // Waits only when more than receiveMaximum messages are held (a resumed session's resends while the previous
+        // connection's messages still finish). Never waits for a connection being abandoned: Paho's disconnect waits
+        // for this thread, and what it delivers now would be dropped anyway.
         try {
-            capacity.acquire(); // waits only when the MQTT broker exceeds our receive maximum
+            while (!capacity.tryAcquire(100, TimeUnit.MILLISECONDS)) {
+                if (!running || currentSessionAbandoned()) {
+                    return; // not acknowledged: the MQTT broker sends it again to the next session
+                }
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return; // stopping; not acknowledged
