@@ -25,7 +25,8 @@ import org.cmm.eventbroker.stack.MqttBroker;
  * process) and the same Kafka broker. For each: a warm-up, the throughput with every reading published flat out
  * (readings/s on Kafka, from the first publish to the last reading seen on the topic), and the latency at 1,000
  * devices reporting at 1 Hz (due time at the gateway to the record seen by a Kafka consumer, HdrHistogram). Each
- * run checks that every reading arrived (lost / duplicated).
+ * run checks that every reading arrived (lost / duplicated). For the flat-out phase it also records where the CPU
+ * went ({@link CpuShares}: the system, mosquitto, this JVM with Kafka and the gateways, how busy the cores were).
  *
  * <p>The alert path in the same paced phase: while the 1,000 devices report, alerts are published too (QoS 1,
  * canonical alert JSON, kind physiological, {@code bench.devices.alertsPerSecond} spread over the devices) on
@@ -187,6 +188,7 @@ public final class DeviceIngestBenchmark {
             try (DeviceTopicWatcher w = new DeviceTopicWatcher(bootstrap, topic)) {
                 List<Double> load = loadAverage();
                 long cpuBefore = child.processCpuNanos();
+                CpuShares sharesBefore = CpuShares.now(cpuBefore);
                 long start = System.nanoTime();
                 Thread watching = w.awaitInBackground("flat", MESSAGES, Duration.ofMinutes(10));
                 gateways.flatOut("flat", MESSAGES);
@@ -194,7 +196,9 @@ public final class DeviceIngestBenchmark {
                 watching.join();
                 long got = w.distinct();
                 double seconds = (w.lastNanos - start) / 1e9;
-                long cpu = child.processCpuNanos() - cpuBefore;
+                long cpuAfter = child.processCpuNanos();
+                long cpu = cpuAfter - cpuBefore;
+                figures.put("cpu", CpuShares.now(cpuAfter).since(sharesBefore, got));
                 figures.put("readings", MESSAGES);
                 figures.put("readingsPerSecond", round(got / seconds));
                 figures.put("publishedPerSecond", round(MESSAGES / publishSeconds));
@@ -322,6 +326,14 @@ public final class DeviceIngestBenchmark {
                     s.get("lost") + "/" + s.get("duplicated"), s.get("peakHeapMb"), p.get("p50Ms"), p.get("p99Ms"),
                     p.get("p999Ms"), p.get("maxMs"), p.get("lost") + "/" + p.get("duplicated"), a.get("p50Ms"),
                     a.get("p99Ms"), a.get("p999Ms"), a.get("maxMs"), a.get("lost") + "/" + a.get("duplicated"));
+        }
+        System.out.println();
+        System.out.printf(Locale.ROOT, "%-8s %14s %14s %14s %14s  (flat out, CPU us per reading)%n", "system",
+                "system", "mosquitto", "kafka+load", "cores busy");
+        for (Map.Entry<String, Map<String, Object>> e : systems.entrySet()) {
+            Map<String, Object> c = (Map<String, Object>) e.getValue().getOrDefault("cpu", Map.of());
+            System.out.printf(Locale.ROOT, "%-8s %14s %14s %14s %14s%n", e.getKey(), c.get("systemMicrosPerReading"),
+                    c.get("mosquittoMicrosPerReading"), c.get("harnessMicrosPerReading"), c.get("machineBusy"));
         }
     }
 

@@ -1,7 +1,14 @@
 package org.cmm.eventbroker.mqtt;
 
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -30,24 +37,63 @@ import org.slf4j.LoggerFactory;
  * after a back-off, which is what makes the MQTT broker send it again (MQTT 5 resends unacknowledged messages only
  * when a session is resumed).
  *
+ * <p>Concurrency without losing order: the Paho callback thread only queues a message; {@code consumerThreads}
+ * workers run the route. Messages of one MQTT topic (one device's data type) run one at a time in arrival order, the
+ * next only once the previous exchange completed, so with an asynchronous Kafka send many devices are in flight at
+ * once while each device's readings reach Kafka in publish order. Acknowledgements go out in arrival order (MQTT
+ * 4.6: PUBACK in the order the PUBLISHes were received): a completed message is acknowledged once every message
+ * received before it on this connection is. After the first failure on a connection nothing later on it is processed
+ * or acknowledged; the reconnect makes the MQTT broker resend all of it, in its original order, so a device's later
+ * reading can never overtake the failed one. Memory is bounded: at most {@code receiveMaximum} messages are held
+ * (the MQTT broker sends no more unacknowledged ones; should it, the callback thread waits).
+ *
  * <p>Order of start matters: callback and manual acknowledgement are in place before {@code connect}, because the
  * MQTT broker starts sending what it queued for a resumed session as soon as it has sent CONNACK; and the first
  * connect waits until the initial start-up of routes is over, so the routes this one sends to are running. A broker
- * that cannot be reached is retried with back-off (the route itself is started, its connection state in the log). Logs name the client, topics and message
- * ids, never a payload.
+ * that cannot be reached is retried with back-off (the route itself is started, its connection state in the log).
+ * Logs name the client, topics and message ids, never a payload.
  */
 public class MqttListenerConsumer extends DefaultConsumer implements MqttCallback {
 
     private static final Logger LOG = LoggerFactory.getLogger(MqttListenerConsumer.class);
 
+    /** A message received on one connection (generation), from arrival to its acknowledgement or abandonment. */
+    private static final class Received {
+        final String topic;
+        final MqttMessage message;
+        final long generation;
+        /** Guarded by the consumer's lock: 0 pending, 1 completed, -1 failed or abandoned. */
+        int outcome;
+
+        Received(String topic, MqttMessage message, long generation) {
+            this.topic = topic;
+            this.message = message;
+            this.generation = generation;
+        }
+    }
+
     private final MqttListenerEndpoint endpoint;
     private final AtomicBoolean reconnectPending = new AtomicBoolean();
     private final AtomicLong inflight = new AtomicLong();
     private final Object inflightDone = new Object();
+    /** Guards generation, failedGeneration, unacknowledged, waitingByTopic, and acknowledgements sent. */
+    private final Object lock = new Object();
+    /** One per connection: a message is acknowledged only on the connection that delivered it. */
+    private long generation;
+    /** The connection on which an exchange failed: nothing more of it is processed or acknowledged. */
+    private long failedGeneration = -1;
+    /** QoS 1/2 messages of the current connection not yet acknowledged, in arrival order. */
+    private final ArrayDeque<Received> unacknowledged = new ArrayDeque<>();
+    /** Per topic with a message in the route: the messages that arrived behind it, in order. */
+    private final Map<String, ArrayDeque<Received>> waitingByTopic = new HashMap<>();
+    /** Messages whose topic has nothing in the route, for the workers. */
+    private final BlockingQueue<Received> ready = new LinkedBlockingQueue<>();
+    private Semaphore capacity;
     private volatile MqttClient client;
     private volatile boolean running;
     private volatile long nextDelayMs;
     private ScheduledExecutorService scheduler;
+    private ExecutorService workers;
 
     public MqttListenerConsumer(MqttListenerEndpoint endpoint, Processor processor) {
         super(endpoint, processor);
@@ -64,14 +110,22 @@ public class MqttListenerConsumer extends DefaultConsumer implements MqttCallbac
     protected void doStart() throws Exception {
         super.doStart();
         nextDelayMs = endpoint.getReconnectDelayMs();
+        capacity = new Semaphore(Math.max(1, endpoint.getReceiveMaximum()));
         scheduler = getEndpoint().getCamelContext().getExecutorServiceManager()
                 .newSingleThreadScheduledExecutor(this, "mqtt-listener-" + endpoint.getClientId());
-        // Inbound QoS 1 needs no client-side store: what we have not acknowledged, the MQTT broker keeps.
+        running = true;
+        int threads = endpoint.getConsumerThreads();
+        workers = getEndpoint().getCamelContext().getExecutorServiceManager()
+                .newFixedThreadPool(this, "mqtt-listener-" + endpoint.getClientId() + "-worker", threads);
+        for (int i = 0; i < threads; i++) {
+            workers.execute(this::work);
+        }
         // Inbound QoS 1 needs no client-side store: what we have not acknowledged, the MQTT broker keeps.
         client = new MqttClient(endpoint.getBrokerUrl(), endpoint.getClientId(), new MemoryPersistence());
         client.setManualAcks(true);
         client.setCallback(this);
-        running = true;
+        // connect, subscribe and disconnect give up after the connection timeout instead of waiting forever
+        client.setTimeToWait(TimeUnit.SECONDS.toMillis(endpoint.getConnectionTimeout()));
         // A resumed session delivers at once, so the routes this one sends to (the Kamelet's own route) must be
         // running by then: otherwise the first message waits in the Kamelet producer while this route's start waits
         // for its SUBACK, behind that message. So the first connect waits until the initial route start-up is over.
@@ -115,6 +169,7 @@ public class MqttListenerConsumer extends DefaultConsumer implements MqttCallbac
         if (endpoint.getPassword() != null && !endpoint.getPassword().isEmpty()) {
             options.setPassword(endpoint.getPassword().getBytes(StandardCharsets.UTF_8));
         }
+        newSession();
         IMqttToken connected = client.connectWithResult(options);
         MqttSubscription subscription = new MqttSubscription(endpoint.getTopicFilter(), endpoint.getQos());
         // 1 = retained messages only for a new subscription, not again on every resumed session
@@ -132,51 +187,175 @@ public class MqttListenerConsumer extends DefaultConsumer implements MqttCallbac
                 endpoint.getTopicFilter(), endpoint.getBrokerUrl(), connected.getSessionPresent() ? "resumed" : "new");
     }
 
+    /** A new connection: what the previous one delivered and we did not acknowledge, the MQTT broker sends again. */
+    private void newSession() {
+        synchronized (lock) {
+            failedGeneration = generation;
+            generation++;
+            unacknowledged.clear();
+        }
+    }
+
+    private boolean currentSessionAbandoned() {
+        synchronized (lock) {
+            return generation == failedGeneration;
+        }
+    }
+
+    /** Stops processing and acknowledging what the current connection delivered (its session is to be resumed). */
+    private void abandonCurrentSession() {
+        synchronized (lock) {
+            failedGeneration = generation;
+        }
+    }
+
     @Override
     public void messageArrived(String topic, MqttMessage message) {
         if (!running) {
             return; // not acknowledged: the MQTT broker sends it again to the next session
         }
-        inflight.incrementAndGet();
-        MqttClient receivedBy = client;
-        int id = message.getId();
-        int qos = message.getQos();
+        // Waits only when more than receiveMaximum messages are held (a resumed session's resends while the previous
+        // connection's messages still finish). Never waits for a connection being abandoned: Paho's disconnect waits
+        // for this thread, and what it delivers now would be dropped anyway.
+        try {
+            while (!capacity.tryAcquire(100, TimeUnit.MILLISECONDS)) {
+                if (!running || currentSessionAbandoned()) {
+                    return; // not acknowledged: the MQTT broker sends it again to the next session
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return; // stopping; not acknowledged
+        }
+        synchronized (lock) {
+            if (!running) {
+                capacity.release();
+                return;
+            }
+            inflight.incrementAndGet();
+            Received received = new Received(topic, message, generation);
+            if (message.getQos() > 0) {
+                unacknowledged.add(received);
+            }
+            ArrayDeque<Received> behind = waitingByTopic.get(topic);
+            if (behind != null) {
+                behind.add(received); // runs when the one before it on this topic completed
+            } else {
+                waitingByTopic.put(topic, new ArrayDeque<>());
+                ready.add(received);
+            }
+        }
+    }
+
+    private void work() {
+        while (running) {
+            Received received;
+            try {
+                received = ready.poll(100, TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                return;
+            }
+            if (received != null) {
+                run(received);
+            }
+        }
+    }
+
+    private void run(Received received) {
+        boolean stale;
+        synchronized (lock) {
+            stale = received.generation != generation || generation == failedGeneration;
+        }
+        if (!running || stale) {
+            finish(received, false); // the MQTT broker sends it again on the next session, in order
+            return;
+        }
+        MqttMessage message = received.message;
         Exchange exchange = createExchange(true);
         Message in = exchange.getIn();
         in.setBody(message.getPayload());
-        in.setHeader(MqttListenerHeaders.TOPIC, topic);
-        in.setHeader(MqttListenerHeaders.QOS, qos);
+        in.setHeader(MqttListenerHeaders.TOPIC, received.topic);
+        in.setHeader(MqttListenerHeaders.QOS, message.getQos());
         in.setHeader(MqttListenerHeaders.DUPLICATE, message.isDuplicate());
-        getAsyncProcessor().process(exchange, doneSync -> {
-            try {
-                if (exchange.getException() == null) {
-                    acknowledge(receivedBy, id, qos);
-                } else {
-                    scheduleReconnect("message " + id + " on " + topic + " failed ("
-                            + exchange.getException().getClass().getSimpleName() + "), not acknowledged");
-                }
-            } finally {
-                releaseExchange(exchange, false);
-                if (inflight.decrementAndGet() == 0) {
-                    synchronized (inflightDone) {
-                        inflightDone.notifyAll();
-                    }
-                }
-            }
-        });
+        try {
+            getAsyncProcessor().process(exchange, doneSync -> completed(received, exchange));
+        } catch (RuntimeException e) {
+            exchange.setException(e);
+            completed(received, exchange);
+        }
     }
 
-    private void acknowledge(MqttClient receivedBy, int id, int qos) {
-        if (qos == 0) {
-            return;
-        }
+    private void completed(Received received, Exchange exchange) {
         try {
-            // packet ids belong to the session, so an ack after a reconnect still settles the right message
-            receivedBy.messageArrivedComplete(id, qos);
-            nextDelayMs = endpoint.getReconnectDelayMs();
-        } catch (MqttException e) {
-            LOG.debug("mqtt-listener {}: acknowledgement of message {} not sent ({}); the MQTT broker sends it again",
-                    endpoint.getClientId(), id, e.getMessage());
+            Exception failure = exchange.getException();
+            if (failure != null) {
+                boolean current;
+                synchronized (lock) {
+                    current = received.generation == generation;
+                    if (current) {
+                        failedGeneration = generation;
+                    }
+                }
+                if (current) {
+                    scheduleReconnect("message " + received.message.getId() + " on " + received.topic + " failed ("
+                            + failure.getClass().getSimpleName() + "), not acknowledged");
+                } else {
+                    LOG.debug("mqtt-listener {}: message {} of an earlier session failed; already sent again",
+                            endpoint.getClientId(), received.message.getId());
+                }
+            }
+            finish(received, failure == null);
+        } finally {
+            releaseExchange(exchange, false);
+        }
+    }
+
+    /**
+     * Records the outcome, sends the acknowledgements that are now due in arrival order, and hands the topic's next
+     * message to the workers (or, when stopping, leaves it and those behind it unacknowledged).
+     */
+    private void finish(Received received, boolean succeeded) {
+        int released = 1;
+        synchronized (lock) {
+            received.outcome = succeeded ? 1 : -1;
+            if (received.generation == generation) {
+                acknowledgeDue();
+            }
+            ArrayDeque<Received> behind = waitingByTopic.get(received.topic);
+            Received next = behind == null ? null : behind.poll();
+            if (!running) {
+                while (next != null) { // nobody will run them: the MQTT broker sends them again
+                    next.outcome = -1;
+                    released++;
+                    next = behind.poll();
+                }
+            }
+            if (next != null) {
+                ready.add(next);
+            } else {
+                waitingByTopic.remove(received.topic);
+            }
+        }
+        capacity.release(released);
+        if (inflight.addAndGet(-released) == 0) {
+            synchronized (inflightDone) {
+                inflightDone.notifyAll();
+            }
+        }
+    }
+
+    /** Caller holds the lock. Acknowledges completed messages from the oldest on; stops at one not completed. */
+    private void acknowledgeDue() {
+        Received head;
+        while ((head = unacknowledged.peek()) != null && head.outcome == 1) {
+            unacknowledged.poll();
+            try {
+                client.messageArrivedComplete(head.message.getId(), head.message.getQos());
+                nextDelayMs = endpoint.getReconnectDelayMs();
+            } catch (MqttException e) {
+                LOG.debug("mqtt-listener {}: acknowledgement of message {} not sent ({}); the MQTT broker sends it "
+                        + "again", endpoint.getClientId(), head.message.getId(), e.getMessage());
+            }
         }
     }
 
@@ -201,6 +380,7 @@ public class MqttListenerConsumer extends DefaultConsumer implements MqttCallbac
         if (!running) {
             return;
         }
+        abandonCurrentSession();
         try {
             if (client.isConnected()) {
                 client.disconnect(100);
@@ -213,6 +393,7 @@ public class MqttListenerConsumer extends DefaultConsumer implements MqttCallbac
 
     @Override
     public void disconnected(MqttDisconnectResponse response) {
+        abandonCurrentSession(); // its acknowledgements cannot be sent any more
         scheduleReconnect("disconnected (" + (response.getException() != null ? response.getException().getMessage()
                 : response.getReasonString()) + ")");
     }
@@ -239,9 +420,18 @@ public class MqttListenerConsumer extends DefaultConsumer implements MqttCallbac
 
     @Override
     protected void doStop() throws Exception {
-        running = false;
+        synchronized (lock) {
+            running = false; // under the lock: messageArrived queues nothing after the drain below
+        }
         if (scheduler != null) {
             getEndpoint().getCamelContext().getExecutorServiceManager().shutdownNow(scheduler);
+        }
+        if (workers != null) {
+            getEndpoint().getCamelContext().getExecutorServiceManager().shutdownGraceful(workers, 1000);
+        }
+        // what no worker took stays unacknowledged (the MQTT broker sends it again)
+        for (Received left; (left = ready.poll()) != null; ) {
+            finish(left, false);
         }
         // let exchanges in flight finish, so their acknowledgements go out before we disconnect
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(endpoint.getShutdownTimeoutMs());

@@ -28,6 +28,7 @@ public class MqttListenerEndpoint extends DefaultEndpoint {
     private long reconnectDelayMs = 1000;
     private long maxReconnectDelayMs = 30_000;
     private long shutdownTimeoutMs = 10_000;
+    private int consumerThreads = 1;
 
     public MqttListenerEndpoint(String uri, MqttListenerComponent component, String topicFilter) {
         super(uri, component);
@@ -47,6 +48,9 @@ public class MqttListenerEndpoint extends DefaultEndpoint {
         }
         if (qos < 0 || qos > 2) {
             throw new IllegalArgumentException("qos must be 0, 1 or 2, not " + qos);
+        }
+        if (consumerThreads < 1) {
+            throw new IllegalArgumentException("consumerThreads must be at least 1, not " + consumerThreads);
         }
         MqttListenerConsumer consumer = new MqttListenerConsumer(this, processor);
         configureConsumer(consumer);
@@ -121,7 +125,7 @@ public class MqttListenerEndpoint extends DefaultEndpoint {
         return receiveMaximum;
     }
 
-    /** Unacknowledged QoS 1/2 messages the MQTT broker may have in flight to us. */
+    /** Unacknowledged QoS 1/2 messages the MQTT broker may have in flight to us; also the most the consumer holds. */
     public void setReceiveMaximum(int receiveMaximum) {
         this.receiveMaximum = receiveMaximum;
     }
@@ -163,6 +167,19 @@ public class MqttListenerEndpoint extends DefaultEndpoint {
 
     public long getShutdownTimeoutMs() {
         return shutdownTimeoutMs;
+    }
+
+    public int getConsumerThreads() {
+        return consumerThreads;
+    }
+
+    /**
+     * Threads that run the route. Messages of one MQTT topic still run one at a time, in order; with an asynchronous
+     * last step (a Kafka send with synchronous false) one thread keeps many topics in flight, more threads spread the
+     * route's own work (parsing, checks) over the cores.
+     */
+    public void setConsumerThreads(int consumerThreads) {
+        this.consumerThreads = consumerThreads;
     }
 
     /** On stop, how long to wait for exchanges in flight to complete (and be acknowledged) before disconnecting. */

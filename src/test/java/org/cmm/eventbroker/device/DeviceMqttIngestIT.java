@@ -167,13 +167,19 @@ class DeviceMqttIngestIT {
 
         List<ConsumerRecord<String, byte[]>> dead = env.topics().awaitRecords("device.dlq", r -> true, 4);
         assertEquals(4, dead.size());
-        assertTrue(header(dead.get(0), "dlq_reason").startsWith("malformed JSON"));
-        assertEquals(secret, new String(dead.get(0).value(), StandardCharsets.UTF_8), "the body untouched");
-        assertEquals("devices/patient-monitor/PM-BAD-1/vitals", header(dead.get(0), "device_mqtt_topic"));
-        assertEquals("device-mqtt-ingest", header(dead.get(0), "dlq_source"));
-        assertTrue(header(dead.get(1), "dlq_reason").startsWith("unknown device type 'toaster'"));
-        assertTrue(header(dead.get(2), "dlq_reason").contains("outside the plausible range 0..100"));
-        assertTrue(header(dead.get(3), "dlq_reason").contains("in the future"));
+        // four devices, processed concurrently: order is kept per device (MQTT topic), not across them
+        Map<String, ConsumerRecord<String, byte[]>> byTopic = new java.util.HashMap<>();
+        dead.forEach(r -> byTopic.put(header(r, "device_mqtt_topic"), r));
+        ConsumerRecord<String, byte[]> malformed = byTopic.get("devices/patient-monitor/PM-BAD-1/vitals");
+        assertTrue(header(malformed, "dlq_reason").startsWith("malformed JSON"));
+        assertEquals(secret, new String(malformed.value(), StandardCharsets.UTF_8), "the body untouched");
+        assertEquals("device-mqtt-ingest", header(malformed, "dlq_source"));
+        assertTrue(header(byTopic.get("devices/toaster/T-1/vitals"), "dlq_reason")
+                .startsWith("unknown device type 'toaster'"));
+        assertTrue(header(byTopic.get("devices/patient-monitor/PM-BAD-2/vitals"), "dlq_reason")
+                .contains("outside the plausible range 0..100"));
+        assertTrue(header(byTopic.get("devices/patient-monitor/PM-BAD-3/vitals"), "dlq_reason")
+                .contains("in the future"));
         env.topics().awaitRecords("device.patient-monitor.vitals", r -> "PM-GOOD-AFTER".equals(r.key()), 1);
     }
 
