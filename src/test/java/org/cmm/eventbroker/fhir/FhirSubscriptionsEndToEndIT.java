@@ -5,13 +5,22 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.WebSocket;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 
 import ca.uhn.fhir.rest.client.api.IGenericClient;
+import com.sun.net.httpserver.HttpServer;
 import jakarta.mail.Message;
 import jakarta.mail.internet.MimeMessage;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -35,7 +44,7 @@ import org.junit.jupiter.api.Test;
  * The whole FHIR subscription path against real peers, nothing written to Kafka by the test: a HAPI FHIR server where
  * clients create Subscriptions and Observations, the runtime's history connector following its {@code _history}, the
  * registration activating the Subscriptions on the server, the matcher, and the rest-hook (JDK HTTP server) and email
- * (GreenMail) deliveries. A subscription with criteria {@code Observation?code=http://loinc.org|8867-4} gets exactly
+ * (GreenMail), SMS (a JDK HTTP server as gateway) and websocket (java.net.http client) deliveries. A subscription with criteria {@code Observation?code=http://loinc.org|8867-4} gets exactly
  * the matching changes, each resource's in order, on each channel.
  */
 class FhirSubscriptionsEndToEndIT {
@@ -49,6 +58,8 @@ class FhirSubscriptionsEndToEndIT {
     private static RuntimeUnderTest env;
     private static LogCapture logs;
     private static IGenericClient client;
+    private static HttpServer smsGateway;
+    private static final List<String> smsBodies = new CopyOnWriteArrayList<>();
 
     @BeforeAll
     static void start() throws Exception {
@@ -57,6 +68,13 @@ class FhirSubscriptionsEndToEndIT {
         int smtpPort = FreePorts.next();
         mail = new MailServer("127.0.0.1", smtpPort, FreePorts.next(), "ops@cmm.local").start();
         endpoint = new RestHookEndpoint(FreePorts.next());
+        smsGateway = HttpServer.create(new InetSocketAddress("127.0.0.1", FreePorts.next()), 10);
+        smsGateway.createContext("/sms", x -> {
+            smsBodies.add(new String(x.getRequestBody().readAllBytes(), StandardCharsets.UTF_8));
+            x.sendResponseHeaders(202, -1);
+            x.close();
+        });
+        smsGateway.start();
         env = new RuntimeUnderTest(Map.of(
                 "cmm.fhir.server.base-url", fhirServer.baseUrl(),
                 "cmm.fhir.history.enabled", "true",
@@ -64,7 +82,8 @@ class FhirSubscriptionsEndToEndIT {
                 "cmm.fhir.history.initial-delay-ms", "100",
                 "cmm.fhir.subscription.delivery.initial-backoff-ms", "100",
                 "cmm.fhir.subscription.delivery.max-backoff-ms", "500",
-                "cmm.fhir.subscription.email.smtp-port", String.valueOf(smtpPort)));
+                "cmm.fhir.subscription.email.smtp-port", String.valueOf(smtpPort),
+                "cmm.fhir.subscription.sms.gateway-url", "http://127.0.0.1:" + smsGateway.getAddress().getPort() + "/sms"));
         client = FhirR4.client(fhirServer.baseUrl(), 5_000, 15_000);
     }
 
@@ -75,6 +94,9 @@ class FhirSubscriptionsEndToEndIT {
         }
         if (endpoint != null) {
             endpoint.close();
+        }
+        if (smsGateway != null) {
+            smsGateway.stop(0);
         }
         if (mail != null) {
             mail.close();
@@ -93,15 +115,34 @@ class FhirSubscriptionsEndToEndIT {
         Subscription restHook = subscription("e2e-rest-hook", Subscription.SubscriptionChannelType.RESTHOOK, hook);
         restHook.getChannel().setPayload("application/fhir+json");
         Subscription email = subscription("e2e-email", Subscription.SubscriptionChannelType.EMAIL, "mailto:ward9@cmm.local");
+        Subscription sms = subscription("e2e-sms", Subscription.SubscriptionChannelType.SMS, "tel:+4915100000009");
+        Subscription websocket = subscription("e2e-ws", Subscription.SubscriptionChannelType.WEBSOCKET, null);
         client.update().resource(restHook).execute();
         client.update().resource(email).execute();
+        client.update().resource(sms).execute();
+        client.update().resource(websocket).execute();
+        // a websocket client bound to its subscription (R4: "bind <id>", answered "bound <id>", then "ping <id>")
+        List<String> frames = new CopyOnWriteArrayList<>();
+        WebSocket ws = HttpClient.newHttpClient().newWebSocketBuilder().buildAsync(URI.create("ws://127.0.0.1:"
+                + env.property("cmm.fhir.subscription.websocket.port") + "/fhir/subscriptions/websocket"),
+                new WebSocket.Listener() {
+                    @Override
+                    public CompletionStage<?> onText(WebSocket socket, CharSequence data, boolean last) {
+                        frames.add(data.toString());
+                        socket.request(1);
+                        return null;
+                    }
+                }).get(10, TimeUnit.SECONDS);
+        ws.sendText("bind e2e-ws", true).get(5, TimeUnit.SECONDS);
 
         // the history connector brings the new Subscriptions to the registration, which activates them on the server
         await().atMost(Duration.ofSeconds(60)).until(() -> status("e2e-rest-hook") == Subscription.SubscriptionStatus.ACTIVE
-                && status("e2e-email") == Subscription.SubscriptionStatus.ACTIVE);
+                && status("e2e-email") == Subscription.SubscriptionStatus.ACTIVE
+                && status("e2e-sms") == Subscription.SubscriptionStatus.ACTIVE
+                && status("e2e-ws") == Subscription.SubscriptionStatus.ACTIVE);
         // and has put them in the registry of the matcher (a compacted topic)
         await().atMost(Duration.ofSeconds(30)).until(() -> env.topics().readAll("fhir.subscriptions").stream()
-                .filter(r -> r.value() != null && "Subscription/e2e-email".equals(r.key()))
+                .filter(r -> r.value() != null && "Subscription/e2e-ws".equals(r.key()))
                 .anyMatch(r -> new String(r.value()).contains("\"active\"")));
 
         client.update().resource(observation("e2e-1", HEART_RATE, 72)).execute();
@@ -149,6 +190,19 @@ class FhirSubscriptionsEndToEndIT {
         for (MimeMessage m : mails) {
             assertFalse(String.valueOf(m.getContent()).contains(PATIENT_TEXT), "no resource content in the mail");
         }
+        // sms: three texts to the tel: number, references only
+        await().atMost(Duration.ofSeconds(60)).until(() -> smsBodies.size() >= 3);
+        assertEquals(3, smsBodies.size(), smsBodies.toString());
+        assertEquals(2, smsBodies.stream().filter(b -> b.contains("Observation/e2e-1 ")).count(), smsBodies.toString());
+        assertEquals(1, smsBodies.stream().filter(b -> b.contains("Observation/e2e-2 ")).count(), smsBodies.toString());
+        assertTrue(smsBodies.stream().allMatch(b -> b.contains("+4915100000009") && !b.contains(PATIENT_TEXT)));
+
+        // websocket: bound, then one ping per matching change
+        await().atMost(Duration.ofSeconds(60)).until(() -> frames.stream().filter(f -> f.startsWith("ping")).count() >= 3);
+        assertEquals("bound e2e-ws", frames.get(0));
+        assertEquals(List.of("ping e2e-ws", "ping e2e-ws", "ping e2e-ws"), frames.subList(1, frames.size()));
+        ws.sendClose(WebSocket.NORMAL_CLOSURE, "done").get(5, TimeUnit.SECONDS);
+
         assertFalse(endpoint.received("/e2e-hook").stream().anyMatch(r -> r.body().contains("e2e-other")),
                 "the other code was not notified");
         assertTrue(logs.lines().stream().noneMatch(l -> l.contains(PATIENT_TEXT)), "no resource content in the logs");
@@ -168,7 +222,10 @@ class FhirSubscriptionsEndToEndIT {
         s.setStatus(Subscription.SubscriptionStatus.REQUESTED);
         s.setReason("end-to-end test");
         s.setCriteria("Observation?code=http://loinc.org|" + HEART_RATE);
-        s.getChannel().setType(type).setEndpoint(endpointUrl);
+        s.getChannel().setType(type);
+        if (endpointUrl != null) {
+            s.getChannel().setEndpoint(endpointUrl);
+        }
         return s;
     }
 
