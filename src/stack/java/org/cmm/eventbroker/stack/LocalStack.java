@@ -106,7 +106,7 @@ public final class LocalStack implements AutoCloseable {
         mosquitto.ifPresent(m -> ports.put("cmm.stack.mqtt.port", mqttPort));
         if (withRuntime) {
             for (String key : List.of("cmm.mllp.port", "cmm.lab.results.port", "cmm.pharmacy.dispensing.port",
-                    "camel.server.port", "camel.management.port")) {
+                    "camel.server.port", "camel.management.port", "cmm.fhir.subscription.websocket.port")) {
                 ports.put(key, port(key, 0));
             }
             if (setting("cmm.kafka.bootstrap-servers", "").isBlank()) {
@@ -181,12 +181,17 @@ public final class LocalStack implements AutoCloseable {
         // the runtime listens on the stack's address unless told otherwise, and delivers to the stand-ins
         for (String key : List.of("camel.management.host", "camel.server.host", "cmm.mllp.host",
                 "cmm.lab.results.host", "cmm.pharmacy.dispensing.host", "cmm.lab.lis.host", "cmm.pharmacy.system.host",
-                "cmm.ehr.mllp.host", "cmm.kafka.embedded.host")) {
+                "cmm.ehr.mllp.host", "cmm.kafka.embedded.host", "cmm.fhir.subscription.websocket.host")) {
             overrides.putIfAbsent(key, explicitSetting(key).orElse(host));
         }
         overrides.put("cmm.lab.lis.port", String.valueOf(lisPort));
         overrides.put("cmm.pharmacy.system.port", String.valueOf(pharmacyPort));
         overrides.put("cmm.ehr.mllp.port", String.valueOf(ehrPort));
+        // the FHIR flows follow the stack's FHIR server (history connector) and mail through its SMTP server
+        overrides.putIfAbsent("cmm.fhir.server.base-url", fhir.baseUrl());
+        overrides.putIfAbsent("cmm.fhir.history.enabled", "true");
+        overrides.putIfAbsent("cmm.fhir.subscription.email.smtp-host", host);
+        overrides.putIfAbsent("cmm.fhir.subscription.email.smtp-port", String.valueOf(port("cmm.stack.smtp.port", 3025)));
         // everything Hawtio's Camel plugin can show, which production leaves off for its CPU cost (README, Benchmarks)
         overrides.putIfAbsent("camel.main.jmx-management-statistics-level", "Extended");
         overrides.putIfAbsent("camel.main.endpoint-runtime-statistics-enabled", "true");
@@ -205,6 +210,13 @@ public final class LocalStack implements AutoCloseable {
                 "pharmacy.dispensing.*"));
         services.add(new Service("Runtime: EHR webhooks (HTTP)", "http://" + overrides.get("camel.server.host") + ":"
                 + port("camel.server.port", 0) + "/ehr/{vendor}/{resourceType}/{operation}", "ehr.<vendor>.*"));
+        services.add(new Service("Runtime: FHIR change intake (HTTP)", "http://" + overrides.get("camel.server.host") + ":"
+                + port("camel.server.port", 0) + "/fhir/changes", "fhir.<type>.<operation>; also follows "
+                + fhir.baseUrl() + "/_history"));
+        services.add(new Service("Runtime: FHIR Subscription websocket", "ws://"
+                + overrides.get("cmm.fhir.subscription.websocket.host") + ":"
+                + port("cmm.fhir.subscription.websocket.port", 8086) + "/fhir/subscriptions/websocket",
+                "bind <subscription-id>"));
         services.add(new Service("Runtime: management", "http://" + overrides.get("camel.management.host") + ":"
                 + port("camel.management.port", 0) + "/observe/health", "health, metrics, Jolokia"));
     }

@@ -18,6 +18,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Properties;
@@ -29,12 +30,19 @@ import jakarta.mail.Store;
 import jakarta.mail.Transport;
 import jakarta.mail.internet.InternetAddress;
 import jakarta.mail.internet.MimeMessage;
+import ca.uhn.fhir.rest.client.api.IGenericClient;
+import org.cmm.eventbroker.fhir.FhirR4;
 import org.cmm.eventbroker.kafka.EmbeddedKafkaBroker;
 import org.cmm.eventbroker.testsupport.FreePorts;
 import org.cmm.eventbroker.testsupport.HapiSender;
 import org.cmm.eventbroker.testsupport.OrderMessages;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.hl7.fhir.r4.model.CodeableConcept;
+import org.hl7.fhir.r4.model.Coding;
+import org.hl7.fhir.r4.model.IdType;
+import org.hl7.fhir.r4.model.Observation;
+import org.hl7.fhir.r4.model.Subscription;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
@@ -62,7 +70,7 @@ class LocalStackIT {
         for (String key : new String[] {"cmm.stack.fhir.port", "cmm.stack.s3.port", "cmm.stack.smtp.port",
                 "cmm.stack.imap.port", "cmm.stack.mqtt.port", "cmm.stack.hawtio.port", "cmm.lab.lis.port",
                 "cmm.pharmacy.system.port", "cmm.ehr.mllp.port", "cmm.mllp.port", "cmm.lab.results.port",
-                "cmm.pharmacy.dispensing.port", "camel.server.port", "camel.management.port",
+                "cmm.pharmacy.dispensing.port", "camel.server.port", "camel.management.port", "cmm.fhir.subscription.websocket.port",
                 "cmm.kafka.embedded.port", "cmm.kafka.embedded.controller-port"}) {
             SETTINGS.put(key, String.valueOf(FreePorts.next()));
         }
@@ -189,6 +197,37 @@ class LocalStackIT {
         HttpResponse<String> ready = get("http://127.0.0.1:" + SETTINGS.get("camel.management.port")
                 + "/observe/health/ready");
         assertEquals(200, ready.statusCode(), ready.body());
+    }
+
+    @Test
+    void aSubscriptionCreatedOnTheStacksFhirServerIsActivatedAndMailsItsMatchesThroughTheStacksSmtpServer() {
+        IGenericClient fhir = FhirR4.client(stack.fhir().baseUrl(), 5_000, 15_000);
+        Subscription s = new Subscription();
+        s.setId(new IdType("Subscription", "stack-mail"));
+        s.setStatus(Subscription.SubscriptionStatus.REQUESTED);
+        s.setReason("local stack");
+        s.setCriteria("Observation?code=http://loinc.org|8867-4");
+        s.getChannel().setType(Subscription.SubscriptionChannelType.EMAIL).setEndpoint("mailto:stack-ward@cmm.local");
+        fhir.update().resource(s).execute();
+        // the runtime follows the server's _history (cmm.fhir.history.enabled in the stack) and activates it there
+        await().atMost(Duration.ofSeconds(60)).until(() -> fhir.read().resource(Subscription.class).withId("stack-mail")
+                .execute().getStatus() == Subscription.SubscriptionStatus.ACTIVE);
+        // the matcher knows it once the active version came back through the history: an Observation may miss it
+        // before that, so a new version is written until a mail arrives
+        Observation o = new Observation();
+        o.setId(new IdType("Observation", "stack-hr"));
+        o.setStatus(Observation.ObservationStatus.FINAL);
+        o.setCode(new CodeableConcept(new Coding("http://loinc.org", "8867-4", null)));
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(3)).until(() -> {
+            fhir.update().resource(o).execute();
+            return Arrays.stream(stack.mail().greenMail().getReceivedMessages()).anyMatch(m -> {
+                try {
+                    return m.getSubject().contains("Observation/stack-hr");
+                } catch (jakarta.mail.MessagingException e) {
+                    return false;
+                }
+            });
+        });
     }
 
     @Test
