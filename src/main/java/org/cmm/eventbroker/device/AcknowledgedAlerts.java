@@ -4,21 +4,14 @@ import java.time.Duration;
 import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
-import java.util.Optional;
 import java.util.Properties;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
 
 import org.apache.camel.support.service.ServiceSupport;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
+import org.cmm.eventbroker.kafka.CompactedTopic;
 import org.cmm.eventbroker.kafka.TopicsToEnd;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -65,7 +58,7 @@ public class AcknowledgedAlerts extends ServiceSupport {
         if (topic == null || topic.isBlank()) {
             throw new IllegalArgumentException("AcknowledgedAlerts needs a topic (cmm.device.alerts.acknowledgement-topic)");
         }
-        ensureCompactedTopic(bootstrapServers, topic);
+        CompactedTopic.ensure(bootstrapServers, topic, 0);
         Properties p = new Properties();
         p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
@@ -84,27 +77,6 @@ public class AcknowledgedAlerts extends ServiceSupport {
             });
         }
         LOG.info("{} alert acknowledgements loaded from {}", loaded[0], topic);
-    }
-
-    /** Creates the topic with cleanup.policy=compact unless it exists (an existing topic is left as configured). */
-    public static void ensureCompactedTopic(String bootstrapServers, String topic) throws Exception {
-        Properties p = new Properties();
-        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-        try (Admin admin = Admin.create(p)) {
-            if (admin.listTopics().names().get(30, TimeUnit.SECONDS).contains(topic)) {
-                return;
-            }
-            NewTopic newTopic = new NewTopic(topic, Optional.empty(), Optional.empty())
-                    .configs(Map.of("cleanup.policy", "compact"));
-            try {
-                admin.createTopics(List.of(newTopic)).all().get(30, TimeUnit.SECONDS);
-                LOG.info("Created compacted topic {}", topic);
-            } catch (ExecutionException e) {
-                if (!(e.getCause() instanceof TopicExistsException)) {
-                    throw e;
-                }
-            }
-        }
     }
 
     @Override

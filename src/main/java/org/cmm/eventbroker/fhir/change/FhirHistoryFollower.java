@@ -5,8 +5,6 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.Date;
 import java.util.List;
-import java.util.Map;
-import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -15,19 +13,16 @@ import java.util.concurrent.TimeoutException;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 import org.apache.camel.support.service.ServiceSupport;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
+import org.cmm.eventbroker.kafka.CompactedTopic;
 import org.cmm.eventbroker.kafka.TopicsToEnd;
 import org.hl7.fhir.r4.model.Bundle;
 import org.hl7.fhir.r4.model.InstantType;
@@ -221,7 +216,7 @@ public class FhirHistoryFollower extends ServiceSupport {
         if (serverBaseUrl == null || serverBaseUrl.isBlank()) {
             throw new IllegalArgumentException("fhirHistoryFollower needs serverBaseUrl (cmm.fhir.server.base-url)");
         }
-        ensureCompactedTopic();
+        CompactedTopic.ensure(bootstrapServers, cursorTopic, 1);
         Properties p = new Properties();
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         p.put(ProducerConfig.ACKS_CONFIG, "all");
@@ -241,25 +236,5 @@ public class FhirHistoryFollower extends ServiceSupport {
             producer = null;
         }
         cursor = null;
-    }
-
-    private void ensureCompactedTopic() throws Exception {
-        Properties p = new Properties();
-        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-        try (Admin admin = Admin.create(p)) {
-            if (admin.listTopics().names().get(30, TimeUnit.SECONDS).contains(cursorTopic)) {
-                return;
-            }
-            NewTopic topic = new NewTopic(cursorTopic, Optional.of(1), Optional.empty())
-                    .configs(Map.of("cleanup.policy", "compact"));
-            try {
-                admin.createTopics(List.of(topic)).all().get(30, TimeUnit.SECONDS);
-                LOG.info("Created compacted FHIR history cursor topic {}", cursorTopic);
-            } catch (ExecutionException e) {
-                if (!(e.getCause() instanceof TopicExistsException)) {
-                    throw e;
-                }
-            }
-        }
     }
 }

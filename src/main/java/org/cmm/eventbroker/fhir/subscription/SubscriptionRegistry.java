@@ -14,16 +14,12 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 import ca.uhn.fhir.parser.IParser;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -32,6 +28,7 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.camel.support.service.ServiceSupport;
 import org.cmm.eventbroker.fhir.FhirEventHeaders;
 import org.cmm.eventbroker.fhir.FhirR4;
+import org.cmm.eventbroker.kafka.CompactedTopic;
 import org.cmm.eventbroker.kafka.TopicsToEnd;
 import org.hl7.fhir.r4.model.Subscription;
 import org.slf4j.Logger;
@@ -136,7 +133,7 @@ public class SubscriptionRegistry extends ServiceSupport {
         if (bootstrapServers == null || bootstrapServers.isBlank()) {
             throw new IllegalArgumentException("subscriptionRegistry needs bootstrapServers (cmm.kafka.bootstrap-servers)");
         }
-        ensureTopic();
+        CompactedTopic.ensure(bootstrapServers, topic, 1);
         follower = new KafkaConsumer<>(consumerProperties(), new StringDeserializer(), new ByteArrayDeserializer());
         TopicsToEnd.read(follower, List.of(topic), 0, Duration.ofMillis(loadTimeoutMs), this::apply);
         LOG.info("Subscriptions: {} loaded from {}", subscriptions.size(), topic);
@@ -215,25 +212,5 @@ public class SubscriptionRegistry extends ServiceSupport {
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         p.put(ConsumerConfig.CLIENT_ID_CONFIG, "subscription-registry-follower");
         return p;
-    }
-
-    private void ensureTopic() throws Exception {
-        Properties p = new Properties();
-        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-        try (Admin admin = Admin.create(p)) {
-            if (admin.listTopics().names().get(30, TimeUnit.SECONDS).contains(topic)) {
-                return;
-            }
-            NewTopic newTopic = new NewTopic(topic, Optional.of(1), Optional.empty())
-                    .configs(Map.of("cleanup.policy", "compact"));
-            try {
-                admin.createTopics(List.of(newTopic)).all().get(30, TimeUnit.SECONDS);
-                LOG.info("Created compacted subscriptions topic {}", topic);
-            } catch (ExecutionException e) {
-                if (!(e.getCause() instanceof TopicExistsException)) {
-                    throw e;
-                }
-            }
-        }
     }
 }
