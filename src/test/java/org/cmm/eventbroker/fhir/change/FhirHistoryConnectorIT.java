@@ -17,6 +17,12 @@ import ca.uhn.fhir.rest.client.api.IGenericClient;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
 import org.cmm.eventbroker.fhir.FhirR4;
 import org.cmm.eventbroker.stack.FhirServer;
 import org.cmm.eventbroker.testsupport.FreePorts;
@@ -179,6 +185,24 @@ class FhirHistoryConnectorIT {
 
     @Test
     @Order(3)
+    void aCursorThatLostItsLastPollsAfterACrashRepublishesNothing() throws Exception {
+        env.stopRuntime();
+        // as if the runtime had died after publishing but before saving its cursor: no cursor at all, the whole
+        // history is read again from the start
+        try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(Map.of(
+                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, env.bootstrapServers()), new StringSerializer(),
+                new ByteArraySerializer())) {
+            producer.send(new ProducerRecord<>("fhir.history.cursor", fhirServer.baseUrl(), null)).get(10, TimeUnit.SECONDS);
+        }
+        changeSomething("AFTER-CRASH");
+        env.startRuntime();
+        assertEveryChangeExactlyOnce();
+        await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(5)).until(() ->
+                env.topics().readAll("fhir.resource.changed").size() == expected.size());
+    }
+
+    @Test
+    @Order(4)
     void noPatientDataInTheLogs() {
         assertEquals(List.of(), logs.linesContaining(List.of(FAMILY, "WHILE-DOWN", "FIRST")));
     }
