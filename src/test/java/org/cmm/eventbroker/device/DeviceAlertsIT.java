@@ -138,6 +138,19 @@ class DeviceAlertsIT {
     }
 
     @Test
+    void aResentPcd04AlertIsAcknowledgedAgainButPublishedOnce() throws Exception {
+        String er7 = pcd04("pcd-04-spo2-low-physiological-high.hl7").replace("ALR-SPO2-0001", "ALR-PCD-RESENT")
+                .replace("PCD04-SPO2-0001", "PCD04-RESENT-1");
+        try (HapiSender reporter = new HapiSender(env.deviceAlertsPcdPort())) {
+            assertEquals("AA", reporter.send(reporter.parse(er7)));
+            // the reporter did not get (or lost) the ACK and sends the same message again
+            assertEquals("AA", reporter.send(reporter.parse(er7)));
+        }
+        assertEquals(1, env.topics().readAll("device.alerts.physiological").stream()
+                .filter(alertId("ALR-PCD-RESENT")).count(), "the resend is not a second alert");
+    }
+
+    @Test
     void aPcd04AlertThatIsNotReadableOrClockSkewedIsAnsweredArAndDeadLetteredWithTheReason() throws Exception {
         String skewed = pcd04("pcd-04-lead-off-technical-medium.hl7").replace("PCD04-LEAD-0001", "PCD04-SKEW-1")
                 .replaceFirst("\\|F\\|\\|\\|\\d{14}\\+0000", "|F|||20990101000000+0000");

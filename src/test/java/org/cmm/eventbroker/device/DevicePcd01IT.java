@@ -85,4 +85,13 @@ class DevicePcd01IT {
                 .filter(r -> "PCD-BAD-TYPE".equals(header(r, "hl7_control_id"))).findFirst().orElseThrow();
         assertTrue(header(unknown, "dlq_reason").startsWith("unknown device type"), header(unknown, "dlq_reason"));
     }
+
+    @Test
+    void aResentReportIsAcknowledgedAgainButPublishedOnce() throws Exception {
+        String report = sampleNow("pcd-01-ventilator-settings.hl7").replace("PCD-VENT-0001", "PCD-VENT-RESENT");
+        assertEquals("AA", gateway.send(gateway.parse(report)));
+        // the gateway did not get (or lost) the ACK and sends the same message again
+        assertEquals("AA", gateway.send(gateway.parse(report)));
+        only("device.ventilator.settings", "PCD-VENT-RESENT");
+    }
 }
