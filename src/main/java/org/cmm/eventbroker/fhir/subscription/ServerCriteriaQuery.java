@@ -21,14 +21,30 @@ public class ServerCriteriaQuery {
     /** The id asked for when probing whether the server supports criteria at all (no resource has it). */
     static final String PROBE_ID = "cmm-criteria-probe";
 
-    private final String serverBaseUrl;
-    private final int connectTimeoutMs;
-    private final int socketTimeoutMs;
+    private String serverBaseUrl;
+    private int connectTimeoutMs = 5_000;
+    private int socketTimeoutMs = 15_000;
     private volatile IGenericClient client;
+
+    /** As the bean {@code fhirCriteriaQuery} (routes/fhir/fhir-beans.camel.yaml), shared by registration and matcher. */
+    public ServerCriteriaQuery() {
+    }
 
     public ServerCriteriaQuery(String serverBaseUrl, int connectTimeoutMs, int socketTimeoutMs) {
         this.serverBaseUrl = serverBaseUrl;
         this.connectTimeoutMs = connectTimeoutMs;
+        this.socketTimeoutMs = socketTimeoutMs;
+    }
+
+    public void setServerBaseUrl(String serverBaseUrl) {
+        this.serverBaseUrl = serverBaseUrl;
+    }
+
+    public void setConnectTimeoutMs(int connectTimeoutMs) {
+        this.connectTimeoutMs = connectTimeoutMs;
+    }
+
+    public void setSocketTimeoutMs(int socketTimeoutMs) {
         this.socketTimeoutMs = socketTimeoutMs;
     }
 

@@ -42,9 +42,6 @@ public class SubscriptionMatcher {
     private SubscriptionStatusWriter statusWriter;
     private SubscriptionValidator validator;
     private ServerCriteriaQuery server;
-    private String serverBaseUrl;
-    private int connectTimeoutMs = 5_000;
-    private int socketTimeoutMs = 15_000;
 
     public void setRegistry(SubscriptionRegistry registry) {
         this.registry = registry;
@@ -54,6 +51,11 @@ public class SubscriptionMatcher {
         this.statusWriter = statusWriter;
     }
 
+    /** The FHIR server's answer to criteria evaluated there (bean {@code fhirCriteriaQuery}, looked up when not set). */
+    public void setServer(ServerCriteriaQuery server) {
+        this.server = server;
+    }
+
     /** The SubscriptionTopics file (cmm.fhir.subscription.topics-file); read now, failing with its name. */
     public void setTopicsFile(String topicsFile) {
         this.validator = new SubscriptionValidator(SubscriptionTopics.load(topicsFile));
@@ -61,18 +63,6 @@ public class SubscriptionMatcher {
 
     public void setValidator(SubscriptionValidator validator) {
         this.validator = validator;
-    }
-
-    public void setServerBaseUrl(String serverBaseUrl) {
-        this.serverBaseUrl = serverBaseUrl;
-    }
-
-    public void setConnectTimeoutMs(int connectTimeoutMs) {
-        this.connectTimeoutMs = connectTimeoutMs;
-    }
-
-    public void setSocketTimeoutMs(int socketTimeoutMs) {
-        this.socketTimeoutMs = socketTimeoutMs;
     }
 
     /** The notifications for the change in the exchange (empty when nothing matches), as messages for the sink. */
@@ -120,6 +110,9 @@ public class SubscriptionMatcher {
         }
         if (statusWriter == null) {
             statusWriter = context.getRegistry().lookupByNameAndType("subscriptionStatusWriter", SubscriptionStatusWriter.class);
+        }
+        if (server == null) {
+            server = context.getRegistry().lookupByNameAndType("fhirCriteriaQuery", ServerCriteriaQuery.class);
         }
     }
 
@@ -184,11 +177,9 @@ public class SubscriptionMatcher {
     }
 
     private ServerCriteriaQuery server() {
-        ServerCriteriaQuery q = server;
-        if (q == null) {
-            q = new ServerCriteriaQuery(serverBaseUrl, connectTimeoutMs, socketTimeoutMs);
-            server = q;
+        if (server == null) {
+            throw new IllegalStateException("the bean fhirCriteriaQuery (routes/fhir/fhir-beans.camel.yaml) is missing");
         }
-        return q;
+        return server;
     }
 }

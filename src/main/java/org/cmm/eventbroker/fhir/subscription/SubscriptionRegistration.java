@@ -1,7 +1,6 @@
 package org.cmm.eventbroker.fhir.subscription;
 
 import java.util.List;
-import java.util.Objects;
 import java.util.Optional;
 
 import org.apache.camel.Exchange;
@@ -37,10 +36,7 @@ public class SubscriptionRegistration {
     private SubscriptionRegistry registry;
     private SubscriptionStatusWriter statusWriter;
     private SubscriptionValidator validator;
-    private String serverBaseUrl;
-    private int connectTimeoutMs = 5_000;
-    private int socketTimeoutMs = 15_000;
-    private volatile ServerCriteriaQuery server;
+    private ServerCriteriaQuery server;
 
     public void setRegistry(SubscriptionRegistry registry) {
         this.registry = registry;
@@ -50,21 +46,14 @@ public class SubscriptionRegistration {
         this.statusWriter = statusWriter;
     }
 
+    /** The FHIR server's answer to criteria evaluated there (bean {@code fhirCriteriaQuery}, looked up when not set). */
+    public void setServer(ServerCriteriaQuery server) {
+        this.server = server;
+    }
+
     /** The SubscriptionTopics file (cmm.fhir.subscription.topics-file); read now, failing with its name. */
     public void setTopicsFile(String topicsFile) {
         this.validator = new SubscriptionValidator(SubscriptionTopics.load(topicsFile));
-    }
-
-    public void setServerBaseUrl(String serverBaseUrl) {
-        this.serverBaseUrl = serverBaseUrl;
-    }
-
-    public void setConnectTimeoutMs(int connectTimeoutMs) {
-        this.connectTimeoutMs = connectTimeoutMs;
-    }
-
-    public void setSocketTimeoutMs(int socketTimeoutMs) {
-        this.socketTimeoutMs = socketTimeoutMs;
     }
 
     /**
@@ -118,6 +107,9 @@ public class SubscriptionRegistration {
         if (statusWriter == null) {
             statusWriter = context.getRegistry().lookupByNameAndType("subscriptionStatusWriter", SubscriptionStatusWriter.class);
         }
+        if (server == null) {
+            server = context.getRegistry().lookupByNameAndType("fhirCriteriaQuery", ServerCriteriaQuery.class);
+        }
     }
 
     /** Sets the requested Subscription of {@link #register} active on the FHIR server, then registers it. */
@@ -157,13 +149,10 @@ public class SubscriptionRegistration {
     }
 
     private ServerCriteriaQuery server() {
-        ServerCriteriaQuery q = server;
-        if (q == null) {
-            q = new ServerCriteriaQuery(Objects.requireNonNull(serverBaseUrl, "cmm.fhir.server.base-url"),
-                    connectTimeoutMs, socketTimeoutMs);
-            server = q;
+        if (server == null) {
+            throw new IllegalStateException("the bean fhirCriteriaQuery (routes/fhir/fhir-beans.camel.yaml) is missing");
         }
-        return q;
+        return server;
     }
 
     private static String cut(String reason) {
