@@ -43,7 +43,7 @@ class ContainerFilesTest {
     /** The keys of every port the runtime listens on (application.properties); the container must publish each. */
     static final List<String> LISTENING_PORT_KEYS = List.of(
             "cmm.mllp.port", "cmm.lab.results.port", "cmm.pharmacy.dispensing.port", "cmm.device.pcd.port",
-            "cmm.device.alerts.pcd.port",
+            "cmm.device.alerts.pcd.port", "cmm.fhir.subscription.websocket.port",
             "camel.server.port", "camel.management.port");
 
     /** name[:tag][@digest]; the tag an exact version (x.y.z somewhere in it, or a MinIO RELEASE timestamp). */
