@@ -64,21 +64,9 @@ class DeviceAlertsIT {
         gateway = new MqttGateway(mosquitto.url(), "test-gateway");
         // the runtime subscribes once its routes are up, a moment after start() returns; alerts published before a
         // first subscription exists are not queued by any MQTT broker, so probe until one gets through
-        for (int attempt = 1; ; attempt++) {
-            publish("device-alerts/pulse-oximeter/OX-PROBE/alerts", DeviceAlertTestSupport.alert(
-                    "PROBE-" + attempt, "OX-PROBE", "pulse-oximeter", "technical", "low",
-                    "MDC_EVT_PROBE", "active"));
-            try {
-                org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5))
-                        .until(() -> env.topics().readAll("device.alerts.technical").stream()
-                                .anyMatch(r -> "OX-PROBE".equals(r.key())));
-                break;
-            } catch (org.awaitility.core.ConditionTimeoutException notYet) {
-                if (attempt == 12) {
-                    throw notYet;
-                }
-            }
-        }
+        gateway.probeUntil("device-alerts/pulse-oximeter/OX-PROBE/alerts", attempt -> DeviceAlertTestSupport.alert(
+                "PROBE-" + attempt, "OX-PROBE", "pulse-oximeter", "technical", "low", "MDC_EVT_PROBE", "active"),
+                () -> env.topics().readAll("device.alerts.technical").stream().anyMatch(r -> "OX-PROBE".equals(r.key())));
     }
 
     @AfterAll

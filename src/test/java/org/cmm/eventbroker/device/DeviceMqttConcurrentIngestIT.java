@@ -63,10 +63,8 @@ class DeviceMqttConcurrentIngestIT {
             gateways.add(new MqttGateway(mosquitto.url(), "gateway-" + g + "-" + System.nanoTime()));
         }
         // readings published before the runtime's first subscription exists are not queued by any MQTT broker
-        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(2)).until(() -> {
-            gateways.get(0).publish("devices/patient-monitor/PM-CC-PROBE/vitals", vitals(0, null));
-            return env.topics().readAll(TOPIC).stream().anyMatch(r -> "PM-CC-PROBE".equals(r.key()));
-        });
+        gateways.get(0).probeUntil("devices/patient-monitor/PM-CC-PROBE/vitals", attempt -> vitals(0, null),
+                () -> env.topics().readAll(TOPIC).stream().anyMatch(r -> "PM-CC-PROBE".equals(r.key())));
     }
 
     @AfterAll

@@ -57,19 +57,8 @@ class DeviceMqttIngestIT {
         gateway = new MqttGateway(mosquitto.url(), "gateway-" + System.nanoTime());
         // the runtime subscribes once its routes are up, a moment after start() returns; readings published before
         // a first subscription exists are not queued by any MQTT broker, so probe until one gets through
-        for (int attempt = 1; ; attempt++) {
-            publish("devices/patient-monitor/PM-PROBE/vitals", vitals(attempt, null));
-            try {
-                org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5))
-                        .until(() -> env.topics().readAll("device.patient-monitor.vitals").stream()
-                                .anyMatch(r -> "PM-PROBE".equals(r.key())));
-                break;
-            } catch (org.awaitility.core.ConditionTimeoutException notYet) {
-                if (attempt == 12) {
-                    throw notYet;
-                }
-            }
-        }
+        gateway.probeUntil("devices/patient-monitor/PM-PROBE/vitals", attempt -> vitals(attempt, null),
+                () -> env.topics().readAll("device.patient-monitor.vitals").stream().anyMatch(r -> "PM-PROBE".equals(r.key())));
     }
 
     @AfterAll

@@ -2,7 +2,10 @@ package org.cmm.eventbroker.testsupport;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.IntFunction;
 
 import org.awaitility.Awaitility;
 import org.eclipse.paho.mqttv5.client.MqttClient;
@@ -49,6 +52,20 @@ public final class MqttGateway implements AutoCloseable {
         if (other.get() != null) {
             throw other.get();
         }
+    }
+
+    /**
+     * Publishes a probe every two seconds (for at most a minute) until {@code arrived} holds: an MQTT broker queues
+     * nothing for a subscription that does not exist yet, and the runtime subscribes a moment after it started.
+     *
+     * @param probe the payload of the n-th probe (1, 2, ...)
+     */
+    public void probeUntil(String topic, IntFunction<String> probe, Callable<Boolean> arrived) {
+        AtomicInteger attempt = new AtomicInteger();
+        Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(2)).until(() -> {
+            publish(topic, probe.apply(attempt.incrementAndGet()));
+            return arrived.call();
+        });
     }
 
     @Override
