@@ -1,10 +1,8 @@
 package org.cmm.eventbroker.device;
 
 import java.time.Instant;
-import java.time.LocalDateTime;
 import java.time.OffsetDateTime;
 import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.List;
 
 import ca.uhn.hl7v2.ErrorCode;
@@ -13,6 +11,7 @@ import org.apache.camel.Message;
 import org.apache.camel.Processor;
 import org.cmm.eventbroker.hl7.Er7Message;
 import org.cmm.eventbroker.hl7.Er7Segment;
+import org.cmm.eventbroker.hl7.Hl7DateTime;
 import org.cmm.eventbroker.hl7.Hl7Headers;
 import org.cmm.eventbroker.hl7.Hl7RejectedException;
 
@@ -160,36 +159,10 @@ public class Pcd01Inspector extends CatalogueCheckedProcessor {
         }
     }
 
-    /** An HL7 DTM (YYYY[MM[DD[HH[MM[SS[.S+]]]]]][+/-ZZZZ]) as an instant; null when unreadable. */
+    /** An HL7 DTM as an instant; null when unreadable. */
     Instant time(String hl7) {
-        if (hl7 == null || hl7.isBlank()) {
-            return null;
-        }
-        try {
-            String v = hl7.trim();
-            int sign = Math.max(v.indexOf('+'), v.indexOf('-'));
-            String dt = sign > 0 ? v.substring(0, sign) : v;
-            int dot = dt.indexOf('.');
-            String digits = dot >= 0 ? dt.substring(0, dot) : dt;
-            if (digits.length() < 8 || digits.length() % 2 != 0) {
-                return null;
-            }
-            int nanos = dot >= 0 ? Integer.parseInt((dt.substring(dot + 1) + "000000000").substring(0, 9)) : 0;
-            LocalDateTime local = LocalDateTime.of(Integer.parseInt(digits.substring(0, 4)),
-                    Integer.parseInt(digits.substring(4, 6)), Integer.parseInt(digits.substring(6, 8)),
-                    part(digits, 8), part(digits, 10), part(digits, 12), nanos);
-            ZoneOffset offset = sign > 0
-                    ? ZoneOffset.ofHoursMinutes(Integer.parseInt(v.substring(sign, sign + 3)),
-                            (v.charAt(sign) == '-' ? -1 : 1) * Integer.parseInt(v.substring(sign + 3, sign + 5)))
-                    : defaultZone.getRules().getOffset(local);
-            return OffsetDateTime.of(local, offset).toInstant();
-        } catch (RuntimeException e) {
-            return null;
-        }
-    }
-
-    private static int part(String digits, int at) {
-        return digits.length() >= at + 2 ? Integer.parseInt(digits.substring(at, at + 2)) : 0;
+        OffsetDateTime time = Hl7DateTime.parseOrNull(hl7, defaultZone, 8);
+        return time == null ? null : time.toInstant();
     }
 
     private static <T> T firstNonNull(T a, T b) {

@@ -1,10 +1,8 @@
 package org.cmm.eventbroker.device;
 
 import java.time.Clock;
-import java.time.LocalDateTime;
 import java.time.OffsetDateTime;
 import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Locale;
 
@@ -14,6 +12,7 @@ import org.apache.camel.Message;
 import org.apache.camel.Processor;
 import org.cmm.eventbroker.hl7.Er7Message;
 import org.cmm.eventbroker.hl7.Er7Segment;
+import org.cmm.eventbroker.hl7.Hl7DateTime;
 import org.cmm.eventbroker.hl7.Hl7RejectedException;
 
 /**
@@ -190,22 +189,10 @@ public class Pcd04AlertReader implements Processor {
         if (value == null || value.isBlank()) {
             throw reject("no alert time (OBX-14, OBR-7 or MSH-7)", ErrorCode.REQUIRED_FIELD_MISSING);
         }
-        String v = value.trim();
-        int sign = Math.max(v.indexOf('+'), v.indexOf('-'));
-        String local = sign > 0 ? v.substring(0, sign) : v;
         try {
-            if (!local.matches("\\d{12}(\\d{2}(\\.\\d{1,4})?)?") || (sign > 0 && !v.substring(sign).matches("[+-]\\d{4}"))) {
-                throw reject("alert time is not an HL7 date/time (YYYYMMDDHHMM[SS[.S]][+/-ZZZZ])", ErrorCode.DATA_TYPE_ERROR);
-            }
-            int nanos = local.length() > 15 ? Integer.parseInt((local.substring(15) + "000000000").substring(0, 9)) : 0;
-            LocalDateTime at = LocalDateTime.of(Integer.parseInt(local.substring(0, 4)), Integer.parseInt(local.substring(4, 6)),
-                    Integer.parseInt(local.substring(6, 8)), Integer.parseInt(local.substring(8, 10)),
-                    Integer.parseInt(local.substring(10, 12)), local.length() >= 14 ? Integer.parseInt(local.substring(12, 14)) : 0,
-                    nanos);
-            if (sign > 0) {
-                return at.atOffset(ZoneOffset.of(v.substring(sign, sign + 3) + ":" + v.substring(sign + 3)));
-            }
-            return at.atZone(defaultZone).toOffsetDateTime();
+            return Hl7DateTime.parse(value, defaultZone, 12);
+        } catch (Hl7DateTime.MalformedException e) {
+            throw reject("alert time is not an HL7 date/time (YYYYMMDDHHMM[SS[.S]][+/-ZZZZ])", ErrorCode.DATA_TYPE_ERROR);
         } catch (java.time.DateTimeException e) {
             throw reject("alert time is an impossible date/time or offset", ErrorCode.DATA_TYPE_ERROR);
         }

@@ -6,10 +6,8 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.Charset;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
-import java.time.LocalDateTime;
 import java.time.OffsetDateTime;
 import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.Locale;
 import java.util.zip.CRC32C;
@@ -262,40 +260,10 @@ public class Hl7MessageInspector implements Processor {
         return id && (end - start == 3 || text.charAt(start + 3) == fieldSeparator);
     }
 
-    /** MSH-7 (HL7 DTM: YYYY[MM[DD[HH[MM[SS[.S...]]]]]][+/-ZZZZ]) as RFC 3339, or null when unreadable. */
+    /** MSH-7 (HL7 DTM) as RFC 3339, or null when unreadable: ce_time is optional, so it never rejects a message. */
     String rfc3339(String hl7Timestamp) {
-        if (hl7Timestamp == null || hl7Timestamp.isBlank()) {
-            return null;
-        }
-        try {
-            String v = hl7Timestamp.trim();
-            int sign = Math.max(v.indexOf('+'), v.indexOf('-'));
-            String dt = sign > 0 ? v.substring(0, sign) : v;
-            int dot = dt.indexOf('.');
-            String digits = dot >= 0 ? dt.substring(0, dot) : dt;
-            if (digits.length() < 8 || digits.length() % 2 != 0) {
-                return null;
-            }
-            int nanos = 0;
-            if (dot >= 0) {
-                String fraction = (dt.substring(dot + 1) + "000000000").substring(0, 9);
-                nanos = Integer.parseInt(fraction);
-            }
-            LocalDateTime local = LocalDateTime.of(
-                    Integer.parseInt(digits.substring(0, 4)), Integer.parseInt(digits.substring(4, 6)),
-                    Integer.parseInt(digits.substring(6, 8)), part(digits, 8), part(digits, 10), part(digits, 12), nanos);
-            ZoneOffset offset = sign > 0
-                    ? ZoneOffset.ofHoursMinutes(Integer.parseInt(v.substring(sign, sign + 3)),
-                            (v.charAt(sign) == '-' ? -1 : 1) * Integer.parseInt(v.substring(sign + 3, sign + 5)))
-                    : defaultZone.getRules().getOffset(local);
-            return OffsetDateTime.of(local, offset).format(DateTimeFormatter.ISO_OFFSET_DATE_TIME);
-        } catch (RuntimeException e) {
-            return null; // an unreadable MSH-7 does not make the message undeliverable; ce_time is optional
-        }
-    }
-
-    private static int part(String digits, int at) {
-        return digits.length() >= at + 2 ? Integer.parseInt(digits.substring(at, at + 2)) : 0;
+        OffsetDateTime time = Hl7DateTime.parseOrNull(hl7Timestamp, defaultZone, 8);
+        return time == null ? null : time.format(DateTimeFormatter.ISO_OFFSET_DATE_TIME);
     }
 
     private static boolean isTopicSafe(String value) {
