@@ -20,6 +20,8 @@ public final class EventBrokerMain {
     /** A Camel Main with the embedded-broker bootstrap, for the launcher and for tests. */
     static Main newMain(EmbeddedBrokerBootstrap bootstrap) {
         Main main = new Main();
+        // first: nothing (not even the embedded broker) starts with a listener exposed beyond loopback
+        main.addMainListener(new org.cmm.eventbroker.security.NetworkExposureCheck());
         main.addMainListener(bootstrap);
         main.addMainListener(new org.cmm.eventbroker.metrics.TopicMetricsInstaller());
         return main;
