@@ -21,8 +21,8 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
-import org.cmm.eventbroker.kafka.EmbeddedKafkaBroker;
-import org.cmm.eventbroker.kafka.TopicsToEnd;
+import org.cmm.eventbroker.dev.EmbeddedKafkaBroker;
+import org.cmm.eventbroker.platform.kafka.TopicsToEnd;
 
 /**
  * One run, one machine, one broker: the runtime's HL7 ingest path side by side with its two baselines (raw Kafka

@@ -11,7 +11,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongFunction;
 
 import org.HdrHistogram.Histogram;
-import org.cmm.eventbroker.mllp.MllpClient;
+import org.cmm.eventbroker.platform.mllp.MllpClient;
 
 /**
  * MLLP senders that behave like real ones: one message in flight per connection, the next only after the ACK.

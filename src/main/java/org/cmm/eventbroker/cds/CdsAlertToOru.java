@@ -15,7 +15,7 @@ import ca.uhn.hl7v2.model.v251.segment.PID;
 import ca.uhn.hl7v2.parser.PipeParser;
 import org.apache.camel.Exchange;
 import org.apache.camel.Processor;
-import org.cmm.eventbroker.delivery.DeliveryRejectedException;
+import org.cmm.eventbroker.platform.delivery.DeliveryRejectedException;
 
 /**
  * Maps a CDS alert (JSON of {@code cds.<type>.<priority>}) to the HL7 v2.5.1 ORU^R01 the EHR receives. Why ORU^R01:

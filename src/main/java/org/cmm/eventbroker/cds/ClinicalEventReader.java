@@ -10,7 +10,7 @@ import java.util.Set;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import org.cmm.eventbroker.delivery.DeliveryRejectedException;
+import org.cmm.eventbroker.platform.delivery.DeliveryRejectedException;
 import org.cmm.eventbroker.hl7.Er7Message;
 import org.cmm.eventbroker.hl7.Er7Segment;
 import org.cmm.eventbroker.hl7.Hl7RejectedException;

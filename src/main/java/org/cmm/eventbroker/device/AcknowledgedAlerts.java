@@ -11,8 +11,8 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
-import org.cmm.eventbroker.kafka.CompactedTopic;
-import org.cmm.eventbroker.kafka.TopicsToEnd;
+import org.cmm.eventbroker.platform.kafka.CompactedTopic;
+import org.cmm.eventbroker.platform.kafka.TopicsToEnd;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

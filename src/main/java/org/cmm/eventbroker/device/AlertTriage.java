@@ -45,7 +45,7 @@ import org.slf4j.LoggerFactory;
  * The decision (made by {@link #process}) is in the header {@value #DECISION}; for {@code escalate} and {@code acknowledge} the body and headers
  * are those of the record to write. {@link #remember} is called once that write succeeded, so a failed write is
  * retried (by kafka-delivery) without being taken for a duplicate. The de-duplication memory is a
- * {@link org.cmm.eventbroker.kafka.KafkaWindowedIdempotentRepository}: it survives restarts. Logs carry alert ids,
+ * {@link org.cmm.eventbroker.platform.kafka.KafkaWindowedIdempotentRepository}: it survives restarts. Logs carry alert ids,
  * device ids and decisions, never patient ids or alert text.
  */
 public class AlertTriage extends ServiceSupport implements Processor {

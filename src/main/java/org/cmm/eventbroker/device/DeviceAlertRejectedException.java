@@ -1,6 +1,6 @@
 package org.cmm.eventbroker.device;
 
-import org.cmm.eventbroker.http.RequestRejectedException;
+import org.cmm.eventbroker.platform.http.RequestRejectedException;
 
 /**
  * An alert payload that cannot be accepted as sent (malformed, unknown device type, impossible value, clock-skewed

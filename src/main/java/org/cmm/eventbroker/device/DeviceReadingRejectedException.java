@@ -1,6 +1,6 @@
 package org.cmm.eventbroker.device;
 
-import org.cmm.eventbroker.http.RequestRejectedException;
+import org.cmm.eventbroker.platform.http.RequestRejectedException;
 
 /**
  * A device reading that cannot be accepted as sent (malformed, unknown device or data type, impossible value, clock

@@ -1,6 +1,6 @@
 package org.cmm.eventbroker.ehr;
 
-import org.cmm.eventbroker.http.RequestRejectedException;
+import org.cmm.eventbroker.platform.http.RequestRejectedException;
 
 /**
  * A webhook request that cannot be accepted as sent: it is answered with {@link #getStatus() a 4xx status} and a JSON

@@ -4,7 +4,7 @@ import ca.uhn.hl7v2.HL7Exception;
 import ca.uhn.hl7v2.model.Segment;
 import ca.uhn.hl7v2.util.Terser;
 import com.fasterxml.jackson.databind.JsonNode;
-import org.cmm.eventbroker.delivery.DeliveryRejectedException;
+import org.cmm.eventbroker.platform.delivery.DeliveryRejectedException;
 
 /**
  * Puts values from a FHIR resource into HAPI segments by field number, as the mapping tables in docs/mappings list

@@ -12,7 +12,7 @@ import ca.uhn.hl7v2.model.v251.segment.OBR;
 import ca.uhn.hl7v2.model.v251.segment.ORC;
 import ca.uhn.hl7v2.parser.Parser;
 import com.fasterxml.jackson.databind.JsonNode;
-import org.cmm.eventbroker.delivery.DeliveryRejectedException;
+import org.cmm.eventbroker.platform.delivery.DeliveryRejectedException;
 import org.cmm.eventbroker.fhir.CodingSystems;
 import org.cmm.eventbroker.fhir.FhirOrderRequest;
 import org.cmm.eventbroker.fhir.FieldWriter;

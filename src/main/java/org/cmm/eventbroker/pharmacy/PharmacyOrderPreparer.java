@@ -3,8 +3,8 @@ package org.cmm.eventbroker.pharmacy;
 import java.time.Clock;
 import java.util.List;
 
-import org.cmm.eventbroker.delivery.DeliveryRejectedException;
-import org.cmm.eventbroker.delivery.OutboundOrderPreparer;
+import org.cmm.eventbroker.platform.delivery.DeliveryRejectedException;
+import org.cmm.eventbroker.orders.OutboundOrderPreparer;
 import org.cmm.eventbroker.fhir.MappedOrder;
 import org.cmm.eventbroker.fhir.OrderAddressing;
 

@@ -20,10 +20,12 @@ public final class EventBrokerMain {
     /** A Camel Main with the embedded-broker bootstrap, for the launcher and for tests. */
     static Main newMain(EmbeddedBrokerBootstrap bootstrap) {
         Main main = new Main();
+        // application.properties (platform) plus one config/<domain>.properties per domain
+        main.setPropertyPlaceholderLocations(ConfigurationFiles.locations());
         // first: nothing (not even the embedded broker) starts with a listener exposed beyond loopback
-        main.addMainListener(new org.cmm.eventbroker.security.NetworkExposureCheck());
+        main.addMainListener(new org.cmm.eventbroker.platform.security.NetworkExposureCheck());
         main.addMainListener(bootstrap);
-        main.addMainListener(new org.cmm.eventbroker.metrics.TopicMetricsInstaller());
+        main.addMainListener(new org.cmm.eventbroker.platform.metrics.TopicMetricsInstaller());
         return main;
     }
 }

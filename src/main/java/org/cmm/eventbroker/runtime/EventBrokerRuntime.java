@@ -4,7 +4,7 @@ import java.util.Map;
 
 import org.apache.camel.CamelContext;
 import org.apache.camel.main.Main;
-import org.cmm.eventbroker.kafka.EmbeddedKafkaBroker;
+import org.cmm.eventbroker.dev.EmbeddedKafkaBroker;
 
 /**
  * One runtime instance: Camel Main plus, when needed, its embedded broker. Tests start it in-process with property

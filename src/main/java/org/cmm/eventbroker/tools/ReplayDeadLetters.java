@@ -14,8 +14,8 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
-import org.cmm.eventbroker.kafka.TopicsToEnd;
-import org.cmm.eventbroker.mllp.MllpClient;
+import org.cmm.eventbroker.platform.kafka.TopicsToEnd;
+import org.cmm.eventbroker.platform.mllp.MllpClient;
 
 /**
  * Replays dead-lettered HL7 messages: reads {@code hl7.dlq} (or another dead-letter topic) up to its current end and

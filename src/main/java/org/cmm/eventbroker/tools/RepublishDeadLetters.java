@@ -20,7 +20,7 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
-import org.cmm.eventbroker.kafka.TopicsToEnd;
+import org.cmm.eventbroker.platform.kafka.TopicsToEnd;
 
 /**
  * Puts dead-lettered records of the outbound flows back on the topic they came from, so the flow delivers them again

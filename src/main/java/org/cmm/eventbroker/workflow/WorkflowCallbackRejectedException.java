@@ -1,6 +1,6 @@
 package org.cmm.eventbroker.workflow;
 
-import org.cmm.eventbroker.http.RequestRejectedException;
+import org.cmm.eventbroker.platform.http.RequestRejectedException;
 
 /**
  * A state callback the engine sent that cannot be accepted as sent: answered 4xx with a JSON reason once its body is

@@ -7,8 +7,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 import org.apache.camel.Processor;
-import org.cmm.eventbroker.delivery.DeliveryFailedException;
-import org.cmm.eventbroker.delivery.DeliveryRejectedException;
+import org.cmm.eventbroker.platform.delivery.DeliveryFailedException;
+import org.cmm.eventbroker.platform.delivery.DeliveryRejectedException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

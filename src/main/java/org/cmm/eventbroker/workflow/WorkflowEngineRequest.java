@@ -8,8 +8,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 import org.apache.camel.Processor;
-import org.cmm.eventbroker.delivery.DeliveryRejectedException;
-import org.cmm.eventbroker.delivery.KafkaDeliveryConsumer;
+import org.cmm.eventbroker.platform.delivery.DeliveryRejectedException;
+import org.cmm.eventbroker.platform.delivery.KafkaDeliveryConsumer;
 
 /**
  * Turns a trigger record of {@code workflow.triggers.<workflow-type>} into the call of the workflow engine's REST API

@@ -4,8 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.camel.Exchange;
 import org.apache.camel.Processor;
-import org.cmm.eventbroker.delivery.DeliveryRejectedException;
-import org.cmm.eventbroker.delivery.KafkaDeliveryConsumer;
+import org.cmm.eventbroker.platform.delivery.DeliveryRejectedException;
+import org.cmm.eventbroker.platform.delivery.KafkaDeliveryConsumer;
 
 /**
  * Reads a task record of {@code workflow.tasks.<task-type>} (README, Workflow: task schema) into the exchange

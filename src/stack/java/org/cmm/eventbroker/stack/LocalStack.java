@@ -18,7 +18,7 @@ import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
 
 import org.cmm.eventbroker.runtime.EventBrokerRuntime;
-import org.cmm.eventbroker.tools.HawtioServer;
+import org.cmm.eventbroker.dev.HawtioServer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -12,7 +12,7 @@ import java.util.List;
 import org.apache.camel.Exchange;
 import org.apache.camel.impl.DefaultCamelContext;
 import org.apache.camel.support.DefaultExchange;
-import org.cmm.eventbroker.mllp.MllpListenerHeaders;
+import org.cmm.eventbroker.platform.mllp.MllpListenerHeaders;
 import org.cmm.eventbroker.testsupport.Hl7Samples;
 import org.cmm.eventbroker.testsupport.LogCapture;
 import org.junit.jupiter.api.Test;

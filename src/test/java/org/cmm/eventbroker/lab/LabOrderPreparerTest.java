@@ -13,7 +13,7 @@ import org.apache.camel.CamelContext;
 import org.apache.camel.Exchange;
 import org.apache.camel.impl.DefaultCamelContext;
 import org.apache.camel.support.DefaultExchange;
-import org.cmm.eventbroker.delivery.DeliveryRejectedException;
+import org.cmm.eventbroker.platform.delivery.DeliveryRejectedException;
 import org.cmm.eventbroker.testsupport.FhirSamples;
 import org.cmm.eventbroker.testsupport.Hl7Samples;
 import org.junit.jupiter.api.AfterAll;

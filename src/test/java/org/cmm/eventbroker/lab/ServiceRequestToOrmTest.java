@@ -20,7 +20,7 @@ import ca.uhn.hl7v2.model.Message;
 import ca.uhn.hl7v2.model.v251.message.ORM_O01;
 import ca.uhn.hl7v2.util.Terser;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import org.cmm.eventbroker.delivery.DeliveryRejectedException;
+import org.cmm.eventbroker.platform.delivery.DeliveryRejectedException;
 import org.cmm.eventbroker.fhir.MappedOrder;
 import org.cmm.eventbroker.fhir.OrderAddressing;
 import org.cmm.eventbroker.testsupport.FhirSamples;

@@ -14,7 +14,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import ca.uhn.hl7v2.preparser.PreParser;
-import org.cmm.eventbroker.kafka.EmbeddedKafkaBroker;
+import org.cmm.eventbroker.dev.EmbeddedKafkaBroker;
 import org.cmm.eventbroker.testsupport.FreePorts;
 import org.cmm.eventbroker.testsupport.Hl7Samples;
 import org.cmm.eventbroker.testsupport.KafkaTopicReader;

@@ -32,7 +32,7 @@ import jakarta.mail.internet.InternetAddress;
 import jakarta.mail.internet.MimeMessage;
 import ca.uhn.fhir.rest.client.api.IGenericClient;
 import org.cmm.eventbroker.fhir.FhirR4;
-import org.cmm.eventbroker.kafka.EmbeddedKafkaBroker;
+import org.cmm.eventbroker.dev.EmbeddedKafkaBroker;
 import org.cmm.eventbroker.testsupport.FreePorts;
 import org.cmm.eventbroker.testsupport.HapiSender;
 import org.cmm.eventbroker.testsupport.OrderMessages;

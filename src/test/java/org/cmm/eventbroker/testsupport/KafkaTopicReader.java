@@ -15,7 +15,7 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
-import org.cmm.eventbroker.kafka.TopicsToEnd;
+import org.cmm.eventbroker.platform.kafka.TopicsToEnd;
 
 /** Reads a topic with a plain KafkaConsumer, from the beginning, the way any downstream consumer would. */
 public final class KafkaTopicReader {

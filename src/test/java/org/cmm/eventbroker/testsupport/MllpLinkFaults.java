@@ -10,9 +10,9 @@ import java.nio.charset.StandardCharsets;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 
-import org.cmm.eventbroker.mllp.MllpClient;
-import org.cmm.eventbroker.mllp.MllpFrame;
-import org.cmm.eventbroker.mllp.MllpFrameReader;
+import org.cmm.eventbroker.platform.mllp.MllpClient;
+import org.cmm.eventbroker.platform.mllp.MllpFrame;
+import org.cmm.eventbroker.platform.mllp.MllpFrameReader;
 
 /**
  * A TCP link between the runtime and a real peer that can break the way networks and peers do: the next reply is

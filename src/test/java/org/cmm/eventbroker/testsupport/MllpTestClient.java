@@ -4,7 +4,7 @@ import java.io.IOException;
 import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
 
-import org.cmm.eventbroker.mllp.MllpClient;
+import org.cmm.eventbroker.platform.mllp.MllpClient;
 
 /**
  * A raw MLLP client over a real socket, for what a HAPI client cannot do on purpose: exact bytes in any charset,

@@ -5,7 +5,7 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 
-import org.cmm.eventbroker.kafka.EmbeddedKafkaBroker;
+import org.cmm.eventbroker.dev.EmbeddedKafkaBroker;
 import org.cmm.eventbroker.runtime.EventBrokerRuntime;
 
 /**

@@ -9,8 +9,8 @@ import java.nio.charset.StandardCharsets;
 import org.apache.camel.Exchange;
 import org.apache.camel.impl.DefaultCamelContext;
 import org.apache.camel.support.DefaultExchange;
-import org.cmm.eventbroker.delivery.DeliveryFailedException;
-import org.cmm.eventbroker.delivery.DeliveryRejectedException;
+import org.cmm.eventbroker.platform.delivery.DeliveryFailedException;
+import org.cmm.eventbroker.platform.delivery.DeliveryRejectedException;
 import org.junit.jupiter.api.Test;
 
 class WorkflowEngineAnswerTest {

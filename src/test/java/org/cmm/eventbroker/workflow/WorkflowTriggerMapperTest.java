@@ -15,8 +15,8 @@ import org.apache.camel.Exchange;
 import org.apache.camel.component.kafka.KafkaConstants;
 import org.apache.camel.impl.DefaultCamelContext;
 import org.apache.camel.support.DefaultExchange;
-import org.cmm.eventbroker.delivery.DeliveryRejectedException;
-import org.cmm.eventbroker.delivery.KafkaDeliveryConsumer;
+import org.cmm.eventbroker.platform.delivery.DeliveryRejectedException;
+import org.cmm.eventbroker.platform.delivery.KafkaDeliveryConsumer;
 import org.junit.jupiter.api.Test;
 
 class WorkflowTriggerMapperTest {

@@ -1,7 +1,7 @@
 package org.cmm.eventbroker.fhir.change;
 
 import org.cmm.eventbroker.fhir.FhirR4;
-import org.cmm.eventbroker.http.RequestRejectedException;
+import org.cmm.eventbroker.platform.http.RequestRejectedException;
 import org.hl7.fhir.r4.model.OperationOutcome;
 
 /**

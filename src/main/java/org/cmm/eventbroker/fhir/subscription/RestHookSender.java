@@ -12,7 +12,7 @@ import org.apache.camel.ProducerTemplate;
 import org.apache.camel.component.kafka.KafkaConstants;
 import org.apache.camel.http.base.HttpOperationFailedException;
 import org.apache.camel.support.DefaultExchange;
-import org.cmm.eventbroker.delivery.DeliveryFailedException;
+import org.cmm.eventbroker.platform.delivery.DeliveryFailedException;
 
 /**
  * Posts a notification record to its subscriber with the camel-http component ({@code throwExceptionOnFailure}: only

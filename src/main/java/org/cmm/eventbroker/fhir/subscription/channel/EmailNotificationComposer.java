@@ -12,7 +12,7 @@ import jakarta.mail.util.ByteArrayDataSource;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 import org.apache.camel.attachment.AttachmentMessage;
-import org.cmm.eventbroker.delivery.DeliveryRejectedException;
+import org.cmm.eventbroker.platform.delivery.DeliveryRejectedException;
 
 /**
  * Turns a notification of {@code fhir.subscription.email} into the mail the camel-mail SMTP producer sends to the

@@ -8,7 +8,7 @@ import java.util.regex.Pattern;
 
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
-import org.cmm.eventbroker.delivery.DeliveryRejectedException;
+import org.cmm.eventbroker.platform.delivery.DeliveryRejectedException;
 
 /**
  * Turns a notification of {@code fhir.subscription.sms} into the HTTP POST to the SMS gateway: the body template of

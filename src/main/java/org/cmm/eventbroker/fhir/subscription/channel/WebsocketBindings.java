@@ -10,8 +10,8 @@ import java.util.regex.Pattern;
 
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
-import org.cmm.eventbroker.delivery.DeliveryFailedException;
-import org.cmm.eventbroker.delivery.DeliveryRejectedException;
+import org.cmm.eventbroker.platform.delivery.DeliveryFailedException;
+import org.cmm.eventbroker.platform.delivery.DeliveryRejectedException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -1,0 +1,401 @@
+package org.cmm.eventbroker.platform.delivery;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+import org.apache.camel.Exchange;
+import org.apache.camel.Message;
+import org.apache.camel.Processor;
+import org.apache.camel.component.kafka.KafkaConstants;
+import org.apache.camel.support.DefaultConsumer;
+import org.cmm.eventbroker.platform.metrics.TopicMetrics;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Delivers each record through the route and moves on only when the route succeeded.
+ *
+ * <ul>
+ *   <li><b>Commit after delivery.</b> Offsets are committed (synchronously, by the polling thread) only up to the
+ *   lowest record not yet delivered; a crash or restart resumes there. At-least-once.</li>
+ *   <li><b>Retry.</b> A failed exchange (the route threw: peer down, AE, timeout) is tried again after an exponential
+ *   back-off, forever by default. A route that dead-letters a record (AR, bad input) handles the exception: that
+ *   counts as done.</li>
+ *   <li><b>Order per key.</b> Records of one key (one patient) are delivered one after the other; while one is being
+ *   retried the key's later records wait, and other keys keep flowing. Polling goes on during retries, so the
+ *   consumer stays in its group however long a peer is down; a partition with too many undelivered records is
+ *   paused until they drain.</li>
+ * </ul>
+ */
+public class KafkaDeliveryConsumer extends DefaultConsumer {
+
+    /** Attempt number of this delivery, 1 for the first. */
+    public static final String ATTEMPT = "CamelCmmDeliveryAttempt";
+    /** True on the last attempt allowed by maxAttempts: the route should dead-letter rather than fail. */
+    public static final String FINAL_ATTEMPT = "CamelCmmDeliveryFinalAttempt";
+    /** The record topic's last part after the endpoint's topicPrefix: the order type, the result class. */
+    public static final String TOPIC_TYPE = "CamelCmmTopicType";
+
+    private static final Logger LOG = LoggerFactory.getLogger(KafkaDeliveryConsumer.class);
+
+    private final KafkaDeliveryEndpoint endpoint;
+    private final Object lock = new Object();
+    private final Map<TopicPartition, PartitionLanes> partitions = new HashMap<>();
+    private volatile boolean running;
+    private volatile KafkaConsumer<String, byte[]> kafka;
+    private Thread pollThread;
+    private ExecutorService workers;
+    private ScheduledExecutorService retries;
+
+    public KafkaDeliveryConsumer(KafkaDeliveryEndpoint endpoint, Processor processor) {
+        super(endpoint, processor);
+        this.endpoint = endpoint;
+    }
+
+    @Override
+    protected void doStart() throws Exception {
+        super.doStart();
+        workers = getEndpoint().getCamelContext().getExecutorServiceManager()
+                .newFixedThreadPool(this, "kafka-delivery-" + endpoint.getGroupId(), endpoint.getConcurrency());
+        retries = getEndpoint().getCamelContext().getExecutorServiceManager()
+                .newSingleThreadScheduledExecutor(this, "kafka-delivery-retry-" + endpoint.getGroupId());
+        kafka = new KafkaConsumer<>(consumerProperties());
+        running = true;
+        pollThread = new Thread(this::pollLoop, "kafka-delivery-poll-" + endpoint.getGroupId());
+        pollThread.start();
+    }
+
+    @Override
+    protected void doStop() throws Exception {
+        running = false;
+        KafkaConsumer<String, byte[]> k = kafka;
+        if (k != null) {
+            k.wakeup();
+        }
+        if (pollThread != null) {
+            pollThread.join(endpoint.getShutdownTimeoutMs() + 10_000);
+            pollThread = null;
+        }
+        super.doStop();
+    }
+
+    private Properties consumerProperties() {
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, endpoint.getBrokers());
+        p.put(ConsumerConfig.GROUP_ID_CONFIG, endpoint.getGroupId());
+        p.put(ConsumerConfig.CLIENT_ID_CONFIG, endpoint.getGroupId() + "-" + Integer.toHexString(System.identityHashCode(this)));
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        // a new group starts at the oldest record: an order published before the flow first ran is still delivered
+        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, endpoint.getMaxPollRecords());
+        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+        p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        // pattern subscriptions notice new topics (lab.orders.<new-type>) within this time
+        p.put(ConsumerConfig.METADATA_MAX_AGE_CONFIG, "5000");
+        return p;
+    }
+
+    private void pollLoop() {
+        KafkaConsumer<String, byte[]> consumer = kafka;
+        try {
+            consumer.subscribe(endpoint.topicPattern(), new Rebalance(consumer));
+            while (running) {
+                ConsumerRecords<String, byte[]> records;
+                try {
+                    records = consumer.poll(Duration.ofMillis(100));
+                } catch (WakeupException e) {
+                    break;
+                }
+                synchronized (lock) {
+                    for (ConsumerRecord<String, byte[]> record : records) {
+                        TopicPartition tp = new TopicPartition(record.topic(), record.partition());
+                        PartitionLanes lanes = partitions.get(tp);
+                        if (lanes != null && lanes.add(record)) {
+                            submit(tp, lanes, record, 1);
+                        }
+                    }
+                    pauseOrResume(consumer);
+                }
+                commit(consumer, partitionsWithProgress());
+            }
+        } catch (WakeupException e) {
+            // stopping
+        } catch (KafkaException | IllegalStateException e) {
+            LOG.error("Delivery consumer {} stopped polling: {}", endpoint.getGroupId(), e.toString());
+            getExceptionHandler().handleException("kafka-delivery consumer " + endpoint.getGroupId() + " failed", e);
+        } finally {
+            shutdown(consumer);
+        }
+    }
+
+    private void shutdown(KafkaConsumer<String, byte[]> consumer) {
+        retries.shutdownNow();
+        workers.shutdown();
+        try {
+            if (!workers.awaitTermination(endpoint.getShutdownTimeoutMs(), TimeUnit.MILLISECONDS)) {
+                LOG.warn("Delivery consumer {}: deliveries still running after {} ms are left to the next start",
+                        endpoint.getGroupId(), endpoint.getShutdownTimeoutMs());
+                workers.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        try {
+            commit(consumer, partitionsWithProgress());
+        } catch (RuntimeException e) {
+            LOG.warn("Delivery consumer {}: final commit failed ({}); undelivered records are read again on start",
+                    endpoint.getGroupId(), e.toString());
+        }
+        consumer.close(Duration.ofSeconds(5));
+        kafka = null;
+    }
+
+    private Map<TopicPartition, OffsetAndMetadata> partitionsWithProgress() {
+        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+        synchronized (lock) {
+            partitions.forEach((tp, lanes) -> {
+                if (lanes.hasUncommittedProgress()) {
+                    offsets.put(tp, new OffsetAndMetadata(lanes.committableOffset(), lanes.commitMetadata()));
+                }
+            });
+        }
+        return offsets;
+    }
+
+    private void commit(KafkaConsumer<String, byte[]> consumer, Map<TopicPartition, OffsetAndMetadata> offsets) {
+        if (offsets.isEmpty()) {
+            return;
+        }
+        consumer.commitSync(offsets);
+        synchronized (lock) {
+            offsets.forEach((tp, offset) -> {
+                PartitionLanes lanes = partitions.get(tp);
+                if (lanes != null) {
+                    lanes.committed(offset.offset(), offset.metadata());
+                }
+            });
+        }
+    }
+
+    private void pauseOrResume(KafkaConsumer<String, byte[]> consumer) {
+        int max = endpoint.getMaxPendingPerPartition();
+        partitions.forEach((tp, lanes) -> {
+            if (!lanes.isPaused() && lanes.pendingCount() >= max) {
+                consumer.pause(java.util.List.of(tp));
+                lanes.setPaused(true);
+            } else if (lanes.isPaused() && lanes.pendingCount() <= max / 2) {
+                consumer.resume(java.util.List.of(tp));
+                lanes.setPaused(false);
+            }
+        });
+    }
+
+    private void submit(TopicPartition tp, PartitionLanes lanes, ConsumerRecord<String, byte[]> record, int attempt) {
+        try {
+            workers.execute(() -> deliver(tp, lanes, record, attempt));
+        } catch (RejectedExecutionException e) {
+            // stopping: the record stays uncommitted and is delivered after the next start
+        }
+    }
+
+    private void deliver(TopicPartition tp, PartitionLanes lanes, ConsumerRecord<String, byte[]> record, int attempt) {
+        synchronized (lock) {
+            if (!running || lanes.isClosed()) {
+                return;
+            }
+            lanes.deliveryStarted();
+        }
+        try {
+            attempt(tp, lanes, record, attempt);
+        } finally {
+            synchronized (lock) {
+                lanes.deliveryEnded();
+                lock.notifyAll();
+            }
+        }
+    }
+
+    private void attempt(TopicPartition tp, PartitionLanes lanes, ConsumerRecord<String, byte[]> record, int attempt) {
+        // a new exchange per attempt, never returned to a pool: a retry must not see anything of the failed try
+        Exchange exchange = getEndpoint().createExchange();
+        toExchange(record, exchange.getMessage());
+        exchange.getMessage().setHeader(TOPIC_TYPE, record.topic().substring(endpoint.getTopicPrefix().length() + 1));
+        exchange.getMessage().setHeader(ATTEMPT, attempt);
+        exchange.getMessage().setHeader(FINAL_ATTEMPT,
+                endpoint.getMaxAttempts() > 0 && attempt >= endpoint.getMaxAttempts());
+        long started = System.nanoTime();
+        try {
+            getProcessor().process(exchange);
+        } catch (Exception e) {
+            exchange.setException(e);
+        }
+        Exception failure = exchange.getException();
+        TopicMetrics metrics = TopicMetrics.of(getEndpoint().getCamelContext());
+        if (metrics != null) {
+            metrics.delivered(record.topic(), failure == null, System.nanoTime() - started);
+        }
+        if (failure == null) {
+            ConsumerRecord<String, byte[]> next;
+            synchronized (lock) {
+                if (lanes.isRevoked()) {
+                    return;
+                }
+                next = lanes.delivered(record);
+            }
+            if (attempt > 1) {
+                LOG.info("Delivered {}-{}@{} after {} attempts", record.topic(), record.partition(), record.offset(), attempt);
+            }
+            if (next != null) {
+                submit(tp, lanes, next, 1);
+            }
+        } else {
+            long delay = backoff(attempt);
+            LOG.warn("Delivery of {}-{}@{} failed (attempt {}), next try in {} ms: {}", record.topic(),
+                    record.partition(), record.offset(), attempt, delay, describe(failure));
+            try {
+                retries.schedule(() -> submit(tp, lanes, record, attempt + 1), delay, TimeUnit.MILLISECONDS);
+            } catch (RejectedExecutionException e) {
+                // stopping: left uncommitted for the next start
+            }
+        }
+    }
+
+    long backoff(int attempt) {
+        double delay = endpoint.getInitialBackoffMs() * Math.pow(endpoint.getBackoffMultiplier(), attempt - 1);
+        return (long) Math.min(delay, endpoint.getMaxBackoffMs());
+    }
+
+    /** The failure's type and message; the project's exceptions never carry message content. */
+    private static String describe(Throwable failure) {
+        String type = failure.getClass().getSimpleName();
+        return failure.getMessage() == null ? type : type + ": " + failure.getMessage();
+    }
+
+    private static void toExchange(ConsumerRecord<String, byte[]> record, Message message) {
+        for (Header header : record.headers()) {
+            if (header.value() != null) {
+                message.setHeader(header.key(), new String(header.value(), StandardCharsets.UTF_8));
+            }
+        }
+        message.setHeader(KafkaConstants.TOPIC, record.topic());
+        message.setHeader(KafkaConstants.PARTITION, record.partition());
+        message.setHeader(KafkaConstants.OFFSET, record.offset());
+        message.setHeader(KafkaConstants.TIMESTAMP, record.timestamp());
+        if (record.key() != null) {
+            message.setHeader(KafkaConstants.KEY, record.key());
+        }
+        message.setBody(record.value());
+    }
+
+    /** What is pending, for operators (JMX, logs). */
+    public Map<String, Integer> pendingPerPartition() {
+        Map<String, Integer> pending = new HashMap<>();
+        synchronized (lock) {
+            partitions.forEach((tp, lanes) -> pending.put(tp.toString(), lanes.pendingCount()));
+        }
+        return pending;
+    }
+
+    private final class Rebalance implements ConsumerRebalanceListener {
+
+        private final KafkaConsumer<String, byte[]> consumer;
+
+        Rebalance(KafkaConsumer<String, byte[]> consumer) {
+            this.consumer = consumer;
+        }
+
+        @Override
+        public void onPartitionsRevoked(Collection<TopicPartition> revoked) {
+            awaitDeliveriesInFlight(revoked);
+            Map<TopicPartition, OffsetAndMetadata> offsets = partitionsWithProgress();
+            offsets.keySet().retainAll(revoked);
+            try {
+                commit(consumer, offsets);
+            } catch (RuntimeException e) {
+                LOG.warn("Commit on revocation failed ({}); the new owner re-delivers from the last commit", e.toString());
+            }
+            drop(revoked);
+        }
+
+        /**
+         * Lets the deliveries running on partitions that go to another instance finish (bounded by the shutdown
+         * timeout), so their outcome is committed and the new owner does not send them again.
+         */
+        private void awaitDeliveriesInFlight(Collection<TopicPartition> revoked) {
+            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(endpoint.getShutdownTimeoutMs());
+            synchronized (lock) {
+                revoked.stream().map(partitions::get).filter(java.util.Objects::nonNull).forEach(PartitionLanes::handOver);
+                while (revoked.stream().map(partitions::get).anyMatch(l -> l != null && l.inFlight() > 0)) {
+                    long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+                    if (left <= 0) {
+                        LOG.warn("Deliveries still running on {} at hand-over; the new owner may send them again",
+                                revoked);
+                        return;
+                    }
+                    try {
+                        lock.wait(left);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        return;
+                    }
+                }
+            }
+        }
+
+        @Override
+        public void onPartitionsLost(Collection<TopicPartition> lost) {
+            drop(lost);
+        }
+
+        @Override
+        public void onPartitionsAssigned(Collection<TopicPartition> assigned) {
+            Map<TopicPartition, OffsetAndMetadata> committed = assigned.isEmpty() ? Map.of()
+                    : consumer.committed(new java.util.HashSet<>(assigned), Duration.ofSeconds(30));
+            synchronized (lock) {
+                for (TopicPartition tp : assigned) {
+                    PartitionLanes lanes = new PartitionLanes();
+                    OffsetAndMetadata previous = committed.get(tp);
+                    if (previous != null) {
+                        lanes.restore(previous.metadata());
+                    }
+                    partitions.put(tp, lanes);
+                }
+            }
+            if (!assigned.isEmpty()) {
+                LOG.info("Delivery consumer {} assigned {}", endpoint.getGroupId(), assigned);
+            }
+        }
+
+        private void drop(Collection<TopicPartition> gone) {
+            synchronized (lock) {
+                for (TopicPartition tp : gone) {
+                    PartitionLanes lanes = partitions.remove(tp);
+                    if (lanes != null) {
+                        lanes.revoke();
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,174 @@
+package org.cmm.eventbroker.platform.delivery;
+
+import org.apache.camel.Category;
+import org.apache.camel.Consumer;
+import org.apache.camel.Processor;
+import org.apache.camel.Producer;
+import org.apache.camel.spi.UriEndpoint;
+import org.apache.camel.support.DefaultEndpoint;
+
+/** A consumer group delivering the records of the topics matching a pattern, in order per key. */
+@UriEndpoint(scheme = "kafka-delivery", title = "Kafka Delivery", syntax = "kafka-delivery:groupId",
+             consumerOnly = true, category = {Category.MESSAGING})
+public class KafkaDeliveryEndpoint extends DefaultEndpoint {
+
+    private String groupId;
+    private String brokers;
+    private String topicPrefix;
+    private String topicTypes;
+    private int concurrency = 4;
+    private long initialBackoffMs = 1_000;
+    private long maxBackoffMs = 60_000;
+    private double backoffMultiplier = 2.0;
+    private int maxAttempts = -1;
+    private int maxPendingPerPartition = 1_000;
+    private int maxPollRecords = 500;
+    private long shutdownTimeoutMs = 20_000;
+
+    public KafkaDeliveryEndpoint(String uri, KafkaDeliveryComponent component) {
+        super(uri, component);
+    }
+
+    @Override
+    public Producer createProducer() {
+        throw new UnsupportedOperationException("kafka-delivery only consumes; publish with the kafka component");
+    }
+
+    @Override
+    public Consumer createConsumer(Processor processor) throws Exception {
+        if (groupId == null || groupId.isBlank()) {
+            throw new IllegalArgumentException("kafka-delivery needs a groupId (kafka-delivery:<groupId>)");
+        }
+        if (brokers == null || brokers.isBlank()) {
+            throw new IllegalArgumentException("kafka-delivery:" + groupId + " needs brokers (cmm.kafka.bootstrap-servers)");
+        }
+        if (topicPrefix == null || topicPrefix.isBlank()) {
+            throw new IllegalArgumentException("kafka-delivery:" + groupId + " needs a topicPrefix (e.g. lab.orders)");
+        }
+        KafkaDeliveryConsumer consumer = new KafkaDeliveryConsumer(this, processor);
+        configureConsumer(consumer);
+        return consumer;
+    }
+
+    public String getGroupId() {
+        return groupId;
+    }
+
+    /** The Kafka consumer group; instances with the same group share the partitions. */
+    public void setGroupId(String groupId) {
+        this.groupId = groupId;
+    }
+
+    public String getBrokers() {
+        return brokers;
+    }
+
+    /** Kafka bootstrap servers. */
+    public void setBrokers(String brokers) {
+        this.brokers = brokers;
+    }
+
+    public String getTopicPrefix() {
+        return topicPrefix;
+    }
+
+    /**
+     * The topics consumed are {@code <topicPrefix>.<type>} (lab.orders.chemistry): the prefix without the trailing dot.
+     * Topics created later are picked up within seconds.
+     */
+    public void setTopicPrefix(String topicPrefix) {
+        this.topicPrefix = topicPrefix;
+    }
+
+    public String getTopicTypes() {
+        return topicTypes;
+    }
+
+    /** Comma separated types to consume (normal,abnormal,critical); empty: every {@code <topicPrefix>.<type>}. */
+    public void setTopicTypes(String topicTypes) {
+        this.topicTypes = topicTypes;
+    }
+
+    /** The subscription: the prefix, a dot, then one of the types (or any single topic segment). */
+    public java.util.regex.Pattern topicPattern() {
+        String types = topicTypes == null || topicTypes.isBlank() ? "[^.]+"
+                : "(" + String.join("|", java.util.Arrays.stream(topicTypes.split(",")).map(String::trim)
+                        .filter(t -> !t.isEmpty()).map(java.util.regex.Pattern::quote).toList()) + ")";
+        return java.util.regex.Pattern.compile(java.util.regex.Pattern.quote(topicPrefix + ".") + types);
+    }
+
+    public int getConcurrency() {
+        return concurrency;
+    }
+
+    /** Records (of different keys) processed at once. */
+    public void setConcurrency(int concurrency) {
+        this.concurrency = concurrency;
+    }
+
+    public long getInitialBackoffMs() {
+        return initialBackoffMs;
+    }
+
+    /** Wait before the first retry of a failed record. */
+    public void setInitialBackoffMs(long initialBackoffMs) {
+        this.initialBackoffMs = initialBackoffMs;
+    }
+
+    public long getMaxBackoffMs() {
+        return maxBackoffMs;
+    }
+
+    /** Longest wait between two attempts. */
+    public void setMaxBackoffMs(long maxBackoffMs) {
+        this.maxBackoffMs = maxBackoffMs;
+    }
+
+    public double getBackoffMultiplier() {
+        return backoffMultiplier;
+    }
+
+    /** Each retry waits this many times longer than the previous one, up to maxBackoffMs. */
+    public void setBackoffMultiplier(double backoffMultiplier) {
+        this.backoffMultiplier = backoffMultiplier;
+    }
+
+    public int getMaxAttempts() {
+        return maxAttempts;
+    }
+
+    /**
+     * Attempts per record; -1 (default) retries forever. The last attempt carries the header
+     * {@value KafkaDeliveryConsumer#FINAL_ATTEMPT} so the route can dead-letter instead of failing again.
+     */
+    public void setMaxAttempts(int maxAttempts) {
+        this.maxAttempts = maxAttempts;
+    }
+
+    public int getMaxPendingPerPartition() {
+        return maxPendingPerPartition;
+    }
+
+    /** Undelivered records held per partition before its fetching pauses. */
+    public void setMaxPendingPerPartition(int maxPendingPerPartition) {
+        this.maxPendingPerPartition = maxPendingPerPartition;
+    }
+
+    public int getMaxPollRecords() {
+        return maxPollRecords;
+    }
+
+    /** Kafka's max.poll.records. */
+    public void setMaxPollRecords(int maxPollRecords) {
+        this.maxPollRecords = maxPollRecords;
+    }
+
+    public long getShutdownTimeoutMs() {
+        return shutdownTimeoutMs;
+    }
+
+    /** On stop, how long records being delivered may take to finish before they are left to the next start. */
+    public void setShutdownTimeoutMs(long shutdownTimeoutMs) {
+        this.shutdownTimeoutMs = shutdownTimeoutMs;
+    }
+}

@@ -1,0 +1,70 @@
+package org.cmm.eventbroker.platform.health;
+
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+
+import org.apache.camel.health.HealthCheckResultBuilder;
+import org.apache.camel.impl.health.AbstractHealthCheck;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.DescribeClusterOptions;
+
+/**
+ * Readiness: can the runtime reach its Kafka cluster right now? Every ACK promises a durable write, so a runtime that
+ * cannot reach Kafka answers AE to everything and should not receive traffic from a load balancer.
+ */
+public class KafkaReadinessCheck extends AbstractHealthCheck {
+
+    private String bootstrapServers;
+    private int timeoutMs = 2000;
+    private volatile Admin admin;
+
+    public KafkaReadinessCheck() {
+        super("cmm", "kafka");
+    }
+
+    public void setBootstrapServers(String bootstrapServers) {
+        this.bootstrapServers = bootstrapServers;
+    }
+
+    /** How long one check waits for the cluster to answer. */
+    public void setTimeoutMs(int timeoutMs) {
+        this.timeoutMs = timeoutMs;
+    }
+
+    @Override
+    public boolean isLiveness() {
+        return false; // Kafka being away does not mean this process must be restarted
+    }
+
+    @Override
+    protected void doCall(HealthCheckResultBuilder builder, Map<String, Object> options) {
+        builder.detail("bootstrap.servers", bootstrapServers);
+        try {
+            int nodes = admin().describeCluster(new DescribeClusterOptions().timeoutMs(timeoutMs))
+                    .nodes().get(timeoutMs + 500L, TimeUnit.MILLISECONDS).size();
+            builder.detail("nodes", nodes);
+            builder.up();
+        } catch (Exception e) {
+            builder.message("Kafka cluster not reachable: " + e.getClass().getSimpleName());
+            builder.down();
+        }
+    }
+
+    private Admin admin() {
+        if (admin == null) {
+            synchronized (this) {
+                if (admin == null) {
+                    Properties p = new Properties();
+                    p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+                    p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, String.valueOf(timeoutMs));
+                    p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, String.valueOf(timeoutMs));
+                    p.put(AdminClientConfig.CLIENT_ID_CONFIG, "cmm-health");
+                    admin = Admin.create(p);
+                }
+            }
+        }
+        return admin;
+    }
+}
