@@ -24,6 +24,17 @@ final class KafkaCommandConfig {
     private KafkaCommandConfig() {
     }
 
+    /** {@link #clients} for a tool's main: a wrong setting or an unreadable file prints why and exits 2. */
+    static KafkaClients clientsOrExit(String bootstrap, String commandConfigFile) {
+        try {
+            return clients(bootstrap, commandConfigFile);
+        } catch (IllegalArgumentException e) {
+            System.err.println(e.getMessage());
+            System.exit(2);
+            return null;
+        }
+    }
+
     /**
      * @param bootstrap         {@code --bootstrap}, or null
      * @param commandConfigFile {@code --command-config}, or null

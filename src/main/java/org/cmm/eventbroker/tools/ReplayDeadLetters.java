@@ -68,7 +68,8 @@ public final class ReplayDeadLetters {
             }
         }
         int colon = mllp.lastIndexOf(':');
-        List<Outcome> outcomes = replay(KafkaCommandConfig.clients(bootstrap, commandConfig), topic, mllp.substring(0, colon), Integer.parseInt(mllp.substring(colon + 1)),
+        List<Outcome> outcomes = replay(KafkaCommandConfig.clientsOrExit(bootstrap, commandConfig), topic,
+                mllp.substring(0, colon), Integer.parseInt(mllp.substring(colon + 1)),
                 fromOffset, reasonContains);
         outcomes.forEach(System.out::println);
         long accepted = outcomes.stream().filter(o -> "AA".equals(o.ackCode())).count();

@@ -72,7 +72,8 @@ public final class RepublishDeadLetters {
                 }
             }
         }
-        List<Outcome> outcomes = republish(KafkaCommandConfig.clients(bootstrap, commandConfig), topic, fromOffset, originalTopic, reasonContains);
+        List<Outcome> outcomes = republish(KafkaCommandConfig.clientsOrExit(bootstrap, commandConfig), topic, fromOffset,
+                originalTopic, reasonContains);
         outcomes.forEach(System.out::println);
         long written = outcomes.stream().filter(o -> o.target() != null).count();
         System.out.println(written + " of " + outcomes.size() + " dead letters republished");
