@@ -11,12 +11,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Properties;
 
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.cmm.eventbroker.dev.EmbeddedKafkaBroker;
+import org.cmm.eventbroker.platform.kafka.KafkaClients;
 import org.cmm.eventbroker.stack.MqttBroker;
 
 /**
@@ -294,9 +293,7 @@ public final class DeviceIngestBenchmark {
     }
 
     private static void createTopic(String bootstrap, String topic) throws Exception {
-        Properties p = new Properties();
-        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        try (Admin admin = Admin.create(p)) {
+        try (Admin admin = KafkaClients.forBootstrap(bootstrap).admin("device-benchmark", Map.of())) {
             admin.createTopics(List.of(new NewTopic(topic, 4, (short) 1))).all().get();
         }
     }

@@ -13,15 +13,13 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Properties;
 import java.util.function.LongFunction;
 
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.header.Header;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.cmm.eventbroker.dev.EmbeddedKafkaBroker;
+import org.cmm.eventbroker.platform.kafka.KafkaClients;
 import org.cmm.eventbroker.platform.kafka.TopicsToEnd;
 
 /**
@@ -208,11 +206,8 @@ public final class IngestBenchmark {
     private static Map<String, Object> verify(String bootstrap, String prefix, MllpLoad.Result r) {
         Map<String, Integer> seen = new HashMap<>();
         long[] mismatched = {0};
-        Properties p = new Properties();
-        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-        p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "5000");
-        try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer())) {
+        try (KafkaConsumer<String, byte[]> consumer = KafkaClients.forBootstrap(bootstrap).consumer("ingest-benchmark-verify",
+                null, Map.of(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false", ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "5000"))) {
             List<String> topics = consumer.listTopics().keySet().stream()
                     .filter(t -> t.startsWith(prefix + ".") && !t.endsWith("dedup") && !t.endsWith("dlq")).toList();
             TopicsToEnd.read(consumer, topics, 0, Duration.ofMinutes(5), rec -> {

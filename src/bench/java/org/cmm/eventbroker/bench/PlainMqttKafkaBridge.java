@@ -46,6 +46,7 @@ public final class PlainMqttKafkaBridge {
         String bootstrap = args[3];
         String kafkaPrefix = args[4];
         String alertsPrefix = args.length > 5 ? args[5] : null;
+        // deliberately a plain KafkaProducer, not one from KafkaClients: the baseline is the least a bridge does by hand
         Properties p = new Properties();
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         p.put(ProducerConfig.ACKS_CONFIG, "all");

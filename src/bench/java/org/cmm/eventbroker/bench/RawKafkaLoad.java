@@ -29,7 +29,11 @@ public final class RawKafkaLoad implements AutoCloseable {
         this.threads = threads;
     }
 
-    /** The producer settings the runtime's hl7-topic-sink uses (acks=all, idempotent, linger 0), for both baselines. */
+    /**
+     * The producer settings the runtime's hl7-topic-sink uses (acks=all, idempotent, linger 0), for both baselines.
+     * Deliberately a plain KafkaProducer, not one from KafkaClients: the baseline measures Kafka alone, against the
+     * benchmark's unsecured broker.
+     */
     static KafkaProducer<String, byte[]> baselineProducer(String bootstrapServers) {
         Properties p = new Properties();
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);

@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -16,11 +15,8 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.cmm.eventbroker.platform.kafka.CompactedTopic;
+import org.cmm.eventbroker.platform.kafka.KafkaClients;
 import org.cmm.eventbroker.platform.kafka.TopicsToEnd;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -37,31 +33,28 @@ public final class CdsStateStore implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(CdsStateStore.class);
 
-    private final String bootstrapServers;
+    private final KafkaClients kafkaClients;
     private final String topic;
     private final long writeTimeoutMs;
     private final Map<String, PatientState> states = new ConcurrentHashMap<>();
     private KafkaProducer<String, byte[]> producer;
 
-    public CdsStateStore(String bootstrapServers, String topic, long writeTimeoutMs) {
-        this.bootstrapServers = bootstrapServers;
+    public CdsStateStore(KafkaClients kafkaClients, String topic, long writeTimeoutMs) {
+        this.kafkaClients = kafkaClients;
         this.topic = topic;
         this.writeTimeoutMs = writeTimeoutMs;
     }
 
     public void start(long loadTimeoutMs) throws Exception {
-        CompactedTopic.ensure(bootstrapServers, topic, 1);
+        CompactedTopic.ensure(kafkaClients, topic, 1);
         load(loadTimeoutMs);
-        Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-        p.put(ProducerConfig.ACKS_CONFIG, "all");
-        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
-        p.put(ProducerConfig.LINGER_MS_CONFIG, "0");
-        p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, String.valueOf(writeTimeoutMs));
-        p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, String.valueOf(Math.max(1000, writeTimeoutMs / 2)));
-        p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, String.valueOf(Math.max(1000, writeTimeoutMs / 2)));
-        p.put(ProducerConfig.CLIENT_ID_CONFIG, "cds-state-" + topic);
-        producer = new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer());
+        producer = kafkaClients.producer("cds-state-" + topic, Map.of(
+                ProducerConfig.ACKS_CONFIG, "all",
+                ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true",
+                ProducerConfig.LINGER_MS_CONFIG, "0",
+                ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, String.valueOf(writeTimeoutMs),
+                ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, String.valueOf(Math.max(1000, writeTimeoutMs / 2)),
+                ProducerConfig.MAX_BLOCK_MS_CONFIG, String.valueOf(Math.max(1000, writeTimeoutMs / 2))));
     }
 
     @Override
@@ -97,12 +90,10 @@ public final class CdsStateStore implements AutoCloseable {
     }
 
     private void load(long loadTimeoutMs) {
-        Properties p = new Properties();
-        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         int[] unreadable = {0};
-        try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer())) {
+        try (KafkaConsumer<String, byte[]> consumer = kafkaClients.consumer("cds-state-loader-" + topic, null, Map.of(
+                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false",
+                ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed"))) {
             TopicsToEnd.read(consumer, List.of(topic), 0, Duration.ofMillis(loadTimeoutMs), r -> {
                 if (r.key() == null) {
                     return;

@@ -6,12 +6,15 @@ import java.util.Locale;
 import java.util.Set;
 import java.util.stream.Collectors;
 
+import org.apache.camel.CamelContext;
+import org.apache.camel.CamelContextAware;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 import org.apache.camel.Processor;
 import org.apache.camel.component.kafka.KafkaConstants;
 import org.apache.camel.support.service.ServiceSupport;
 import org.cmm.eventbroker.platform.delivery.DeliveryRejectedException;
+import org.cmm.eventbroker.platform.kafka.KafkaClients;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -21,7 +24,7 @@ import org.slf4j.LoggerFactory;
  * to publish as the body (a list of {@link CdsAlert}). A patient's events are evaluated one at a time, whatever topic
  * they come from. The rules file is read when the bean is configured, so a bad file stops the runtime at start.
  */
-public class ClinicalDecisionSupport extends ServiceSupport implements Processor {
+public class ClinicalDecisionSupport extends ServiceSupport implements Processor, CamelContextAware {
 
     /** Exchange property naming the follow-up a care-gap alert closes once it is on Kafka. */
     public static final String FOLLOW_UP = "CamelCmmCdsFollowUp";
@@ -34,7 +37,7 @@ public class ClinicalDecisionSupport extends ServiceSupport implements Processor
     private final Object[] locks = new Object[LOCK_STRIPES];
     private String rulesFile;
     private CdsRuleEngine engine;
-    private String bootstrapServers;
+    private CamelContext camelContext;
     private String stateTopic = "cds.state";
     private long stateWriteTimeoutMs = 5000;
     private long stateLoadTimeoutMs = 120_000;
@@ -57,8 +60,14 @@ public class ClinicalDecisionSupport extends ServiceSupport implements Processor
                 engine.rules().criticalResults().size(), engine.rules().drugInteractions().size(), engine.rules().careGaps().size());
     }
 
-    public void setBootstrapServers(String bootstrapServers) {
-        this.bootstrapServers = bootstrapServers;
+    @Override
+    public void setCamelContext(CamelContext camelContext) {
+        this.camelContext = camelContext;
+    }
+
+    @Override
+    public CamelContext getCamelContext() {
+        return camelContext;
     }
 
     public void setStateTopic(String stateTopic) {
@@ -88,11 +97,11 @@ public class ClinicalDecisionSupport extends ServiceSupport implements Processor
         if (engine == null) {
             throw new IllegalArgumentException("cdsRulesEngine needs rulesFile (cmm.cds.rules-file)");
         }
-        if (bootstrapServers == null || bootstrapServers.isBlank()) {
-            throw new IllegalArgumentException("cdsRulesEngine needs bootstrapServers (cmm.kafka.bootstrap-servers)");
+        if (camelContext == null) {
+            throw new IllegalStateException("cdsRulesEngine needs the CamelContext (a bean of the registry)");
         }
         reader = new ClinicalEventReader(hl7TopicPrefix, ignoredStatuses);
-        CdsStateStore s = new CdsStateStore(bootstrapServers, stateTopic, stateWriteTimeoutMs);
+        CdsStateStore s = new CdsStateStore(KafkaClients.of(camelContext), stateTopic, stateWriteTimeoutMs);
         s.start(stateLoadTimeoutMs);
         store = s;
         for (String patient : store.patients()) {

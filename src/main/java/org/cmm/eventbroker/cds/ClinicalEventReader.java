@@ -12,7 +12,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.cmm.eventbroker.platform.delivery.DeliveryRejectedException;
 import org.cmm.eventbroker.hl7.Er7Message;
-import org.cmm.eventbroker.hl7.Er7Segment;
+import org.cmm.eventbroker.platform.mllp.Er7Segment;
 import org.cmm.eventbroker.hl7.Hl7RejectedException;
 
 /**

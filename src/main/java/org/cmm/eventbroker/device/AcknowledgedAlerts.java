@@ -4,14 +4,15 @@ import java.time.Duration;
 import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Properties;
+import java.util.Map;
 
+import org.apache.camel.CamelContext;
+import org.apache.camel.CamelContextAware;
 import org.apache.camel.support.service.ServiceSupport;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.cmm.eventbroker.platform.kafka.CompactedTopic;
+import org.cmm.eventbroker.platform.kafka.KafkaClients;
 import org.cmm.eventbroker.platform.kafka.TopicsToEnd;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -22,19 +23,25 @@ import org.slf4j.LoggerFactory;
  * absent, read to its end at start (so acknowledgements survive restarts), and the alert-processing route, which
  * consumes it, adds every new acknowledgement with {@link #record}.
  */
-public class AcknowledgedAlerts extends ServiceSupport {
+public class AcknowledgedAlerts extends ServiceSupport implements CamelContextAware {
 
     private static final Logger LOG = LoggerFactory.getLogger(AcknowledgedAlerts.class);
 
-    private String bootstrapServers;
+    private CamelContext camelContext;
     private String topic;
     private int maxEntries = 1_000_000;
     private long loadTimeoutMs = 60_000;
     /** Alert ids, oldest first. Guarded by itself. */
     private final LinkedHashSet<String> acknowledged = new LinkedHashSet<>();
 
-    public void setBootstrapServers(String bootstrapServers) {
-        this.bootstrapServers = bootstrapServers;
+    @Override
+    public void setCamelContext(CamelContext camelContext) {
+        this.camelContext = camelContext;
+    }
+
+    @Override
+    public CamelContext getCamelContext() {
+        return camelContext;
     }
 
     public void setTopic(String topic) {
@@ -52,18 +59,17 @@ public class AcknowledgedAlerts extends ServiceSupport {
 
     @Override
     protected void doStart() throws Exception {
-        if (bootstrapServers == null || bootstrapServers.isBlank()) {
-            throw new IllegalArgumentException("AcknowledgedAlerts needs bootstrapServers (cmm.kafka.bootstrap-servers)");
-        }
         if (topic == null || topic.isBlank()) {
             throw new IllegalArgumentException("AcknowledgedAlerts needs a topic (cmm.device.alerts.acknowledgement-topic)");
         }
-        CompactedTopic.ensure(bootstrapServers, topic, 0);
-        Properties p = new Properties();
-        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        if (camelContext == null) {
+            throw new IllegalStateException("AcknowledgedAlerts needs the CamelContext (a bean of the registry)");
+        }
+        KafkaClients kafka = KafkaClients.of(camelContext);
+        CompactedTopic.ensure(kafka, topic, 0);
         int[] loaded = {0};
-        try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer())) {
+        try (KafkaConsumer<String, byte[]> consumer = kafka.consumer("alert-acknowledgements-loader", null,
+                Map.of(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false"))) {
             TopicsToEnd.read(consumer, List.of(topic), 0, Duration.ofMillis(loadTimeoutMs), r -> {
                 if (r.key() == null) {
                     return;

@@ -10,7 +10,7 @@ import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 import org.apache.camel.Processor;
 import org.cmm.eventbroker.hl7.Er7Message;
-import org.cmm.eventbroker.hl7.Er7Segment;
+import org.cmm.eventbroker.platform.mllp.Er7Segment;
 import org.cmm.eventbroker.hl7.Hl7DateTime;
 import org.cmm.eventbroker.hl7.Hl7Headers;
 import org.cmm.eventbroker.hl7.Hl7RejectedException;

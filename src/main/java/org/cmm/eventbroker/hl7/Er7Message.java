@@ -9,6 +9,7 @@ import java.util.Locale;
 import ca.uhn.hl7v2.ErrorCode;
 import org.apache.camel.Message;
 import org.apache.camel.component.hl7.HL7Charset;
+import org.cmm.eventbroker.platform.mllp.Er7Segment;
 
 /**
  * The segments of one ER7 message, for processors that decide on a few coded fields (a result's abnormal flags, a

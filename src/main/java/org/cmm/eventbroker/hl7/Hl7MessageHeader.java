@@ -5,6 +5,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Optional;
 
 import org.apache.camel.component.hl7.HL7Charset;
+import org.cmm.eventbroker.platform.mllp.Er7Segment;
 
 /**
  * The MSH fields an outbound flow checks before it hands a message, unchanged, to a peer: message type, trigger

@@ -18,6 +18,7 @@ import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 import org.apache.camel.Processor;
 import org.apache.camel.component.hl7.HL7Charset;
+import org.cmm.eventbroker.platform.mllp.Er7Segment;
 import org.cmm.eventbroker.platform.mllp.MllpListenerHeaders;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

@@ -8,7 +8,7 @@ import java.util.stream.Collectors;
 import org.apache.camel.Exchange;
 import org.apache.camel.Processor;
 import org.cmm.eventbroker.hl7.Er7Message;
-import org.cmm.eventbroker.hl7.Er7Segment;
+import org.cmm.eventbroker.platform.mllp.Er7Segment;
 import org.cmm.eventbroker.hl7.Hl7RejectedException;
 
 /**

@@ -6,14 +6,13 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Properties;
+import java.util.Map;
 
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.header.Header;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
+import org.cmm.eventbroker.platform.kafka.KafkaClients;
 import org.cmm.eventbroker.platform.kafka.TopicsToEnd;
 import org.cmm.eventbroker.platform.mllp.MllpClient;
 
@@ -25,10 +24,13 @@ import org.cmm.eventbroker.platform.mllp.MllpClient;
  *
  * <pre>
  * java -cp target/cmm-event-broker.jar org.cmm.eventbroker.tools.ReplayDeadLetters \
- *      [--bootstrap 127.0.0.1:9092] [--topic hl7.dlq] [--mllp 127.0.0.1:2575] [--from-offset N] [--reason-contains TEXT]
+ *      [--bootstrap 127.0.0.1:9092] [--command-config client.properties] [--topic hl7.dlq] [--mllp 127.0.0.1:2575]
+ *      [--from-offset N] [--reason-contains TEXT]
  * </pre>
  * Exits 0 when every replayed message was accepted (AA). Records that were never whole messages (bytes outside a
- * frame, frames cut off by a hang-up) are skipped unless {@code --reason-contains} selects them.
+ * frame, frames cut off by a hang-up) are skipped unless {@code --reason-contains} selects them. A secured cluster is
+ * reached with {@code --command-config}, a Kafka client properties file (security.protocol, sasl.*, ssl.*), as with
+ * Kafka's own tools.
  */
 public final class ReplayDeadLetters {
 
@@ -45,7 +47,8 @@ public final class ReplayDeadLetters {
     }
 
     public static void main(String[] args) throws Exception {
-        String bootstrap = "127.0.0.1:9092";
+        String bootstrap = null;
+        String commandConfig = null;
         String topic = "hl7.dlq";
         String mllp = "127.0.0.1:2575";
         long fromOffset = 0;
@@ -53,6 +56,7 @@ public final class ReplayDeadLetters {
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--bootstrap" -> bootstrap = args[++i];
+                case "--command-config" -> commandConfig = args[++i];
                 case "--topic" -> topic = args[++i];
                 case "--mllp" -> mllp = args[++i];
                 case "--from-offset" -> fromOffset = Long.parseLong(args[++i]);
@@ -64,7 +68,8 @@ public final class ReplayDeadLetters {
             }
         }
         int colon = mllp.lastIndexOf(':');
-        List<Outcome> outcomes = replay(bootstrap, topic, mllp.substring(0, colon), Integer.parseInt(mllp.substring(colon + 1)),
+        List<Outcome> outcomes = replay(KafkaCommandConfig.clientsOrExit(bootstrap, commandConfig), topic,
+                mllp.substring(0, colon), Integer.parseInt(mllp.substring(colon + 1)),
                 fromOffset, reasonContains);
         outcomes.forEach(System.out::println);
         long accepted = outcomes.stream().filter(o -> "AA".equals(o.ackCode())).count();
@@ -73,9 +78,9 @@ public final class ReplayDeadLetters {
     }
 
     /** Replays the records of the topic (all partitions, from the offset to the current end) that match. */
-    public static List<Outcome> replay(String bootstrap, String topic, String host, int port, long fromOffset,
+    public static List<Outcome> replay(KafkaClients kafka, String topic, String host, int port, long fromOffset,
                                        String reasonContains) throws IOException {
-        List<ConsumerRecord<String, byte[]>> records = read(bootstrap, topic, fromOffset);
+        List<ConsumerRecord<String, byte[]>> records = read(kafka, topic, fromOffset);
         List<Outcome> outcomes = new ArrayList<>();
         try (MllpClient client = new MllpClient(host, port, 30_000)) {
             for (ConsumerRecord<String, byte[]> r : records) {
@@ -92,14 +97,12 @@ public final class ReplayDeadLetters {
         return outcomes;
     }
 
-    private static List<ConsumerRecord<String, byte[]>> read(String bootstrap, String topic, long fromOffset) {
-        Properties p = new Properties();
-        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        p.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, String.valueOf(32 * 1024 * 1024));
+    private static List<ConsumerRecord<String, byte[]>> read(KafkaClients kafka, String topic, long fromOffset) {
         List<ConsumerRecord<String, byte[]>> records = new ArrayList<>();
-        try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer())) {
+        try (KafkaConsumer<String, byte[]> consumer = kafka.consumer("replay-dead-letters", null, Map.of(
+                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false",
+                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
+                ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, String.valueOf(32 * 1024 * 1024)))) {
             TopicsToEnd.read(consumer, List.of(topic), fromOffset, Duration.ofMinutes(2), records::add);
         }
         records.sort(Comparator.comparingLong((ConsumerRecord<String, byte[]> r) -> r.timestamp()).thenComparingLong(ConsumerRecord::offset));

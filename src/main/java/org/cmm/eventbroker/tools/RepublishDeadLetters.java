@@ -5,7 +5,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Properties;
+import java.util.Map;
 
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -16,10 +16,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeaders;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
+import org.cmm.eventbroker.platform.kafka.KafkaClients;
 import org.cmm.eventbroker.platform.kafka.TopicsToEnd;
 
 /**
@@ -30,11 +27,12 @@ import org.cmm.eventbroker.platform.kafka.TopicsToEnd;
  *
  * <pre>
  * java -cp target/cmm-event-broker.jar org.cmm.eventbroker.tools.RepublishDeadLetters \
- *      [--bootstrap 127.0.0.1:9092] [--topic delivery.dlq] [--from-offset N] [--original-topic lab.orders.chemistry]
+ *      [--bootstrap 127.0.0.1:9092] [--command-config client.properties] [--topic delivery.dlq] [--from-offset N] [--original-topic lab.orders.chemistry]
  *      [--reason-contains TEXT]
  * </pre>
  * Prints one line per record (partition/offset, where it went, the original reason; never the message) and exits 0
- * when every selected record was written (acks=all).
+ * when every selected record was written (acks=all). A secured cluster is reached with {@code --command-config}, a
+ * Kafka client properties file (security.protocol, sasl.*, ssl.*), as with Kafka's own tools.
  */
 public final class RepublishDeadLetters {
 
@@ -54,7 +52,8 @@ public final class RepublishDeadLetters {
     }
 
     public static void main(String[] args) throws Exception {
-        String bootstrap = "127.0.0.1:9092";
+        String bootstrap = null;
+        String commandConfig = null;
         String topic = "delivery.dlq";
         long fromOffset = 0;
         String originalTopic = null;
@@ -62,6 +61,7 @@ public final class RepublishDeadLetters {
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--bootstrap" -> bootstrap = args[++i];
+                case "--command-config" -> commandConfig = args[++i];
                 case "--topic" -> topic = args[++i];
                 case "--from-offset" -> fromOffset = Long.parseLong(args[++i]);
                 case "--original-topic" -> originalTopic = args[++i];
@@ -72,7 +72,8 @@ public final class RepublishDeadLetters {
                 }
             }
         }
-        List<Outcome> outcomes = republish(bootstrap, topic, fromOffset, originalTopic, reasonContains);
+        List<Outcome> outcomes = republish(KafkaCommandConfig.clientsOrExit(bootstrap, commandConfig), topic, fromOffset,
+                originalTopic, reasonContains);
         outcomes.forEach(System.out::println);
         long written = outcomes.stream().filter(o -> o.target() != null).count();
         System.out.println(written + " of " + outcomes.size() + " dead letters republished");
@@ -80,27 +81,23 @@ public final class RepublishDeadLetters {
     }
 
     /** Republishes the selected records of the dead-letter topic, from the offset to its current end. */
-    public static List<Outcome> republish(String bootstrap, String topic, long fromOffset, String originalTopic,
+    public static List<Outcome> republish(KafkaClients kafka, String topic, long fromOffset, String originalTopic,
                                           String reasonContains) throws Exception {
-        Properties c = new Properties();
-        c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-        c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        c.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, String.valueOf(32 * 1024 * 1024));
         List<ConsumerRecord<String, byte[]>> records = new ArrayList<>();
-        try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(c, new StringDeserializer(), new ByteArrayDeserializer())) {
+        try (KafkaConsumer<String, byte[]> consumer = kafka.consumer("republish-dead-letters", null, Map.of(
+                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false",
+                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
+                ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, String.valueOf(32 * 1024 * 1024)))) {
             TopicsToEnd.read(consumer, List.of(topic), fromOffset, Duration.ofMinutes(2), records::add);
         }
         records.sort(Comparator.comparingLong((ConsumerRecord<String, byte[]> r) -> r.timestamp())
                 .thenComparingLong(ConsumerRecord::offset));
 
-        Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        p.put(ProducerConfig.ACKS_CONFIG, "all");
-        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
-        p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, String.valueOf(16 * 1024 * 1024));
         List<Outcome> outcomes = new ArrayList<>();
-        try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer())) {
+        try (KafkaProducer<String, byte[]> producer = kafka.producer("republish-dead-letters", Map.of(
+                ProducerConfig.ACKS_CONFIG, "all",
+                ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true",
+                ProducerConfig.MAX_REQUEST_SIZE_CONFIG, String.valueOf(16 * 1024 * 1024)))) {
             for (ConsumerRecord<String, byte[]> r : records) {
                 String reason = header(r, "dlq_reason");
                 String target = header(r, "dlq_original_topic");

@@ -22,7 +22,7 @@ import org.apache.camel.component.kafka.KafkaConstants;
 import org.cmm.eventbroker.platform.delivery.DeliveryRejectedException;
 import org.cmm.eventbroker.platform.delivery.KafkaDeliveryConsumer;
 import org.cmm.eventbroker.hl7.Er7Message;
-import org.cmm.eventbroker.hl7.Er7Segment;
+import org.cmm.eventbroker.platform.mllp.Er7Segment;
 import org.cmm.eventbroker.hl7.Hl7Headers;
 import org.cmm.eventbroker.hl7.Hl7RejectedException;
 

@@ -22,6 +22,7 @@ import org.cmm.eventbroker.testsupport.ScriptedHl7Peer;
 import org.cmm.eventbroker.testsupport.ScriptedHl7Peer.Answer;
 import org.cmm.eventbroker.testsupport.ScriptedHl7Peer.Received;
 import org.cmm.eventbroker.tools.RepublishDeadLetters;
+import org.cmm.eventbroker.platform.kafka.KafkaClients;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -130,7 +131,8 @@ class LabOrdersToLisIT {
         assertEquals("lab-orders-to-lis", header(letter, "dlq_source"));
 
         // the LIS was fixed: one command puts the order back on its topic and it is delivered
-        List<RepublishDeadLetters.Outcome> outcomes = RepublishDeadLetters.republish(env.bootstrapServers(), DLQ, 0,
+        List<RepublishDeadLetters.Outcome> outcomes = RepublishDeadLetters.republish(
+                KafkaClients.forBootstrap(env.bootstrapServers()), DLQ, 0,
                 TOPIC, "Unknown test code");
         assertEquals(1, outcomes.size(), outcomes.toString());
         assertEquals(TOPIC, outcomes.get(0).target());

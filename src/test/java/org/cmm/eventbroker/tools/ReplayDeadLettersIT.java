@@ -12,6 +12,7 @@ import java.util.Map;
 import ca.uhn.hl7v2.preparser.PreParser;
 import org.cmm.eventbroker.testsupport.MllpTestClient;
 import org.cmm.eventbroker.testsupport.RuntimeUnderTest;
+import org.cmm.eventbroker.platform.kafka.KafkaClients;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -36,7 +37,8 @@ class ReplayDeadLettersIT {
             env.stopRuntime();
             env.startRuntime(Map.of("cmm.hl7.default-charset", "ISO-8859-1"));
 
-            List<ReplayDeadLetters.Outcome> outcomes = ReplayDeadLetters.replay(env.bootstrapServers(), "hl7.dlq",
+            List<ReplayDeadLetters.Outcome> outcomes = ReplayDeadLetters.replay(
+                    KafkaClients.forBootstrap(env.bootstrapServers()), "hl7.dlq",
                     "127.0.0.1", env.mllpPort(), 0, null);
             assertEquals(1, outcomes.size());
             assertEquals("AA", outcomes.get(0).ackCode());

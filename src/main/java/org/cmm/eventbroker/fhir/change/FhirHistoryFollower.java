@@ -5,11 +5,13 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.Date;
 import java.util.List;
-import java.util.Properties;
+import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
+import org.apache.camel.CamelContext;
+import org.apache.camel.CamelContextAware;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 import org.apache.camel.support.service.ServiceSupport;
@@ -18,11 +20,8 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.cmm.eventbroker.platform.kafka.CompactedTopic;
+import org.cmm.eventbroker.platform.kafka.KafkaClients;
 import org.cmm.eventbroker.platform.kafka.TopicsToEnd;
 import org.hl7.fhir.r4.model.Bundle;
 import org.hl7.fhir.r4.model.InstantType;
@@ -41,14 +40,15 @@ import org.slf4j.LoggerFactory;
  * version the server committed late with a slightly earlier time is still seen; versions already published in that
  * window are skipped. History entries that cannot be read are logged by position and skipped. Logs name ids only.
  */
-public class FhirHistoryFollower extends ServiceSupport {
+public class FhirHistoryFollower extends ServiceSupport implements CamelContextAware {
 
     private static final Logger LOG = LoggerFactory.getLogger(FhirHistoryFollower.class);
     static final String CHANGES = "fhirHistoryChanges";
     static final String HAS_NEXT = "fhirHistoryHasNextPage";
 
     private final FhirChangeReader reader = new FhirChangeReader();
-    private String bootstrapServers;
+    private CamelContext camelContext;
+    private KafkaClients kafka;
     private String cursorTopic = "fhir.history.cursor";
     private String serverBaseUrl;
     private String topicPrefix = "fhir";
@@ -59,8 +59,14 @@ public class FhirHistoryFollower extends ServiceSupport {
     private FhirHistoryCursor cursor;
     private KafkaProducer<String, byte[]> producer;
 
-    public void setBootstrapServers(String bootstrapServers) {
-        this.bootstrapServers = bootstrapServers;
+    @Override
+    public void setCamelContext(CamelContext camelContext) {
+        this.camelContext = camelContext;
+    }
+
+    @Override
+    public CamelContext getCamelContext() {
+        return camelContext;
     }
 
     public void setCursorTopic(String cursorTopic) {
@@ -191,14 +197,10 @@ public class FhirHistoryFollower extends ServiceSupport {
     }
 
     private FhirHistoryCursor loadCursor() throws Exception {
-        Properties p = new Properties();
-        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        p.put(ConsumerConfig.CLIENT_ID_CONFIG, "fhir-history-cursor-loader");
         byte[][] last = new byte[1][];
-        try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(p, new StringDeserializer(),
-                new ByteArrayDeserializer())) {
+        try (KafkaConsumer<String, byte[]> consumer = kafka.consumer("fhir-history-cursor-loader", null, Map.of(
+                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false",
+                ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed"))) {
             TopicsToEnd.read(consumer, List.of(cursorTopic), 0, Duration.ofMillis(loadTimeoutMs), r -> {
                 if (serverBaseUrl.equals(r.key())) {
                     last[0] = r.value();
@@ -210,23 +212,21 @@ public class FhirHistoryFollower extends ServiceSupport {
 
     @Override
     protected void doStart() throws Exception {
-        if (bootstrapServers == null || bootstrapServers.isBlank()) {
-            throw new IllegalArgumentException("fhirHistoryFollower needs bootstrapServers (cmm.kafka.bootstrap-servers)");
+        if (camelContext == null) {
+            throw new IllegalStateException("fhirHistoryFollower needs the CamelContext (a bean of the registry)");
         }
         if (serverBaseUrl == null || serverBaseUrl.isBlank()) {
             throw new IllegalArgumentException("fhirHistoryFollower needs serverBaseUrl (cmm.fhir.server.base-url)");
         }
-        CompactedTopic.ensure(bootstrapServers, cursorTopic, 1);
-        Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-        p.put(ProducerConfig.ACKS_CONFIG, "all");
-        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
-        p.put(ProducerConfig.LINGER_MS_CONFIG, "0");
-        p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, String.valueOf(writeTimeoutMs));
-        p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, String.valueOf(Math.max(1000, writeTimeoutMs / 2)));
-        p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, String.valueOf(Math.max(1000, writeTimeoutMs / 2)));
-        p.put(ProducerConfig.CLIENT_ID_CONFIG, "fhir-history-cursor");
-        producer = new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer());
+        kafka = KafkaClients.of(camelContext);
+        CompactedTopic.ensure(kafka, cursorTopic, 1);
+        producer = kafka.producer("fhir-history-cursor", Map.of(
+                ProducerConfig.ACKS_CONFIG, "all",
+                ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true",
+                ProducerConfig.LINGER_MS_CONFIG, "0",
+                ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, String.valueOf(writeTimeoutMs),
+                ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, String.valueOf(Math.max(1000, writeTimeoutMs / 2)),
+                ProducerConfig.MAX_BLOCK_MS_CONFIG, String.valueOf(Math.max(1000, writeTimeoutMs / 2))));
     }
 
     @Override

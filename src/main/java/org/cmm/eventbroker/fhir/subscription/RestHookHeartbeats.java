@@ -7,13 +7,13 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.apache.camel.CamelContext;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 import org.apache.camel.component.kafka.KafkaConstants;
@@ -25,10 +25,9 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.header.Header;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.cmm.eventbroker.fhir.FhirEventHeaders;
 import org.cmm.eventbroker.fhir.FhirR4;
+import org.cmm.eventbroker.platform.kafka.KafkaClients;
 import org.hl7.fhir.r4.model.Subscription;
 
 /**
@@ -52,7 +51,6 @@ public class RestHookHeartbeats extends ServiceSupport {
     private final Clock clock;
     private long startedAt;
     private String registryBean = "subscriptionRegistry";
-    private String bootstrapServers;
     private String topic = FhirEventHeaders.NOTIFICATION_TOPIC_PREFIX + "." + CHANNEL;
     private KafkaConsumer<String, byte[]> follower;
     private final Set<TopicPartition> assigned = new HashSet<>();
@@ -72,10 +70,6 @@ public class RestHookHeartbeats extends ServiceSupport {
         this.registryBean = registryBean;
     }
 
-    public void setBootstrapServers(String bootstrapServers) {
-        this.bootstrapServers = bootstrapServers;
-    }
-
     public void setTopic(String topic) {
         this.topic = topic;
     }
@@ -92,7 +86,7 @@ public class RestHookHeartbeats extends ServiceSupport {
         if (registry == null) {
             throw new IllegalStateException("restHookHeartbeats needs the bean " + registryBean);
         }
-        follow();
+        follow(exchange.getContext());
         long now = clock.millis();
         List<SubscriptionNotification> due = new ArrayList<>();
         for (Subscription s : registry.active()) {
@@ -133,17 +127,11 @@ public class RestHookHeartbeats extends ServiceSupport {
     }
 
     /** Reads what was queued on the topic since the last check; partitions are (re)assigned as the topic grows. */
-    private void follow() {
-        if (bootstrapServers == null || bootstrapServers.isBlank()) {
-            throw new IllegalStateException("restHookHeartbeats needs bootstrapServers (cmm.kafka.bootstrap-servers)");
-        }
+    private void follow(CamelContext context) {
         boolean first = follower == null;
         if (first) {
-            Properties p = new Properties();
-            p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-            p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-            p.put(ConsumerConfig.CLIENT_ID_CONFIG, "rest-hook-heartbeats");
-            follower = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer());
+            follower = KafkaClients.of(context).consumer("rest-hook-heartbeats", null,
+                    Map.of(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false"));
             startedAt = clock.millis();
         }
         List<PartitionInfo> infos = follower.listTopics(Duration.ofSeconds(5)).get(topic);

@@ -7,7 +7,6 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -21,14 +20,13 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.errors.WakeupException;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.camel.CamelContext;
+import org.apache.camel.CamelContextAware;
 import org.apache.camel.support.service.ServiceSupport;
 import org.cmm.eventbroker.fhir.FhirEventHeaders;
 import org.cmm.eventbroker.fhir.FhirR4;
 import org.cmm.eventbroker.platform.kafka.CompactedTopic;
+import org.cmm.eventbroker.platform.kafka.KafkaClients;
 import org.cmm.eventbroker.platform.kafka.TopicsToEnd;
 import org.hl7.fhir.r4.model.Subscription;
 import org.slf4j.Logger;
@@ -44,12 +42,12 @@ import org.slf4j.LoggerFactory;
  * (routes/fhir/fhir-beans.camel.yaml); users call {@link #start()} before their first read (a no-op once started).
  * Logs name subscription ids only.
  */
-public class SubscriptionRegistry extends ServiceSupport {
+public class SubscriptionRegistry extends ServiceSupport implements CamelContextAware {
 
     private static final Logger LOG = LoggerFactory.getLogger(SubscriptionRegistry.class);
 
     private final Map<String, Subscription> subscriptions = new ConcurrentHashMap<>();
-    private String bootstrapServers;
+    private CamelContext camelContext;
     private String topic = FhirEventHeaders.SUBSCRIPTIONS_TOPIC;
     private long loadTimeoutMs = 60_000;
     private long writeTimeoutMs = 5_000;
@@ -58,8 +56,14 @@ public class SubscriptionRegistry extends ServiceSupport {
     private Thread followerThread;
     private volatile boolean following;
 
-    public void setBootstrapServers(String bootstrapServers) {
-        this.bootstrapServers = bootstrapServers;
+    @Override
+    public void setCamelContext(CamelContext camelContext) {
+        this.camelContext = camelContext;
+    }
+
+    @Override
+    public CamelContext getCamelContext() {
+        return camelContext;
     }
 
     public void setTopic(String topic) {
@@ -130,23 +134,23 @@ public class SubscriptionRegistry extends ServiceSupport {
 
     @Override
     protected void doStart() throws Exception {
-        if (bootstrapServers == null || bootstrapServers.isBlank()) {
-            throw new IllegalArgumentException("subscriptionRegistry needs bootstrapServers (cmm.kafka.bootstrap-servers)");
+        if (camelContext == null) {
+            throw new IllegalStateException("subscriptionRegistry needs the CamelContext (a bean of the registry)");
         }
-        CompactedTopic.ensure(bootstrapServers, topic, 1);
-        follower = new KafkaConsumer<>(consumerProperties(), new StringDeserializer(), new ByteArrayDeserializer());
+        KafkaClients kafka = KafkaClients.of(camelContext);
+        CompactedTopic.ensure(kafka, topic, 1);
+        follower = kafka.consumer("subscription-registry-follower", null, Map.of(
+                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false",
+                ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed"));
         TopicsToEnd.read(follower, List.of(topic), 0, Duration.ofMillis(loadTimeoutMs), this::apply);
         LOG.info("Subscriptions: {} loaded from {}", subscriptions.size(), topic);
-        Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-        p.put(ProducerConfig.ACKS_CONFIG, "all");
-        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
-        p.put(ProducerConfig.LINGER_MS_CONFIG, "0");
-        p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, String.valueOf(writeTimeoutMs));
-        p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, String.valueOf(Math.max(1000, writeTimeoutMs / 2)));
-        p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, String.valueOf(Math.max(1000, writeTimeoutMs / 2)));
-        p.put(ProducerConfig.CLIENT_ID_CONFIG, "subscription-registry");
-        producer = new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer());
+        producer = kafka.producer("subscription-registry", Map.of(
+                ProducerConfig.ACKS_CONFIG, "all",
+                ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true",
+                ProducerConfig.LINGER_MS_CONFIG, "0",
+                ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, String.valueOf(writeTimeoutMs),
+                ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, String.valueOf(Math.max(1000, writeTimeoutMs / 2)),
+                ProducerConfig.MAX_BLOCK_MS_CONFIG, String.valueOf(Math.max(1000, writeTimeoutMs / 2))));
         following = true;
         followerThread = new Thread(this::follow, "subscription-registry-follower");
         followerThread.setDaemon(true);
@@ -203,14 +207,5 @@ public class SubscriptionRegistry extends ServiceSupport {
             producer = null;
         }
         subscriptions.clear();
-    }
-
-    private Properties consumerProperties() {
-        Properties p = new Properties();
-        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        p.put(ConsumerConfig.CLIENT_ID_CONFIG, "subscription-registry-follower");
-        return p;
     }
 }

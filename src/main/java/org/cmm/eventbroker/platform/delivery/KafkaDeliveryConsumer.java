@@ -5,7 +5,6 @@ import java.time.Duration;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.Properties;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
@@ -16,6 +15,7 @@ import org.apache.camel.Message;
 import org.apache.camel.Processor;
 import org.apache.camel.component.kafka.KafkaConstants;
 import org.apache.camel.support.DefaultConsumer;
+import org.cmm.eventbroker.platform.kafka.KafkaClients;
 import org.cmm.eventbroker.platform.metrics.TopicMetrics;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
@@ -27,8 +27,6 @@ import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.header.Header;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -79,7 +77,7 @@ public class KafkaDeliveryConsumer extends DefaultConsumer {
                 .newFixedThreadPool(this, "kafka-delivery-" + endpoint.getGroupId(), endpoint.getConcurrency());
         retries = getEndpoint().getCamelContext().getExecutorServiceManager()
                 .newSingleThreadScheduledExecutor(this, "kafka-delivery-retry-" + endpoint.getGroupId());
-        kafka = new KafkaConsumer<>(consumerProperties());
+        kafka = createKafkaConsumer();
         running = true;
         pollThread = new Thread(this::pollLoop, "kafka-delivery-poll-" + endpoint.getGroupId());
         pollThread.start();
@@ -99,21 +97,22 @@ public class KafkaDeliveryConsumer extends DefaultConsumer {
         super.doStop();
     }
 
-    private Properties consumerProperties() {
-        Properties p = new Properties();
-        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, endpoint.getBrokers());
-        p.put(ConsumerConfig.GROUP_ID_CONFIG, endpoint.getGroupId());
-        p.put(ConsumerConfig.CLIENT_ID_CONFIG, endpoint.getGroupId() + "-" + Integer.toHexString(System.identityHashCode(this)));
-        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+    /** The group's consumer, from the runtime's Kafka settings (KafkaClients) with this endpoint's own choices. */
+    private KafkaConsumer<String, byte[]> createKafkaConsumer() {
+        Map<String, Object> own = new HashMap<>();
+        own.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         // a new group starts at the oldest record: an order published before the flow first ran is still delivered
-        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, endpoint.getMaxPollRecords());
-        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
-        p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        own.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        own.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, endpoint.getMaxPollRecords());
+        own.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         // pattern subscriptions notice new topics (lab.orders.<new-type>) within this time
-        p.put(ConsumerConfig.METADATA_MAX_AGE_CONFIG, "5000");
-        return p;
+        own.put(ConsumerConfig.METADATA_MAX_AGE_CONFIG, "5000");
+        String brokers = endpoint.getBrokers();
+        if (brokers != null && !brokers.isBlank()) {
+            own.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, brokers);
+        }
+        return KafkaClients.of(getEndpoint().getCamelContext()).consumer(
+                endpoint.getGroupId() + "-" + Integer.toHexString(System.identityHashCode(this)), endpoint.getGroupId(), own);
     }
 
     private void pollLoop() {

@@ -39,9 +39,6 @@ public class KafkaDeliveryEndpoint extends DefaultEndpoint {
         if (groupId == null || groupId.isBlank()) {
             throw new IllegalArgumentException("kafka-delivery needs a groupId (kafka-delivery:<groupId>)");
         }
-        if (brokers == null || brokers.isBlank()) {
-            throw new IllegalArgumentException("kafka-delivery:" + groupId + " needs brokers (cmm.kafka.bootstrap-servers)");
-        }
         if (topicPrefix == null || topicPrefix.isBlank()) {
             throw new IllegalArgumentException("kafka-delivery:" + groupId + " needs a topicPrefix (e.g. lab.orders)");
         }
@@ -63,7 +60,12 @@ public class KafkaDeliveryEndpoint extends DefaultEndpoint {
         return brokers;
     }
 
-    /** Kafka bootstrap servers. */
+    /**
+     * Only for a consumer that must read another cluster than the runtime's: its bootstrap servers. Unset (the
+     * normal case), the consumer is built by {@link org.cmm.eventbroker.platform.kafka.KafkaClients} from the Kafka
+     * component's configuration ({@code camel.component.kafka.*}); either way every other client setting (TLS, SASL)
+     * comes from there.
+     */
     public void setBrokers(String brokers) {
         this.brokers = brokers;
     }

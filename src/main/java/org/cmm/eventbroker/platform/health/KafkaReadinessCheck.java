@@ -1,7 +1,6 @@
 package org.cmm.eventbroker.platform.health;
 
 import java.util.Map;
-import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 
 import org.apache.camel.health.HealthCheckResultBuilder;
@@ -9,6 +8,7 @@ import org.apache.camel.impl.health.AbstractHealthCheck;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.DescribeClusterOptions;
+import org.cmm.eventbroker.platform.kafka.KafkaClients;
 
 /**
  * Readiness: can the runtime reach its Kafka cluster right now? Every ACK promises a durable write, so a runtime that
@@ -16,16 +16,11 @@ import org.apache.kafka.clients.admin.DescribeClusterOptions;
  */
 public class KafkaReadinessCheck extends AbstractHealthCheck {
 
-    private String bootstrapServers;
     private int timeoutMs = 2000;
     private volatile Admin admin;
 
     public KafkaReadinessCheck() {
         super("cmm", "kafka");
-    }
-
-    public void setBootstrapServers(String bootstrapServers) {
-        this.bootstrapServers = bootstrapServers;
     }
 
     /** How long one check waits for the cluster to answer. */
@@ -40,8 +35,8 @@ public class KafkaReadinessCheck extends AbstractHealthCheck {
 
     @Override
     protected void doCall(HealthCheckResultBuilder builder, Map<String, Object> options) {
-        builder.detail("bootstrap.servers", bootstrapServers);
         try {
+            builder.detail("bootstrap.servers", KafkaClients.of(getCamelContext()).bootstrapServers());
             int nodes = admin().describeCluster(new DescribeClusterOptions().timeoutMs(timeoutMs))
                     .nodes().get(timeoutMs + 500L, TimeUnit.MILLISECONDS).size();
             builder.detail("nodes", nodes);
@@ -56,12 +51,9 @@ public class KafkaReadinessCheck extends AbstractHealthCheck {
         if (admin == null) {
             synchronized (this) {
                 if (admin == null) {
-                    Properties p = new Properties();
-                    p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-                    p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, String.valueOf(timeoutMs));
-                    p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, String.valueOf(timeoutMs));
-                    p.put(AdminClientConfig.CLIENT_ID_CONFIG, "cmm-health");
-                    admin = Admin.create(p);
+                    admin = KafkaClients.of(getCamelContext()).admin("cmm-health", Map.of(
+                            AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, String.valueOf(timeoutMs),
+                            AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, String.valueOf(timeoutMs)));
                 }
             }
         }

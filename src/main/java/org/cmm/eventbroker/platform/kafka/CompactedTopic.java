@@ -3,12 +3,10 @@ package org.cmm.eventbroker.platform.kafka;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Properties;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.slf4j.Logger;
@@ -31,10 +29,8 @@ public final class CompactedTopic {
      * @param partitions the partitions of a new topic; 0 or less takes the broker's default (one partition keeps a
      *                   state read at start in one ordered stream)
      */
-    public static void ensure(String bootstrapServers, String topic, int partitions) throws Exception {
-        Properties p = new Properties();
-        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-        try (Admin admin = Admin.create(p)) {
+    public static void ensure(KafkaClients clients, String topic, int partitions) throws Exception {
+        try (Admin admin = clients.admin("compacted-topic-" + topic, Map.of())) {
             if (admin.listTopics().names().get(30, TimeUnit.SECONDS).contains(topic)) {
                 return;
             }

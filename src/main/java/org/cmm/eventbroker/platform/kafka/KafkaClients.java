@@ -1,7 +1,7 @@
 package org.cmm.eventbroker.platform.kafka;
 
+import java.util.HashMap;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Properties;
 import java.util.Set;
 
@@ -15,6 +15,8 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -27,22 +29,38 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * and every producer, consumer and Admin client of the code connect and authenticate the same way, configured once.
  *
  * <p>Inside a runtime, {@link #of(CamelContext)} returns the instance bound in the registry (made from the component's
- * configuration on first use). Tools and tests outside a Camel context use {@link #of(KafkaConfiguration)} or
+ * configuration on first use). Tools and tests outside a Camel context use {@link #of(KafkaConfiguration)},
+ * {@link #of(Properties)} (a Kafka client properties file, like Kafka's own {@code --command-config}) or
  * {@link #forBootstrap(String)}.
+ *
+ * <p>The settings are checked when the instance is made: a wrong value (an unknown {@code security.protocol}, a
+ * timeout that is not a number) fails there, naming the Kafka setting, instead of at the first write. A client id
+ * set on the component ({@code camel.component.kafka.client-id}) prefixes the id of every client built here
+ * ({@code <client-id>-dedup-hl7.dedup}), so a cluster's quotas, ACLs and logs can tell this site's clients apart.
  */
 public final class KafkaClients {
 
     /** The registry name of the runtime's instance. */
     public static final String REGISTRY_NAME = "cmmKafkaClients";
 
+    /** The development placeholder the brokers fall back to when the component has none (embedded broker). */
+    static final String BOOTSTRAP_PROPERTY = "cmm.kafka.bootstrap-servers";
+
     private final String bootstrapServers;
+    private final String clientIdPrefix;
     private final Properties producer;
     private final Properties consumer;
     private final Properties common;
 
     private KafkaClients(KafkaConfiguration configuration) {
-        this.bootstrapServers = Objects.requireNonNull(configuration.getBrokers(),
-                "camel.component.kafka.brokers is not set (cmm.kafka.bootstrap-servers)");
+        String brokers = configuration.getBrokers();
+        if (brokers == null || brokers.isBlank()) {
+            throw new IllegalArgumentException("Kafka brokers are not configured: set camel.component.kafka.brokers"
+                    + " (" + BOOTSTRAP_PROPERTY + ")");
+        }
+        this.bootstrapServers = brokers.trim();
+        String prefix = configuration.getClientId();
+        this.clientIdPrefix = prefix == null || prefix.isBlank() ? null : prefix.trim();
         this.producer = configuration.createProducerProperties();
         this.producer.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         this.consumer = configuration.createConsumerProperties();
@@ -56,10 +74,25 @@ public final class KafkaClients {
                 common.put(k, v);
             }
         });
+        // any other client setting given once (additional-properties) that an Admin client knows: timeouts, ...
+        Map<String, Object> additional = configuration.getAdditionalProperties();
+        if (additional != null) {
+            additional.forEach((k, v) -> {
+                if (adminKeys.contains(k) && v != null) {
+                    common.put(k, v);
+                }
+            });
+        }
         this.common.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        validate("producer", ProducerConfig.configDef(), producer);
+        validate("consumer", ConsumerConfig.configDef(), consumer);
+        validate("Admin", AdminClientConfig.configDef(), common);
     }
 
-    /** The runtime's clients, built once from the Camel Kafka component's configuration. */
+    /**
+     * The runtime's clients, built once from the Camel Kafka component's configuration. When the component has no
+     * brokers, {@code cmm.kafka.bootstrap-servers} (where the embedded development broker listens) is used.
+     */
     public static KafkaClients of(CamelContext context) {
         KafkaClients bound = context.getRegistry().lookupByNameAndType(REGISTRY_NAME, KafkaClients.class);
         if (bound != null) {
@@ -69,7 +102,13 @@ public final class KafkaClients {
             bound = context.getRegistry().lookupByNameAndType(REGISTRY_NAME, KafkaClients.class);
             if (bound == null) {
                 KafkaComponent component = context.getComponent("kafka", KafkaComponent.class);
-                bound = new KafkaClients(component.getConfiguration());
+                KafkaConfiguration configuration = component.getConfiguration();
+                if (configuration.getBrokers() == null || configuration.getBrokers().isBlank()) {
+                    configuration = configuration.copy();
+                    configuration.setBrokers(context.getPropertiesComponent().resolveProperty(BOOTSTRAP_PROPERTY)
+                            .orElse(null));
+                }
+                bound = new KafkaClients(configuration);
                 context.getRegistry().bind(REGISTRY_NAME, KafkaClients.class, bound);
             }
             return bound;
@@ -78,6 +117,25 @@ public final class KafkaClients {
 
     /** Clients from an explicit configuration (tools started outside the runtime). */
     public static KafkaClients of(KafkaConfiguration configuration) {
+        return new KafkaClients(configuration);
+    }
+
+    /**
+     * Clients from Kafka client properties ({@code bootstrap.servers}, {@code security.protocol}, {@code sasl.*},
+     * {@code ssl.*}, any other client setting): what Kafka's own tools read with {@code --command-config}. They are
+     * applied over the component's defaults, as {@code camel.component.kafka.additional-properties} would be.
+     */
+    public static KafkaClients of(Properties clientProperties) {
+        KafkaConfiguration configuration = new KafkaConfiguration();
+        Map<String, Object> additional = new HashMap<>();
+        clientProperties.forEach((k, v) -> additional.put(String.valueOf(k), v));
+        Object brokers = additional.remove(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG);
+        configuration.setBrokers(brokers == null ? null : String.valueOf(brokers));
+        Object securityProtocol = additional.get(CommonClientConfigs.SECURITY_PROTOCOL_CONFIG);
+        if (securityProtocol != null) {
+            configuration.setSecurityProtocol(String.valueOf(securityProtocol));
+        }
+        configuration.setAdditionalProperties(additional);
         return new KafkaClients(configuration);
     }
 
@@ -99,12 +157,17 @@ public final class KafkaClients {
         return p;
     }
 
-    /** Consumer settings (bootstrap, security), a fresh copy; {@code groupId} may be null for assign-only readers. */
+    /**
+     * Consumer settings (bootstrap, security), a fresh copy; {@code groupId} may be null for assign-only readers
+     * (offsets are then never committed: Kafka refuses auto-commit without a group).
+     */
     public Properties consumerProperties(String clientId, String groupId) {
         Properties p = copy(consumer);
         putClientId(p, clientId);
         if (groupId != null) {
             p.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
+        } else {
+            p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         }
         return p;
     }
@@ -116,12 +179,14 @@ public final class KafkaClients {
         return p;
     }
 
+    /** A producer of String keys and byte[] values; {@code overrides} are this client's own settings (linger, timeouts). */
     public KafkaProducer<String, byte[]> producer(String clientId, Map<String, ?> overrides) {
         Properties p = producerProperties(clientId);
         p.putAll(overrides);
         return new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer());
     }
 
+    /** A consumer of String keys and byte[] values; {@code groupId} null for an assign-only reader. */
     public KafkaConsumer<String, byte[]> consumer(String clientId, String groupId, Map<String, ?> overrides) {
         Properties p = consumerProperties(clientId, groupId);
         p.putAll(overrides);
@@ -141,8 +206,22 @@ public final class KafkaClients {
                 || key.equals(CommonClientConfigs.RECONNECT_BACKOFF_MAX_MS_CONFIG);
     }
 
-    private static void putClientId(Properties p, String clientId) {
-        if (clientId != null && !clientId.isBlank()) {
+    /** Parses the settings as the client would (no connection, no log of their values), so a wrong one fails now. */
+    private static void validate(String client, ConfigDef definition, Properties settings) {
+        try {
+            definition.parse(settings);
+        } catch (ConfigException e) {
+            // ConfigException names the setting and hides password values
+            throw new IllegalArgumentException("Invalid Kafka " + client + " setting (camel.component.kafka.*): "
+                    + e.getMessage(), e);
+        }
+    }
+
+    private void putClientId(Properties p, String clientId) {
+        boolean hasId = clientId != null && !clientId.isBlank();
+        if (clientIdPrefix != null) {
+            p.put(CommonClientConfigs.CLIENT_ID_CONFIG, hasId ? clientIdPrefix + "-" + clientId : clientIdPrefix);
+        } else if (hasId) {
             p.put(CommonClientConfigs.CLIENT_ID_CONFIG, clientId);
         }
     }

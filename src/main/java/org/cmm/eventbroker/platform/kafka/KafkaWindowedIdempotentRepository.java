@@ -12,16 +12,16 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
+import org.apache.camel.CamelContext;
+import org.apache.camel.CamelContextAware;
 import org.apache.camel.spi.IdempotentRepository;
 import org.apache.camel.support.service.ServiceSupport;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -29,10 +29,6 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.errors.TopicExistsException;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -51,11 +47,12 @@ import org.slf4j.LoggerFactory;
  * <p>Keys are sender, facility, control id and a digest: no patient data. Several instances may share the topic;
  * they learn each other's keys only when they start (no live tailing).
  */
-public class KafkaWindowedIdempotentRepository extends ServiceSupport implements IdempotentRepository {
+public class KafkaWindowedIdempotentRepository extends ServiceSupport implements IdempotentRepository, CamelContextAware {
 
     private static final Logger LOG = LoggerFactory.getLogger(KafkaWindowedIdempotentRepository.class);
 
-    private String bootstrapServers;
+    private CamelContext camelContext;
+    private KafkaClients kafkaClients;
     private String topic;
     private long windowMs = TimeUnit.HOURS.toMillis(24);
     private int maxEntries = 1_000_000;
@@ -75,8 +72,19 @@ public class KafkaWindowedIdempotentRepository extends ServiceSupport implements
         }
     }
 
-    public void setBootstrapServers(String bootstrapServers) {
-        this.bootstrapServers = bootstrapServers;
+    @Override
+    public void setCamelContext(CamelContext camelContext) {
+        this.camelContext = camelContext;
+    }
+
+    @Override
+    public CamelContext getCamelContext() {
+        return camelContext;
+    }
+
+    /** The Kafka clients to use; unset, the CamelContext's ({@link KafkaClients#of(CamelContext)}). */
+    public void setKafkaClients(KafkaClients kafkaClients) {
+        this.kafkaClients = kafkaClients;
     }
 
     public void setTopic(String topic) {
@@ -108,21 +116,22 @@ public class KafkaWindowedIdempotentRepository extends ServiceSupport implements
 
     @Override
     protected void doStart() throws Exception {
-        if (bootstrapServers == null || bootstrapServers.isBlank()) {
-            throw new IllegalArgumentException("KafkaWindowedIdempotentRepository needs bootstrapServers");
-        }
         if (topic == null || topic.isBlank()) {
             throw new IllegalArgumentException("KafkaWindowedIdempotentRepository needs a topic");
         }
+        if (kafkaClients == null) {
+            if (camelContext == null) {
+                throw new IllegalStateException("KafkaWindowedIdempotentRepository " + topic
+                        + " needs the CamelContext (a bean of the registry) or KafkaClients");
+            }
+            kafkaClients = KafkaClients.of(camelContext);
+        }
         ensureTopic();
         load();
-        Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-        p.put(ProducerConfig.ACKS_CONFIG, "all");
-        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
-        p.put(ProducerConfig.LINGER_MS_CONFIG, "5");
-        p.put(ProducerConfig.CLIENT_ID_CONFIG, "dedup-" + topic);
-        producer = new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer());
+        producer = kafkaClients.producer("dedup-" + topic, Map.of(
+                ProducerConfig.ACKS_CONFIG, "all",
+                ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true",
+                ProducerConfig.LINGER_MS_CONFIG, "5"));
         flusher = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "dedup-flush-" + topic);
             t.setDaemon(true);
@@ -259,9 +268,7 @@ public class KafkaWindowedIdempotentRepository extends ServiceSupport implements
     }
 
     private void ensureTopic() throws Exception {
-        Properties p = new Properties();
-        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-        try (Admin admin = Admin.create(p)) {
+        try (Admin admin = kafkaClients.admin("dedup-admin-" + topic, Map.of())) {
             if (admin.listTopics().names().get(30, TimeUnit.SECONDS).contains(topic)) {
                 return;
             }
@@ -281,13 +288,11 @@ public class KafkaWindowedIdempotentRepository extends ServiceSupport implements
 
     /** Reads the topic from the beginning to its current end, keeping keys still inside the window. */
     private void load() {
-        Properties p = new Properties();
-        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-        p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "5000");
         long now = System.currentTimeMillis();
         int[] loaded = {0};
-        try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer())) {
+        try (KafkaConsumer<String, byte[]> consumer = kafkaClients.consumer("dedup-loader-" + topic, null, Map.of(
+                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false",
+                ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "5000"))) {
             TopicsToEnd.read(consumer, List.of(topic), 0, Duration.ofMillis(loadTimeoutMs), r -> {
                 if (r.value() == null) {
                     return;

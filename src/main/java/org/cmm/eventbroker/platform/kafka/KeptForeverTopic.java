@@ -3,14 +3,14 @@ package org.cmm.eventbroker.platform.kafka;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Properties;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 
+import org.apache.camel.CamelContext;
+import org.apache.camel.CamelContextAware;
 import org.apache.camel.Exchange;
 import org.apache.camel.Processor;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.slf4j.Logger;
@@ -24,16 +24,22 @@ import org.slf4j.LoggerFactory;
  * Used as a step before the first write (it checks once per run), so a Kafka that is down at start-up does not stop
  * the runtime from starting: the write fails then anyway, and the sender is answered AE.
  */
-public class KeptForeverTopic implements Processor {
+public class KeptForeverTopic implements Processor, CamelContextAware {
 
     private static final Logger LOG = LoggerFactory.getLogger(KeptForeverTopic.class);
 
-    private String bootstrapServers;
+    private CamelContext camelContext;
     private String topic;
     private volatile boolean ensured;
 
-    public void setBootstrapServers(String bootstrapServers) {
-        this.bootstrapServers = bootstrapServers;
+    @Override
+    public void setCamelContext(CamelContext camelContext) {
+        this.camelContext = camelContext;
+    }
+
+    @Override
+    public CamelContext getCamelContext() {
+        return camelContext;
     }
 
     public void setTopic(String topic) {
@@ -52,12 +58,13 @@ public class KeptForeverTopic implements Processor {
         if (ensured) {
             return;
         }
-        if (bootstrapServers == null || bootstrapServers.isBlank() || topic == null || topic.isBlank()) {
-            throw new IllegalArgumentException("KeptForeverTopic needs bootstrapServers and topic");
+        if (topic == null || topic.isBlank()) {
+            throw new IllegalArgumentException("KeptForeverTopic needs a topic");
         }
-        Properties p = new Properties();
-        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-        try (Admin admin = Admin.create(p)) {
+        if (camelContext == null) {
+            throw new IllegalStateException("KeptForeverTopic " + topic + " needs the CamelContext (a bean of the registry)");
+        }
+        try (Admin admin = KafkaClients.of(camelContext).admin("kept-forever-topic", Map.of())) {
             if (admin.listTopics().names().get(10, TimeUnit.SECONDS).contains(topic)) {
                 ensured = true;
                 return;

@@ -19,8 +19,6 @@ import ca.uhn.hl7v2.ErrorCode;
 import org.apache.camel.Exchange;
 import org.apache.camel.Processor;
 import org.apache.camel.support.DefaultConsumer;
-import org.cmm.eventbroker.hl7.AckBuilder;
-import org.cmm.eventbroker.hl7.AckCode;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -14,7 +14,6 @@ import org.apache.camel.support.DefaultProducer;
 import org.cmm.eventbroker.platform.delivery.DeliveryFailedException;
 import org.cmm.eventbroker.platform.delivery.DeliveryRejectedException;
 import org.cmm.eventbroker.platform.delivery.PeerRejectedException;
-import org.cmm.eventbroker.hl7.Acknowledgement;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

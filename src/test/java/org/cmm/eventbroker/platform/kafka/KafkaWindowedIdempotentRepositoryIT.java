@@ -20,7 +20,7 @@ class KafkaWindowedIdempotentRepositoryIT {
 
     private static KafkaWindowedIdempotentRepository repository(String bootstrap, long windowMs) throws Exception {
         KafkaWindowedIdempotentRepository r = new KafkaWindowedIdempotentRepository();
-        r.setBootstrapServers(bootstrap);
+        r.setKafkaClients(KafkaClients.forBootstrap(bootstrap));
         r.setTopic("test.dedup");
         r.setWindowMs(windowMs);
         r.start();

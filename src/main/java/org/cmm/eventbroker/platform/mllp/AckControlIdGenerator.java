@@ -1,4 +1,4 @@
-package org.cmm.eventbroker.hl7;
+package org.cmm.eventbroker.platform.mllp;
 
 import java.util.concurrent.atomic.AtomicLong;
 

@@ -1,4 +1,4 @@
-package org.cmm.eventbroker.hl7;
+package org.cmm.eventbroker.platform.mllp;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -9,8 +9,8 @@ import java.util.List;
  * <p>The broker routes on a dozen header fields and forwards the message untouched, so it reads just those from the
  * MSH and PID lines instead of running a general parser over the message (HAPI's pre-parser over the whole message
  * was a tenth of the runtime's CPU per message in the ingest benchmark's profile). HAPI still builds the ACKs.
- * Public for the classifiers of other domains (lab, pharmacy), which read a few coded fields the same way
- * (see {@link Er7Message}).
+ * It lives with the MLLP components, which read the header to acknowledge ({@link AckBuilder}, {@link Acknowledgement});
+ * the domains (the hl7 package's Er7Message, the lab and pharmacy classifiers) read their fields the same way.
  */
 public final class Er7Segment {
 

@@ -1,4 +1,4 @@
-package org.cmm.eventbroker.hl7;
+package org.cmm.eventbroker.platform.mllp;
 
 import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;

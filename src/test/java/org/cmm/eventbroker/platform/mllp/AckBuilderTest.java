@@ -1,4 +1,4 @@
-package org.cmm.eventbroker.hl7;
+package org.cmm.eventbroker.platform.mllp;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

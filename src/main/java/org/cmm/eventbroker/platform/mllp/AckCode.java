@@ -1,4 +1,4 @@
-package org.cmm.eventbroker.hl7;
+package org.cmm.eventbroker.platform.mllp;
 
 /** HL7 v2 original-mode acknowledgement codes (MSA-1) and what each promises the sender. */
 public enum AckCode {
