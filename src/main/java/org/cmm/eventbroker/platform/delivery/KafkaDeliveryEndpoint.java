@@ -40,6 +40,10 @@ public class KafkaDeliveryEndpoint extends DefaultEndpoint {
             throw new IllegalArgumentException("kafka-delivery needs a groupId (kafka-delivery:<groupId>)");
         }
         if (brokers == null || brokers.isBlank()) {
+            // not set on the endpoint: the Camel Kafka component's brokers (camel.component.kafka.brokers)
+            brokers = org.cmm.eventbroker.platform.kafka.KafkaClients.of(getCamelContext()).bootstrapServers();
+        }
+        if (brokers == null || brokers.isBlank()) {
             throw new IllegalArgumentException("kafka-delivery:" + groupId + " needs brokers (cmm.kafka.bootstrap-servers)");
         }
         if (topicPrefix == null || topicPrefix.isBlank()) {

@@ -43,6 +43,10 @@ public class KeptForeverTopic implements Processor {
     @Override
     public void process(Exchange exchange) throws Exception {
         if (!ensured) {
+            if (bootstrapServers == null || bootstrapServers.isBlank()) {
+                // not set on the bean: the Camel Kafka component's brokers (camel.component.kafka.brokers)
+                bootstrapServers = KafkaClients.of(exchange.getContext()).bootstrapServers();
+            }
             ensure();
         }
     }
