@@ -534,4 +534,28 @@ class RouteAndKameletConventionsTest {
             }
         }));
     }
+
+    @org.junit.jupiter.api.Test
+    void errorHandlingLivesInOnePlaceOrganisedByTheWayInOrOut() throws IOException {
+        // routeConfigurations and the routes an intake hands its failures to live in routes/error-handling/, one file
+        // per kind of way in or out (mllp-inbound, http-inbound, mqtt-inbound, kafka-delivery, processing)
+        List<String> misplaced = new ArrayList<>();
+        for (Path file : files("routes", ".camel.yaml")) {
+            boolean inErrorHandling = file.startsWith(Path.of("routes", "error-handling"));
+            for (JsonNode item : YAML.readTree(file.toFile())) {
+                if (item.has("routeConfiguration") && !inErrorHandling) {
+                    misplaced.add(file + ": routeConfiguration " + item.get("routeConfiguration").path("id").asText());
+                }
+            }
+            if (file.getFileName().toString().contains("error-handling") && !inErrorHandling) {
+                misplaced.add(file.toString());
+            }
+        }
+        assertEquals(List.of(), misplaced, "error handling outside routes/error-handling/");
+        try (Stream<Path> kinds = Files.list(Path.of("routes", "error-handling"))) {
+            assertTrue(kinds.map(p -> p.getFileName().toString())
+                    .allMatch(n -> n.matches("((mllp|http|mqtt)-inbound|kafka-delivery|processing)-error-handling\\.camel\\.yaml")),
+                    "one file per kind of way in or out");
+        }
+    }
 }
