@@ -558,4 +558,35 @@ class RouteAndKameletConventionsTest {
                     "one file per kind of way in or out");
         }
     }
+
+    @org.junit.jupiter.api.Test
+    void everyHttpIntakeHasItsErrorHandlingInARouteConfigurationNotADoTryDetour() throws IOException {
+        // the doTry + direct: detours existed because pooled exchanges skipped a platform-http route's onException;
+        // exchanges are not pooled (camel.main.exchange-factory = default), so intakes use routeConfigurations
+        List<String> problems = new ArrayList<>();
+        int intakes = 0;
+        for (Path file : files("routes", ".camel.yaml")) {
+            for (JsonNode item : YAML.readTree(file.toFile())) {
+                JsonNode route = item.get("route");
+                if (route == null || !route.path("from").path("uri").asText().startsWith("platform-http:")) {
+                    continue;
+                }
+                intakes++;
+                String id = route.path("id").asText();
+                if (route.path("routeConfigurationId").asText().isBlank()) {
+                    problems.add(id + " has no routeConfigurationId");
+                }
+                for (JsonNode step : route.path("from").path("steps")) {
+                    if (step.has("doTry")) {
+                        problems.add(id + " catches its failures in a doTry");
+                    }
+                }
+                if (YAML.writeValueAsString(route).contains("direct:")) {
+                    problems.add(id + " hands over to a direct: route");
+                }
+            }
+        }
+        assertTrue(intakes >= 5, "the HTTP intakes are found");
+        assertEquals(List.of(), problems);
+    }
 }
