@@ -10,6 +10,7 @@ import java.util.Map;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.cmm.eventbroker.testsupport.LogCapture;
 import org.cmm.eventbroker.testsupport.MllpTestClient;
 import org.cmm.eventbroker.testsupport.RuntimeUnderTest;
 import org.cmm.eventbroker.testsupport.ScriptedWorkflowEngine;
@@ -30,9 +31,11 @@ class WorkflowTopicPrefixIT {
 
     private static ScriptedWorkflowEngine engine;
     private static RuntimeUnderTest env;
+    private static LogCapture logs;
 
     @BeforeAll
     static void start() throws Exception {
+        logs = LogCapture.attach();
         engine = new ScriptedWorkflowEngine();
         env = new RuntimeUnderTest(Map.of(
                 "cmm.hl7.topic-prefix", PREFIX,
@@ -49,6 +52,24 @@ class WorkflowTopicPrefixIT {
         if (engine != null) {
             engine.close();
         }
+        if (logs != null) {
+            logs.close();
+        }
+    }
+
+    @Test
+    void theStartNamesTheRouteConfigurationOfEachRoute() {
+        String trigger = "Route workflow-triggers-from-hl7 (";
+        String intakeRoute = "Route ehr-api-events (";
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100))
+                .until(() -> !logs.linesContaining(List.of(trigger)).isEmpty()
+                        && !logs.linesContaining(List.of(intakeRoute)).isEmpty());
+        String line = logs.linesContaining(List.of(trigger)).get(0);
+        assertTrue(line.endsWith("uses routeConfiguration workflow-error-handling"), line);
+        assertTrue(line.contains("workflow-triggers-from-hl7.camel.yaml"), "names the route's file: " + line);
+        List<String> intake = logs.linesContaining(List.of(intakeRoute));
+        assertEquals(1, intake.size(), "each route once");
+        assertTrue(intake.get(0).endsWith("uses routeConfiguration ehr-api-http-error-handling"), intake.get(0));
     }
 
     @Test
