@@ -130,7 +130,7 @@ public final class IngestBenchmark {
                         // the HL7 ingest flow alone, as the baselines: otherwise the flows that consume its topics
                         // (CDS and workflow triggers read hl7.adt.*) process the same traffic in the same JVM
                         "-Dcamel.main.routes-include-pattern=" + System.getProperty("bench.runtimeRoutes",
-                                "file:routes/ehr/hl7-mllp-inbound.camel.yaml,file:routes/ehr/hl7-inbound-error-handling.camel.yaml,"
+                                "file:routes/ehr/hl7-mllp-inbound.camel.yaml,file:routes/error-handling/mllp-inbound-error-handling.camel.yaml,"
                                         + "file:routes/platform/health-checks.camel.yaml"),
                         // the other listeners on free loopback ports too: other work may share this machine
                         "-Dcamel.server.host=127.0.0.1",

@@ -85,11 +85,8 @@ class CamelKManifestsTest {
     }
 
     private static Properties applicationProperties() throws IOException {
-        Properties p = new Properties();
-        try (InputStream in = Files.newInputStream(Path.of("src/main/resources/application.properties"))) {
-            p.load(in);
-        }
-        return p;
+        // application.properties and the domains' config/*.properties, read by the runtime as one set
+        return org.cmm.eventbroker.routes.ConfigurationKeys.load();
     }
 
     /** Routes in the file that start from something else than direct: (the file is then a flow of its own). */

@@ -51,10 +51,8 @@ class ContainerFilesTest {
     private static final Pattern EXACT_TAG = Pattern.compile(".*\\d+\\.\\d+\\.\\d+.*|RELEASE\\.\\d{4}-\\d{2}-\\d{2}T\\d{2}-\\d{2}-\\d{2}Z");
 
     static Set<Integer> listeningPorts() throws IOException {
-        Properties p = new Properties();
-        try (InputStream in = Files.newInputStream(Path.of("src/main/resources/application.properties"))) {
-            p.load(in);
-        }
+        // application.properties and the domains' config/*.properties, read by the runtime as one set
+        Properties p = org.cmm.eventbroker.routes.ConfigurationKeys.load();
         Set<Integer> ports = new TreeSet<>();
         for (String key : LISTENING_PORT_KEYS) {
             String value = p.getProperty(key);

@@ -49,6 +49,9 @@ public class KeptForeverTopic implements Processor, CamelContextAware {
     @Override
     public void process(Exchange exchange) throws Exception {
         if (!ensured) {
+            if (camelContext == null) {
+                camelContext = exchange.getContext();
+            }
             ensure();
         }
     }
