@@ -15,13 +15,17 @@ import org.apache.kafka.common.header.Headers;
  * the project's own event headers cross: CloudEvents {@code ce_*} and the domain headers the flows write and read
  * ({@code hl7_*}, {@code lab_*}, {@code pharmacy_*}, {@code fhir_*}, {@code workflow_*}, {@code device_*},
  * {@code cds_*}, {@code ehr_*}, {@code dlq_*}, {@code order_*}, {@code task_*}, {@code notification_*},
- * {@code adt_*}, {@code peer_*}): lower case, a known prefix, an underscore. Everything else stays on the record.
+ * {@code adt_*}, {@code peer_*}): lower case, a known prefix, an underscore; and the CloudEvents Kafka binding's
+ * {@code content-type} (exactly so). Everything else stays on the record.
  */
 public final class RecordHeaders {
 
     /** The prefixes (before the first underscore) of the headers the project's flows write on records. */
     public static final List<String> ALLOWED_PREFIXES = List.of("ce", "hl7", "lab", "pharmacy", "fhir", "workflow",
             "device", "cds", "ehr", "dlq", "order", "task", "notification", "adt", "peer");
+
+    /** The CloudEvents Kafka protocol binding's data content type (binary mode); the alert flows read it. */
+    public static final String CONTENT_TYPE = "content-type";
 
     private static final Pattern ALLOWED = Pattern.compile(
             "(" + String.join("|", ALLOWED_PREFIXES) + ")_[a-z0-9_]+");
@@ -31,7 +35,7 @@ public final class RecordHeaders {
 
     /** Whether a record header of this name may be copied onto the exchange. */
     public static boolean mayCross(String name) {
-        return name != null && ALLOWED.matcher(name).matches();
+        return name != null && (CONTENT_TYPE.equals(name) || ALLOWED.matcher(name).matches());
     }
 
     /** Copies the allowed headers (UTF-8 values; null values skipped) onto the message; returns how many were left out. */

@@ -57,7 +57,6 @@ public class MllpListenerConsumer extends DefaultConsumer {
     private Thread acceptor;
     private Semaphore permits;
     private volatile boolean running;
-    private boolean tls;
     private int handshakeTimeoutMs;
     private SenderRestrictions restrictions = SenderRestrictions.NONE;
 
@@ -78,9 +77,8 @@ public class MllpListenerConsumer extends DefaultConsumer {
         connectionThreads = getEndpoint().getCamelContext().getExecutorServiceManager()
                 .newCachedThreadPool(this, "mllp-listener-" + endpoint.getPort());
         MllpListenerComponent component = (MllpListenerComponent) endpoint.getComponent();
-        tls = component.tlsActive();
         String security = "";
-        if (tls) {
+        if (component.tlsActive()) {
             SSLContext ssl = TlsMaterial.of(getEndpoint().getCamelContext()).serverContext();
             SSLServerSocket sslServer = (SSLServerSocket) ssl.getServerSocketFactory().createServerSocket();
             ClientAuthentication clientAuth = component.clientAuthentication();

@@ -65,6 +65,7 @@ class RecordHeadersCrossingIT {
                 header(record, "CamelMllpCharset", "UTF-16");
                 header(record, "kafka.OVERRIDE_TOPIC", "hl7.adt.a01");
                 header(record, "Content-Type", "text/evil");
+                header(record, "CamelHttpPath", "/admin");
                 header(record, "CE_ID", "upper case is not ours");
                 producer.send(record).get(30, TimeUnit.SECONDS);
             }
@@ -74,7 +75,8 @@ class RecordHeadersCrossingIT {
             assertNull(message.getHeader("CamelHttpUri"), "a record must not redirect an HTTP call");
             assertNull(message.getHeader("CamelMllpCharset"), "a record must not change the MLLP sender's charset");
             assertNull(message.getHeader("kafka.OVERRIDE_TOPIC"), "a record must not re-route a Kafka write");
-            assertNull(message.getHeader("Content-Type"));
+            assertNull(message.getHeader("CamelHttpPath"));
+            assertNull(message.getHeader("Content-Type"), "only the lower-case CloudEvents content-type crosses");
             // exchange headers ignore case: CE_ID would overwrite ce_id
             assertEquals("evt-1", message.getHeader("ce_id"));
             assertEquals("MSG0001", message.getHeader("hl7_control_id"));
@@ -92,6 +94,8 @@ class RecordHeadersCrossingIT {
         assertTrue(RecordHeaders.mayCross("ce_specversion"));
         assertTrue(RecordHeaders.mayCross("fhir_subscription_id"));
         assertTrue(RecordHeaders.mayCross("device_alert_id"));
+        assertTrue(RecordHeaders.mayCross("content-type"), "the CloudEvents binding's content type");
+        assertFalse(RecordHeaders.mayCross("Content-Type"));
         assertFalse(RecordHeaders.mayCross("CamelHttpPath"));
         assertFalse(RecordHeaders.mayCross("ce_"), "a prefix alone is not a header of ours");
         assertFalse(RecordHeaders.mayCross("cmm_anything"));
