@@ -63,6 +63,10 @@ public class Hl7MessageInspector implements Processor {
     @Override
     public void process(Exchange exchange) throws Hl7RejectedException {
         Message in = exchange.getMessage();
+        String refused = in.getHeader(MllpListenerHeaders.SENDER_REFUSED, String.class);
+        if (refused != null) {
+            throw new Hl7RejectedException(refused, ErrorCode.TABLE_VALUE_NOT_FOUND);
+        }
         String framingError = in.getHeader(MllpListenerHeaders.FRAMING_ERROR, String.class);
         if (framingError != null) {
             throw new Hl7RejectedException(framingError, ErrorCode.SEGMENT_SEQUENCE_ERROR);

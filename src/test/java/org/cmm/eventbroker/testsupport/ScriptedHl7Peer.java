@@ -42,6 +42,7 @@ public final class ScriptedHl7Peer implements AutoCloseable {
     private HapiContext context;
     private ExecutorService executor;
     private HL7Service server;
+    private javax.net.ssl.SSLContext tls;
 
     public ScriptedHl7Peer(int port) {
         this.port = port;
@@ -61,6 +62,27 @@ public final class ScriptedHl7Peer implements AutoCloseable {
         this.answerText = text;
     }
 
+    /** Makes the peer speak MLLP over TLS (presenting the context's key) from the next {@link #start()}. */
+    public synchronized ScriptedHl7Peer tls(javax.net.ssl.SSLContext serverContext) {
+        this.tls = serverContext;
+        return this;
+    }
+
+    /** HAPI's sockets over the given TLS context: for {@code HapiContext.setSocketFactory} with {@code newClient(.., true)}. */
+    public static ca.uhn.hl7v2.util.SocketFactory tlsSockets(javax.net.ssl.SSLContext context) {
+        return new ca.uhn.hl7v2.util.StandardSocketFactory() {
+            @Override
+            public java.net.Socket createTlsSocket() throws java.io.IOException {
+                return context.getSocketFactory().createSocket();
+            }
+
+            @Override
+            public java.net.ServerSocket createTlsServerSocket() throws java.io.IOException {
+                return context.getServerSocketFactory().createServerSocket();
+            }
+        };
+    }
+
     public synchronized ScriptedHl7Peer start() throws Exception {
         executor = Executors.newCachedThreadPool();
         context = new DefaultHapiContext();
@@ -68,7 +90,10 @@ public final class ScriptedHl7Peer implements AutoCloseable {
         context.setValidationContext(ValidationContextFactory.noValidation());
         // ACK control ids from memory: HAPI's default generator writes an id_file into the working directory
         context.getParserConfiguration().setIdGenerator(new ca.uhn.hl7v2.util.idgenerator.InMemoryIDGenerator());
-        server = context.newServer(port, false);
+        if (tls != null) {
+            context.setSocketFactory(tlsSockets(tls));
+        }
+        server = context.newServer(port, tls != null);
         server.registerApplication("*", "*", new Application());
         server.startAndWait();
         return this;

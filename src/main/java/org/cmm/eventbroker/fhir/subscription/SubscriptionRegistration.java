@@ -3,9 +3,15 @@ package org.cmm.eventbroker.fhir.subscription;
 import java.util.List;
 import java.util.Optional;
 
+import ca.uhn.fhir.rest.client.api.IGenericClient;
+import ca.uhn.fhir.rest.server.exceptions.ResourceGoneException;
+import ca.uhn.fhir.rest.server.exceptions.ResourceNotFoundException;
+import org.apache.camel.CamelContext;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
+import org.cmm.eventbroker.fhir.FhirR4;
 import org.cmm.eventbroker.platform.delivery.DeliveryRejectedException;
+import org.hl7.fhir.r4.model.IdType;
 import org.hl7.fhir.r4.model.Subscription;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -24,6 +30,12 @@ import org.slf4j.LoggerFactory;
  * </ul>
  * The server is written only on such a status change, so the change events of its own writes end here without
  * another write. Logs name subscription ids only.
+ *
+ * <p>A change event is only a hint that a Subscription changed: anyone who can post to {@code /fhir/changes} or write
+ * {@code fhir.resource.changed} can make one up. So the Subscription is always read back from the FHIR server
+ * ({@code cmm.fhir.server.base-url}) and only the server's copy is validated, registered and activated; the status,
+ * channel and endpoint the event carries are ignored. A Subscription the server does not have (never created, or
+ * deleted since) is not registered (and unregistered if it was).
  */
 public class SubscriptionRegistration {
 
@@ -37,6 +49,10 @@ public class SubscriptionRegistration {
     private SubscriptionStatusWriter statusWriter;
     private SubscriptionValidator validator;
     private ServerCriteriaQuery server;
+    private String serverBaseUrl;
+    private int connectTimeoutMs = -1;
+    private int socketTimeoutMs = -1;
+    private volatile IGenericClient client;
 
     public void setRegistry(SubscriptionRegistry registry) {
         this.registry = registry;
@@ -49,6 +65,21 @@ public class SubscriptionRegistration {
     /** The FHIR server's answer to criteria evaluated there (bean {@code fhirCriteriaQuery}, looked up when not set). */
     public void setServer(ServerCriteriaQuery server) {
         this.server = server;
+    }
+
+    /** The FHIR server the Subscriptions are read back from; {@code cmm.fhir.server.base-url} when not set. */
+    public void setServerBaseUrl(String serverBaseUrl) {
+        this.serverBaseUrl = serverBaseUrl;
+    }
+
+    /** Connect timeout of the read-back; {@code cmm.fhir.server.connect-timeout-ms} when not set. */
+    public void setConnectTimeoutMs(int connectTimeoutMs) {
+        this.connectTimeoutMs = connectTimeoutMs;
+    }
+
+    /** Read timeout of the read-back; {@code cmm.fhir.server.socket-timeout-ms} when not set. */
+    public void setSocketTimeoutMs(int socketTimeoutMs) {
+        this.socketTimeoutMs = socketTimeoutMs;
     }
 
     /** The SubscriptionTopics file (cmm.fhir.subscription.topics-file); read now, failing with its name. */
@@ -71,7 +102,14 @@ public class SubscriptionRegistration {
             LOG.info("{} deleted: unregistered", key);
             return List.of();
         }
-        Subscription s = (Subscription) change.resource();
+        // trust only the FHIR server: the event's own copy may claim any status, channel and endpoint
+        Optional<Subscription> confirmed = readFromServer(exchange.getContext(), change.id());
+        if (confirmed.isEmpty()) {
+            registry.remove(key);
+            LOG.warn("{}: change event for a Subscription the FHIR server does not have: not registered", key);
+            return List.of();
+        }
+        Subscription s = confirmed.get();
         Optional<String> problem = problem(s);
         if (problem.isPresent()) {
             String reason = cut(problem.get());
@@ -97,6 +135,43 @@ public class SubscriptionRegistration {
                 NotificationRecords.json(active), null, null, null, null, null);
         return List.of(NotificationRecords.message(exchange.getContext(), channel, handshake,
                 exchange.getMessage().getHeader("ce_id", String.class)));
+    }
+
+    /**
+     * The Subscription as the FHIR server has it now, or empty when it has none with that id (404/410). Connection
+     * failures and other errors throw, so the change is retried.
+     */
+    private Optional<Subscription> readFromServer(CamelContext context, String id) {
+        try {
+            Subscription s = client(context).read().resource(Subscription.class).withId(id).execute();
+            // as a parsed change event has it: Subscription/<id>/_history/<version>, without the server's base
+            s.setIdElement(new IdType("Subscription", s.getIdElement().getIdPart(), s.getIdElement().getVersionIdPart()));
+            return Optional.of(s);
+        } catch (ResourceNotFoundException | ResourceGoneException e) {
+            return Optional.empty();
+        }
+    }
+
+    private IGenericClient client(CamelContext context) {
+        IGenericClient c = client;
+        if (c == null) {
+            String base = serverBaseUrl != null ? serverBaseUrl : property(context, "cmm.fhir.server.base-url", null);
+            if (base == null || base.isBlank()) {
+                throw new IllegalStateException("subscriptionRegistration reads Subscriptions back from the FHIR server: "
+                        + "cmm.fhir.server.base-url is not set");
+            }
+            int connect = connectTimeoutMs >= 0 ? connectTimeoutMs
+                    : Integer.parseInt(property(context, "cmm.fhir.server.connect-timeout-ms", "5000"));
+            int socket = socketTimeoutMs >= 0 ? socketTimeoutMs
+                    : Integer.parseInt(property(context, "cmm.fhir.server.socket-timeout-ms", "15000"));
+            c = FhirR4.client(base, connect, socket);
+            client = c;
+        }
+        return c;
+    }
+
+    private static String property(CamelContext context, String key, String fallback) {
+        return context.getPropertiesComponent().resolveProperty(key).map(String::trim).orElse(fallback);
     }
 
     /** The shared beans of routes/fhir/fhir-beans.camel.yaml, looked up on first use (bean files load in any order). */

@@ -1,6 +1,5 @@
 package org.cmm.eventbroker.platform.delivery;
 
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.HashMap;
@@ -26,7 +25,6 @@ import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
-import org.apache.kafka.common.header.Header;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -292,11 +290,8 @@ public class KafkaDeliveryConsumer extends DefaultConsumer {
     }
 
     private static void toExchange(ConsumerRecord<String, byte[]> record, Message message) {
-        for (Header header : record.headers()) {
-            if (header.value() != null) {
-                message.setHeader(header.key(), new String(header.value(), StandardCharsets.UTF_8));
-            }
-        }
+        // only the project's own event headers: a record's Camel*/kafka.* headers would steer the flow's components
+        RecordHeaders.copyAllowed(record.headers(), message);
         message.setHeader(KafkaConstants.TOPIC, record.topic());
         message.setHeader(KafkaConstants.PARTITION, record.partition());
         message.setHeader(KafkaConstants.OFFSET, record.offset());

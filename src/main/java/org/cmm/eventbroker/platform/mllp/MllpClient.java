@@ -20,7 +20,12 @@ public final class MllpClient implements AutoCloseable {
     private byte[] reply = new byte[4096];
 
     public MllpClient(String host, int port, int readTimeoutMs) throws IOException {
-        socket = new Socket(host, port);
+        this(new Socket(host, port), readTimeoutMs);
+    }
+
+    /** Over a socket already connected, e.g. a TLS socket ({@code SSLSocketFactory.createSocket(host, port)}). */
+    public MllpClient(Socket connected, int readTimeoutMs) throws IOException {
+        socket = connected;
         socket.setTcpNoDelay(true);
         socket.setSoTimeout(readTimeoutMs);
         in = new BufferedInputStream(socket.getInputStream());

@@ -4,6 +4,7 @@ import java.util.Map;
 
 import org.apache.camel.Endpoint;
 import org.apache.camel.support.DefaultComponent;
+import org.cmm.eventbroker.platform.security.TlsMaterial;
 
 /**
  * {@code mllp-listener:host:port} — an HL7 v2 MLLP server endpoint that never loses a pipelined message.
@@ -12,8 +13,79 @@ import org.apache.camel.support.DefaultComponent;
  * logs the whole message when it does (CAMEL-24668, fixed upstream in 4.22). The route decides the acknowledgement
  * by setting {@link MllpListenerHeaders#ACKNOWLEDGEMENT_CODE}; anything else (an exception, or no decision at all)
  * is answered {@code AE}, so a handled error can never turn into an {@code AA}.
+ *
+ * <p>TLS is set once for every listener, on the component (config/mllp-security.properties,
+ * {@code camel.component.mllp-listener.*}), never per route: on when {@link #setTlsEnabled tlsEnabled} or
+ * {@code cmm.security.enabled=true}; key material from {@link TlsMaterial} ({@code cmm.security.tls.*}).
  */
 public class MllpListenerComponent extends DefaultComponent {
+
+    /** The posture switch that turns TLS on for every listener, whatever {@link #setTlsEnabled} says. */
+    public static final String SECURITY_ENABLED = "cmm.security.enabled";
+
+    private boolean tlsEnabled;
+    private String clientAuth = "want";
+    private String senderRestrictionsFile;
+    private int handshakeTimeoutMs = 10_000;
+    private volatile SenderRestrictions restrictions;
+
+    public boolean isTlsEnabled() {
+        return tlsEnabled;
+    }
+
+    /** MLLP over TLS on every listener ({@code cmm.mllp.tls.enabled}); also on whenever {@code cmm.security.enabled}. */
+    public void setTlsEnabled(boolean tlsEnabled) {
+        this.tlsEnabled = tlsEnabled;
+    }
+
+    public String getClientAuth() {
+        return clientAuth;
+    }
+
+    /** none, want or need: whether senders are asked for a client certificate ({@code cmm.mllp.tls.client-auth}). */
+    public void setClientAuth(String clientAuth) {
+        ClientAuthentication.parse(clientAuth);
+        this.clientAuth = clientAuth;
+    }
+
+    public String getSenderRestrictionsFile() {
+        return senderRestrictionsFile;
+    }
+
+    /** Certificate subject -> allowed MSH-3/MSH-4 table ({@link SenderRestrictions}); blank: no restriction. */
+    public void setSenderRestrictionsFile(String senderRestrictionsFile) {
+        this.senderRestrictionsFile = senderRestrictionsFile;
+        this.restrictions = null;
+    }
+
+    public int getHandshakeTimeoutMs() {
+        return handshakeTimeoutMs;
+    }
+
+    /** A sender that has not completed the TLS handshake within this time is disconnected. */
+    public void setHandshakeTimeoutMs(int handshakeTimeoutMs) {
+        this.handshakeTimeoutMs = handshakeTimeoutMs;
+    }
+
+    /** Whether the listeners speak TLS: the component's switch or the security posture. */
+    public boolean tlsActive() {
+        return tlsEnabled || Boolean.parseBoolean(getCamelContext().getPropertiesComponent()
+                .resolveProperty(SECURITY_ENABLED).orElse("false").trim());
+    }
+
+    ClientAuthentication clientAuthentication() {
+        return ClientAuthentication.parse(clientAuth);
+    }
+
+    /** The table, read once (failing with the file's name). */
+    SenderRestrictions senderRestrictions() {
+        SenderRestrictions r = restrictions;
+        if (r == null) {
+            r = SenderRestrictions.load(senderRestrictionsFile);
+            restrictions = r;
+        }
+        return r;
+    }
 
     @Override
     protected Endpoint createEndpoint(String uri, String remaining, Map<String, Object> parameters) throws Exception {

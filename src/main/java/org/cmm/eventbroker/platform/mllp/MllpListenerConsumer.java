@@ -10,21 +10,36 @@ import java.net.Socket;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.nio.charset.Charset;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Semaphore;
 
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLPeerUnverifiedException;
+import javax.net.ssl.SSLServerSocket;
+import javax.net.ssl.SSLSocket;
+
 import ca.uhn.hl7v2.ErrorCode;
 import org.apache.camel.Exchange;
 import org.apache.camel.Processor;
 import org.apache.camel.support.DefaultConsumer;
+import org.cmm.eventbroker.platform.security.TlsMaterial;
+import org.cmm.eventbroker.platform.security.audit.AuditEvent;
+import org.cmm.eventbroker.platform.security.audit.AuditSink;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Accepts MLLP connections and runs each frame through the route synchronously, on the connection's own thread,
  * so frames of one connection are processed and answered strictly in the order they were sent.
+ *
+ * <p>Over TLS ({@link MllpListenerComponent#tlsActive()}) each connection's handshake runs on its own thread
+ * (bounded by the component's handshake timeout) before any byte is read as MLLP; a failed handshake (a plain-TCP
+ * sender, garbage, an untrusted or missing client certificate) closes the connection unanswered. Every handshake is
+ * audited ({@code authentication}, source {@code mllp}, mechanism {@code SSL}), and so is every message refused by
+ * the {@link SenderRestrictions} ({@code authorization}).
  *
  * <p>Logs name the connection and the frame size, never the message.
  */
@@ -40,6 +55,8 @@ public class MllpListenerConsumer extends DefaultConsumer {
     private Thread acceptor;
     private Semaphore permits;
     private volatile boolean running;
+    private int handshakeTimeoutMs;
+    private SenderRestrictions restrictions = SenderRestrictions.NONE;
 
     public MllpListenerConsumer(MllpListenerEndpoint endpoint, Processor processor) {
         super(endpoint, processor);
@@ -57,7 +74,23 @@ public class MllpListenerConsumer extends DefaultConsumer {
         permits = new Semaphore(endpoint.getMaxConnections());
         connectionThreads = getEndpoint().getCamelContext().getExecutorServiceManager()
                 .newCachedThreadPool(this, "mllp-listener-" + endpoint.getPort());
-        serverSocket = new ServerSocket();
+        MllpListenerComponent component = (MllpListenerComponent) endpoint.getComponent();
+        String security = "";
+        if (component.tlsActive()) {
+            SSLContext ssl = TlsMaterial.of(getEndpoint().getCamelContext()).serverContext();
+            SSLServerSocket sslServer = (SSLServerSocket) ssl.getServerSocketFactory().createServerSocket();
+            ClientAuthentication clientAuth = component.clientAuthentication();
+            sslServer.setNeedClientAuth(clientAuth == ClientAuthentication.NEED);
+            if (clientAuth == ClientAuthentication.WANT) {
+                sslServer.setWantClientAuth(true);
+            }
+            handshakeTimeoutMs = component.getHandshakeTimeoutMs();
+            restrictions = component.senderRestrictions();
+            serverSocket = sslServer;
+            security = " over TLS (client certificates: " + clientAuth.name().toLowerCase(java.util.Locale.ROOT) + ")";
+        } else {
+            serverSocket = new ServerSocket();
+        }
         serverSocket.setReuseAddress(true);
         serverSocket.bind(new InetSocketAddress(InetAddress.getByName(endpoint.getHost()), endpoint.getPort()),
                 endpoint.getBacklog());
@@ -65,8 +98,8 @@ public class MllpListenerConsumer extends DefaultConsumer {
         acceptor = new Thread(this::acceptLoop, "mllp-listener-accept-" + serverSocket.getLocalPort());
         acceptor.setDaemon(true);
         acceptor.start();
-        LOG.info("MLLP listener on {}:{} (max {} connections, idle timeout {} ms)", endpoint.getHost(),
-                serverSocket.getLocalPort(), endpoint.getMaxConnections(), endpoint.getIdleTimeoutMs());
+        LOG.info("MLLP listener on {}:{}{} (max {} connections, idle timeout {} ms)", endpoint.getHost(),
+                serverSocket.getLocalPort(), security, endpoint.getMaxConnections(), endpoint.getIdleTimeoutMs());
     }
 
     @Override
@@ -131,6 +164,14 @@ public class MllpListenerConsumer extends DefaultConsumer {
         try {
             socket.setTcpNoDelay(true);
             socket.setKeepAlive(true);
+            String principal = null;
+            if (socket instanceof SSLSocket ssl) {
+                Optional<String> authenticated = handshake(ssl, remote);
+                if (authenticated == null) {
+                    return;
+                }
+                principal = authenticated.orElse(null);
+            }
             socket.setSoTimeout(endpoint.getIdleTimeoutMs());
             MllpFrameReader reader = new MllpFrameReader(socket.getInputStream(), endpoint.getMaxFrameBytes());
             OutputStream out = new BufferedOutputStream(socket.getOutputStream(), 8 * 1024);
@@ -151,7 +192,7 @@ public class MllpListenerConsumer extends DefaultConsumer {
                     LOG.debug("MLLP connection from {} closed by the sender", remote);
                     return;
                 }
-                byte[] ack = process(frame, remote, local);
+                byte[] ack = process(frame, remote, local, principal);
                 if (ack != null) {
                     out.write(MllpFrameReader.START_BLOCK);
                     out.write(ack);
@@ -167,11 +208,56 @@ public class MllpListenerConsumer extends DefaultConsumer {
         }
     }
 
+    /**
+     * Runs the TLS handshake within the handshake timeout and audits it. Returns the client certificate's subject
+     * (empty without one), or null when the handshake failed and the connection is to be closed.
+     */
+    private Optional<String> handshake(SSLSocket ssl, String remote) {
+        String address = ssl.getInetAddress().getHostAddress();
+        AuditSink audit = AuditSink.of(getEndpoint().getCamelContext());
+        try {
+            ssl.setSoTimeout(handshakeTimeoutMs);
+            ssl.startHandshake();
+        } catch (IOException | RuntimeException e) {
+            String reason = "TLS handshake failed: " + (e instanceof SocketTimeoutException
+                    ? "not completed within " + handshakeTimeoutMs + " ms" : e.getClass().getSimpleName()
+                    + (e.getMessage() == null ? "" : ": " + e.getMessage()));
+            LOG.warn("MLLP connection from {} on port {} refused: {}", remote, endpoint.getPort(), reason);
+            audit.record(AuditEvent.authentication("mllp", null, "SSL", false, address, reason));
+            return null;
+        }
+        String subject;
+        try {
+            subject = ssl.getSession().getPeerPrincipal().getName();
+        } catch (SSLPeerUnverifiedException none) {
+            LOG.debug("MLLP connection from {}: TLS without a client certificate", remote);
+            audit.record(AuditEvent.authentication("mllp", null, "SSL", true, address, "no client certificate"));
+            return Optional.empty();
+        }
+        LOG.info("MLLP connection from {}: TLS client certificate {}", remote, subject);
+        audit.record(AuditEvent.authentication("mllp", subject, "SSL", true, address, null));
+        return Optional.of(subject);
+    }
+
     /** Runs one frame through the route and returns the ACK to send, or null when nobody waits for one. */
-    private byte[] process(MllpFrame frame, String remote, String local) {
+    private byte[] process(MllpFrame frame, String remote, String local, String principal) {
         Exchange exchange = createExchange(false);
         try {
             exchange.getIn().setBody(frame.payload());
+            String refused = null;
+            if (principal != null) {
+                exchange.getIn().setHeader(MllpListenerHeaders.CLIENT_PRINCIPAL, principal);
+                if (frame.problem() == null) {
+                    refused = restrictions.refusal(principal, frame.payload()).orElse(null);
+                }
+            }
+            if (refused != null) {
+                exchange.getIn().setHeader(MllpListenerHeaders.SENDER_REFUSED, refused);
+                LOG.warn("MLLP message from {} refused: {}", remote, refused);
+                AuditSink.of(getEndpoint().getCamelContext()).record(AuditEvent.authorization("mllp", principal,
+                        "send", "SendingApplication", sender(frame.payload()), false,
+                        remote.substring(0, remote.lastIndexOf(':')), refused));
+            }
             exchange.getIn().setHeader(MllpListenerHeaders.REMOTE_ADDRESS, remote);
             exchange.getIn().setHeader(MllpListenerHeaders.LOCAL_ADDRESS, local);
             exchange.getIn().setHeader(MllpListenerHeaders.ACKNOWLEDGEMENT_EXPECTED, frame.expectsAcknowledgement());
@@ -191,13 +277,18 @@ public class MllpListenerConsumer extends DefaultConsumer {
                 }
                 return null;
             }
-            return acknowledgement(frame, exchange, remote);
+            return acknowledgement(frame, exchange, remote, refused);
         } finally {
             releaseExchange(exchange, false);
         }
     }
 
-    private byte[] acknowledgement(MllpFrame frame, Exchange exchange, String remote) {
+    /** MSH-3^MSH-4 as the audit's resource name, or null when unreadable. */
+    private static String sender(byte[] payload) {
+        return SenderRestrictions.sendingApplicationAndFacility(payload).map(f -> f[0] + "^" + f[1]).orElse(null);
+    }
+
+    private byte[] acknowledgement(MllpFrame frame, Exchange exchange, String remote, String refused) {
         AckCode code;
         String text;
         ErrorCode errorCode = null;
@@ -214,6 +305,12 @@ public class MllpListenerConsumer extends DefaultConsumer {
         } else {
             code = AckCode.valueOf(decided);
             text = exchange.getMessage().getHeader(MllpListenerHeaders.ACKNOWLEDGEMENT_TEXT, String.class);
+            if (refused != null && code == AckCode.AA) {
+                // fail closed: a route that ignored the refusal must not make the sender believe it was accepted
+                LOG.error("MLLP message from {}: the route accepted a refused sender; answering AR", remote);
+                code = AckCode.AR;
+                text = refused;
+            }
             Integer numeric = exchange.getMessage().getHeader(MllpListenerHeaders.ACKNOWLEDGEMENT_ERROR_CODE, Integer.class);
             if (numeric != null) {
                 errorCode = ErrorCode.errorCodeFor(numeric);

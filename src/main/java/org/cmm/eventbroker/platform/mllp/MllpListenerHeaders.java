@@ -16,6 +16,14 @@ public final class MllpListenerHeaders {
     public static final String FRAMING_ERROR = "CamelMllpFramingError";
     /** Set by the consumer: whether the sender waits for an acknowledgement of these bytes. */
     public static final String ACKNOWLEDGEMENT_EXPECTED = "CamelMllpAcknowledgementExpected";
+    /**
+     * Set by the consumer when the sender may not send this message (a client certificate restricted to other
+     * MSH-3/MSH-4 values): why. The route must dead-letter the message untouched and answer AR; the consumer never
+     * answers such a message AA, whatever the route decided.
+     */
+    public static final String SENDER_REFUSED = "CamelMllpSenderRefused";
+    /** Set by the consumer on TLS connections with a verified client certificate: its subject (X.500 name). */
+    public static final String CLIENT_PRINCIPAL = "CamelMllpClientPrincipal";
     /** Set by the consumer: the sender's address, host:port. */
     public static final String REMOTE_ADDRESS = "CamelMllpRemoteAddress";
     /** Set by the consumer: the listener's address, host:port. */

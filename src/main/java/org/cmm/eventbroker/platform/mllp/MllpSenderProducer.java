@@ -9,11 +9,16 @@ import java.net.SocketTimeoutException;
 import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
 
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.SSLSocketFactory;
+
 import org.apache.camel.Exchange;
 import org.apache.camel.support.DefaultProducer;
 import org.cmm.eventbroker.platform.delivery.DeliveryFailedException;
 import org.cmm.eventbroker.platform.delivery.DeliveryRejectedException;
 import org.cmm.eventbroker.platform.delivery.PeerRejectedException;
+import org.cmm.eventbroker.platform.security.TlsMaterial;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,10 +46,22 @@ public class MllpSenderProducer extends DefaultProducer {
     private Socket socket;
     private MllpFrameReader reader;
     private OutputStream out;
+    private SSLSocketFactory tls;
+    private boolean verifyHostname;
 
     public MllpSenderProducer(MllpSenderEndpoint endpoint) {
         super(endpoint);
         this.endpoint = endpoint;
+    }
+
+    @Override
+    protected void doStart() throws Exception {
+        super.doStart();
+        MllpSenderComponent component = (MllpSenderComponent) endpoint.getComponent();
+        if (component.tlsActive()) {
+            tls = TlsMaterial.of(endpoint.getCamelContext()).clientContext().getSocketFactory();
+            verifyHostname = component.isVerifyHostname();
+        }
     }
 
     @Override
@@ -143,6 +160,9 @@ public class MllpSenderProducer extends DefaultProducer {
             s.connect(new InetSocketAddress(endpoint.getHost(), endpoint.getPort()), endpoint.getConnectTimeoutMs());
             s.setTcpNoDelay(true);
             s.setKeepAlive(true);
+            if (tls != null) {
+                s = handshake(s);
+            }
             s.setSoTimeout(endpoint.getAckTimeoutMs());
         } catch (IOException e) {
             s.close();
@@ -151,7 +171,25 @@ public class MllpSenderProducer extends DefaultProducer {
         socket = s;
         out = s.getOutputStream();
         reader = new MllpFrameReader(s.getInputStream(), endpoint.getMaxAckBytes());
-        LOG.info("Connected to MLLP peer {}", peer());
+        LOG.info("Connected to MLLP peer {}{}", peer(), tls != null ? " over TLS" : "");
+    }
+
+    /** TLS over the connected socket, the peer verified (truststore, and the host name unless switched off). */
+    private Socket handshake(Socket plain) throws IOException {
+        SSLSocket ssl = (SSLSocket) tls.createSocket(plain, endpoint.getHost(), endpoint.getPort(), true);
+        try {
+            if (verifyHostname) {
+                SSLParameters parameters = ssl.getSSLParameters();
+                parameters.setEndpointIdentificationAlgorithm("HTTPS");
+                ssl.setSSLParameters(parameters);
+            }
+            ssl.setSoTimeout(endpoint.getConnectTimeoutMs());
+            ssl.startHandshake();
+            return ssl;
+        } catch (IOException e) {
+            ssl.close();
+            throw new IOException("TLS handshake with " + peer() + " failed: " + e.getMessage(), e);
+        }
     }
 
     private void disconnect() {
