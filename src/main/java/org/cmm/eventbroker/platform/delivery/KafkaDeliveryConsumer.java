@@ -105,10 +105,6 @@ public class KafkaDeliveryConsumer extends DefaultConsumer {
         own.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         // pattern subscriptions notice new topics (lab.orders.<new-type>) within this time
         own.put(ConsumerConfig.METADATA_MAX_AGE_CONFIG, "5000");
-        String brokers = endpoint.getBrokers();
-        if (brokers != null && !brokers.isBlank()) {
-            own.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, brokers);
-        }
         return KafkaClients.of(getEndpoint().getCamelContext()).consumer(
                 endpoint.getGroupId() + "-" + Integer.toHexString(System.identityHashCode(this)), endpoint.getGroupId(), own);
     }

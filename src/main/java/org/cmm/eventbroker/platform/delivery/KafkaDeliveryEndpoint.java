@@ -13,7 +13,6 @@ import org.apache.camel.support.DefaultEndpoint;
 public class KafkaDeliveryEndpoint extends DefaultEndpoint {
 
     private String groupId;
-    private String brokers;
     private String topicPrefix;
     private String topicTypes;
     private int concurrency = 4;
@@ -54,20 +53,6 @@ public class KafkaDeliveryEndpoint extends DefaultEndpoint {
     /** The Kafka consumer group; instances with the same group share the partitions. */
     public void setGroupId(String groupId) {
         this.groupId = groupId;
-    }
-
-    public String getBrokers() {
-        return brokers;
-    }
-
-    /**
-     * Only for a consumer that must read another cluster than the runtime's: its bootstrap servers. Unset (the
-     * normal case), the consumer is built by {@link org.cmm.eventbroker.platform.kafka.KafkaClients} from the Kafka
-     * component's configuration ({@code camel.component.kafka.*}); either way every other client setting (TLS, SASL)
-     * comes from there.
-     */
-    public void setBrokers(String brokers) {
-        this.brokers = brokers;
     }
 
     public String getTopicPrefix() {

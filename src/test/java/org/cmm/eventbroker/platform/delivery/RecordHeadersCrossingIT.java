@@ -16,6 +16,7 @@ import java.util.concurrent.TimeUnit;
 import org.apache.camel.Message;
 import org.apache.camel.builder.RouteBuilder;
 import org.apache.camel.impl.DefaultCamelContext;
+import org.cmm.eventbroker.platform.kafka.KafkaClients;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -43,11 +44,11 @@ class RecordHeadersCrossingIT {
             broker.start();
             BlockingQueue<Message> delivered = new LinkedBlockingQueue<>();
             DefaultCamelContext camel = new DefaultCamelContext();
+            camel.getRegistry().bind(KafkaClients.REGISTRY_NAME, KafkaClients.forBootstrap(broker.bootstrapServers()));
             camel.addRoutes(new RouteBuilder() {
                 @Override
                 public void configure() {
-                    from("kafka-delivery:headers-test?brokers=" + broker.bootstrapServers()
-                            + "&topicPrefix=test.outbound&initialBackoffMs=100")
+                    from("kafka-delivery:headers-test?topicPrefix=test.outbound&initialBackoffMs=100")
                             .process(e -> delivered.add(e.getMessage().copy()));
                 }
             });
