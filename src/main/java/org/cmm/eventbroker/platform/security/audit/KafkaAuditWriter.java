@@ -7,10 +7,20 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeoutException;
+
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -93,6 +103,7 @@ public final class KafkaAuditWriter implements AuditSink, AutoCloseable {
                     continue;
                 }
                 if (producer == null) {
+                    createTopics();
                     producer = new KafkaProducer<>(producerProperties, new StringSerializer(), new StringSerializer());
                 }
                 AuditEvent sent = event;
@@ -117,6 +128,35 @@ public final class KafkaAuditWriter implements AuditSink, AutoCloseable {
         }
         if (producer != null) {
             producer.close(Duration.ofSeconds(5));
+        }
+    }
+
+    /** The three audit topics, with the cluster's default partitions and replication (existing ones are kept). */
+    private void createTopics() {
+        Properties admin = new Properties();
+        producerProperties.forEach((k, v) -> {
+            if (AdminClientConfig.configNames().contains(String.valueOf(k))) {
+                admin.put(k, v);
+            }
+        });
+        admin.put(AdminClientConfig.CLIENT_ID_CONFIG, CLIENT_ID + "-admin");
+        try (Admin client = Admin.create(admin)) {
+            List<NewTopic> topics = Arrays.stream(AuditEvent.Kind.values())
+                    .map(k -> new NewTopic(AuditCloudEvents.topic(k), Optional.empty(), Optional.empty())).toList();
+            for (var result : client.createTopics(topics).values().entrySet()) {
+                try {
+                    result.getValue().get(30, TimeUnit.SECONDS);
+                } catch (ExecutionException e) {
+                    if (!(e.getCause() instanceof TopicExistsException)) {
+                        throw new IllegalStateException("Cannot create " + result.getKey() + ": " + e.getCause(), e);
+                    }
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        } catch (TimeoutException e) {
+            throw new IllegalStateException("Audit topics not created within 30 s", e);
         }
     }
 

@@ -126,6 +126,7 @@ public class RbacAuthorizer implements Authorizer {
         LOG.info("RBAC authorizer: {} role bindings and {} super users from {}", state.bindings().bindings().size(),
                 state.superUsers().size(), file);
         configureAudit(configs);
+        AuditingSaslServerProvider.install();
         long interval = Long.parseLong(setting(configs, RELOAD_INTERVAL_MS, "2000"));
         if (interval > 0) {
             watcher = Executors.newSingleThreadScheduledExecutor(r -> {

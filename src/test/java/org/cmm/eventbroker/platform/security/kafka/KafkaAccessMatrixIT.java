@@ -1,0 +1,237 @@
+package org.cmm.eventbroker.platform.security.kafka;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.errors.AuthorizationException;
+import org.apache.kafka.common.errors.GroupAuthorizationException;
+import org.apache.kafka.common.errors.SaslAuthenticationException;
+import org.apache.kafka.common.errors.TopicAuthorizationException;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.cmm.eventbroker.testsupport.LogCapture;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Principal x operation matrix against a real broker in the production posture with real Kafka clients over
+ * SCRAM-SHA-512, PLAIN and mTLS: what a role allows works, what it does not fails with Kafka's authorization error,
+ * and each decision leaves its record on the audit topics; no secret reaches a log line.
+ */
+class KafkaAccessMatrixIT {
+
+    private static final String BINDINGS = """
+            bind user:lis lab-system
+            bind user:reader clinical-reader
+            bind user:ehr ehr-sender
+            bind user:device-gw-01 device-gateway
+            """;
+
+    @TempDir
+    static Path dir;
+
+    static LogCapture logs;
+    static SecureBroker secure;
+
+    @BeforeAll
+    static void start() throws Exception {
+        logs = LogCapture.attach();
+        secure = new SecureBroker(dir, BINDINGS, null);
+        secure.createTopics("lab.results.oru", "hl7.adt.a01", "device.vitals");
+    }
+
+    @AfterAll
+    static void stop() {
+        if (secure != null) {
+            secure.close();
+        }
+        if (logs != null) {
+            logs.close();
+        }
+    }
+
+    @Test
+    void scramLabSystemWritesResultsAndIsDeniedAdtWithAuditRecords() throws Exception {
+        Properties lis = secure.scram("lis", secure.passwords.get("lis"));
+        produce(lis, "lab.results.oru", "result-1");
+        Exception denied = assertThrows(Exception.class, () -> produce(lis, "hl7.adt.a01", "adt-1"));
+        assertAuthorizationError(denied, TopicAuthorizationException.class);
+
+        JsonNode authenticated = secure.awaitAudit("authentication",
+                e -> e.at("/data/authenticationInfo/principal").asText().equals("User:lis"));
+        assertEquals("SCRAM-SHA-512", authenticated.at("/data/methodName").asText());
+        assertEquals("SUCCESS", authenticated.at("/data/result/status").asText());
+        assertEquals("127.0.0.1", authenticated.at("/data/clientAddress/0/ip").asText());
+
+        JsonNode allowed = secure.awaitAudit("authorization", e -> principal(e, "User:lis")
+                && e.at("/data/authorizationInfo/resourceName").asText().equals("lab.results.oru")
+                && e.at("/data/authorizationInfo/operation").asText().equals("Write"));
+        assertTrue(allowed.at("/data/authorizationInfo/granted").asBoolean());
+        assertEquals("Topic", allowed.at("/data/authorizationInfo/resourceType").asText());
+        assertEquals("LITERAL", allowed.at("/data/authorizationInfo/patternType").asText());
+        assertFalse(allowed.at("/data/request/clientId").asText().isEmpty());
+
+        JsonNode refused = secure.awaitAudit("authorization", e -> principal(e, "User:lis")
+                && e.at("/data/authorizationInfo/resourceName").asText().equals("hl7.adt.a01"));
+        assertFalse(refused.at("/data/authorizationInfo/granted").asBoolean());
+        assertEquals("UNAUTHORIZED", refused.at("/data/result/status").asText());
+        assertFalse(refused.toString().contains("adt-1"), "no message content in the audit");
+    }
+
+    @Test
+    void scramClinicalReaderReadsResultsInItsOwnGroupsOnlyAndTheReadIsAuditedAsDataAccess() throws Exception {
+        produce(secure.scram("lis", secure.passwords.get("lis")), "lab.results.oru", "result-for-reader");
+        Properties reader = secure.scram("reader", secure.passwords.get("reader"));
+        List<String> values = consume(reader, "clinical-results-viewer", "lab.results.oru", 1);
+        assertTrue(values.contains("result-for-reader"), values.toString());
+
+        Exception wrongGroup = assertThrows(Exception.class, () -> consume(reader, "other-app", "lab.results.oru", 1));
+        assertAuthorizationError(wrongGroup, GroupAuthorizationException.class);
+        Exception write = assertThrows(Exception.class, () -> produce(reader, "lab.results.oru", "forged"));
+        assertAuthorizationError(write, AuthorizationException.class);
+
+        JsonNode access = secure.awaitAudit("data-access", e -> principal(e, "User:reader")
+                && e.at("/data/authorizationInfo/resourceName").asText().equals("lab.results.oru"));
+        assertEquals("Read", access.at("/data/authorizationInfo/operation").asText());
+        secure.awaitAudit("authorization", e -> principal(e, "User:reader")
+                && e.at("/data/authorizationInfo/resourceType").asText().equals("Group")
+                && e.at("/data/authorizationInfo/resourceName").asText().equals("other-app")
+                && !e.at("/data/authorizationInfo/granted").asBoolean());
+    }
+
+    @Test
+    void plainEhrSenderWritesHl7() throws Exception {
+        produce(secure.plain("ehr", secure.passwords.get("ehr")), "hl7.adt.a01", "adt-from-ehr");
+        JsonNode authenticated = secure.awaitAudit("authentication", e -> principal(e, "User:ehr"));
+        assertEquals("PLAIN", authenticated.at("/data/methodName").asText());
+    }
+
+    @Test
+    void mtlsDeviceGatewayIsItsCertificatesCommonNameAndWritesReadingsOnly() throws Exception {
+        produce(secure.mtls(), "device.vitals", "reading-1");
+        Exception read = assertThrows(Exception.class, () -> consume(secure.mtls(), "device-gateway-1", "hl7.adt.a01", 1));
+        assertAuthorizationError(read, TopicAuthorizationException.class);
+        JsonNode authenticated = secure.awaitAudit("authentication", e -> principal(e, "User:device-gw-01"));
+        assertEquals("SSL", authenticated.at("/data/methodName").asText());
+        secure.awaitAudit("authorization", e -> principal(e, "User:device-gw-01")
+                && e.at("/data/authorizationInfo/resourceName").asText().equals("hl7.adt.a01")
+                && !e.at("/data/authorizationInfo/granted").asBoolean());
+    }
+
+    @Test
+    void unknownUsersAndWrongPasswordsFailAndAreAudited() {
+        Exception unknown = assertThrows(Exception.class,
+                () -> produce(secure.scram("nobody", "whatever-1"), "lab.results.oru", "x"));
+        assertAuthenticationError(unknown);
+        String wrongPassword = "wrong-" + secure.passwords.get("lis");
+        Exception wrong = assertThrows(Exception.class,
+                () -> produce(secure.scram("lis", wrongPassword), "lab.results.oru", "x"));
+        assertAuthenticationError(wrong);
+        Exception wrongPlain = assertThrows(Exception.class,
+                () -> produce(secure.plain("ehr", "wrong-plain-password"), "hl7.adt.a01", "x"));
+        assertAuthenticationError(wrongPlain);
+
+        secure.awaitAudit("authentication", e -> principal(e, "User:nobody")
+                && e.at("/data/result/status").asText().equals("UNAUTHENTICATED"));
+        secure.awaitAudit("authentication", e -> principal(e, "User:lis")
+                && e.at("/data/result/status").asText().equals("UNAUTHENTICATED")
+                && e.at("/data/methodName").asText().equals("SCRAM-SHA-512"));
+        JsonNode plain = secure.awaitAudit("authentication", e -> principal(e, "User:ehr")
+                && e.at("/data/result/status").asText().equals("UNAUTHENTICATED"));
+        assertFalse(plain.toString().contains("wrong-plain-password"));
+        for (JsonNode event : secure.auditEvents()) {
+            assertFalse(event.toString().contains(wrongPassword), "no password in the audit");
+        }
+    }
+
+    @Test
+    void onlyAnOperatorOrAdminCreatesTopics() throws Exception {
+        try (Admin admin = Admin.create(secure.scram("reader", secure.passwords.get("reader")))) {
+            Exception e = assertThrows(Exception.class,
+                    () -> admin.createTopics(List.of(new NewTopic("lab.results.new", 1, (short) 1))).all().get());
+            assertAuthorizationError(e, TopicAuthorizationException.class);
+        }
+        secure.createTopics("lab.results.by-admin");
+    }
+
+    @Test
+    void noSecretReachesALogLine() throws Exception {
+        // make sure every kind of connection happened at least once before looking
+        produce(secure.scram("lis", secure.passwords.get("lis")), "lab.results.oru", "log-check");
+        produce(secure.plain("ehr", secure.passwords.get("ehr")), "hl7.adt.a01", "log-check");
+        produce(secure.mtls(), "device.vitals", "log-check");
+        List<String> secrets = new ArrayList<>(secure.passwords.values());
+        secrets.add(secure.material.keystorePassword());
+        secrets.add(secure.material.truststorePassword());
+        secrets.add(secure.deviceKeystorePassword);
+        secrets.add("PRIVATE KEY");
+        assertFalse(logs.lines().isEmpty());
+        assertEquals(List.of(), logs.linesContaining(secrets));
+    }
+
+    private static boolean principal(JsonNode event, String principal) {
+        return event.at("/data/authenticationInfo/principal").asText().equals(principal);
+    }
+
+    static void produce(Properties client, String topic, String value) throws Exception {
+        try (KafkaProducer<String, String> producer = new KafkaProducer<>(client, new StringSerializer(),
+                new StringSerializer())) {
+            producer.send(new ProducerRecord<>(topic, "k", value)).get();
+        }
+    }
+
+    static List<String> consume(Properties client, String group, String topic, int atLeast) {
+        Properties p = new Properties();
+        p.putAll(client);
+        p.put("group.id", group);
+        p.put("auto.offset.reset", "earliest");
+        List<String> values = new ArrayList<>();
+        try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(p, new StringDeserializer(),
+                new StringDeserializer())) {
+            consumer.subscribe(List.of(topic));
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (values.size() < atLeast && System.nanoTime() < deadline) {
+                for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(500))) {
+                    values.add(r.value());
+                }
+            }
+        }
+        return values;
+    }
+
+    static void assertAuthorizationError(Throwable thrown, Class<? extends AuthorizationException> expected) {
+        for (Throwable t = thrown; t != null; t = t.getCause()) {
+            if (expected.isInstance(t)) {
+                return;
+            }
+        }
+        throw new AssertionError("expected " + expected.getSimpleName() + " but got " + thrown, thrown);
+    }
+
+    static void assertAuthenticationError(Throwable thrown) {
+        for (Throwable t = thrown; t != null; t = t.getCause()) {
+            if (t instanceof SaslAuthenticationException) {
+                return;
+            }
+        }
+        assertInstanceOf(SaslAuthenticationException.class, thrown);
+    }
+}
