@@ -1,5 +1,6 @@
 package org.cmm.eventbroker.platform.security.kafka;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -33,8 +34,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Principal x operation matrix against a real broker in the production posture with real Kafka clients over
- * SCRAM-SHA-512, PLAIN and mTLS: what a role allows works, what it does not fails with Kafka's authorization error,
- * and each decision leaves its record on the audit topics; no secret reaches a log line.
+ * SCRAM-SHA-512, PLAIN, OAUTHBEARER (tokens from {@link LocalJwksIssuerStandIn}, checked by Kafka's own validator)
+ * and mTLS: what a role allows works, what it does not fails with Kafka's authorization error, and each decision
+ * leaves its record on the audit topics; role bindings and SCRAM users change while running; no secret reaches a
+ * log line.
  */
 class KafkaAccessMatrixIT {
 
@@ -43,18 +46,29 @@ class KafkaAccessMatrixIT {
             bind user:reader clinical-reader
             bind user:ehr ehr-sender
             bind user:device-gw-01 device-gateway
+            bind group:/clinicians clinical-reader
+            bind role:kafka-auditor auditor
             """;
+    private static final String DASHBOARD_SECRET = "dashboard-" + org.cmm.eventbroker.platform.security.generation.SecurityMaterial.newPassword();
+    private static final String AUDITOR_SECRET = "auditor-" + org.cmm.eventbroker.platform.security.generation.SecurityMaterial.newPassword();
 
     @TempDir
     static Path dir;
 
     static LogCapture logs;
     static SecureBroker secure;
+    static LocalJwksIssuerStandIn issuer;
 
     @BeforeAll
     static void start() throws Exception {
         logs = LogCapture.attach();
-        secure = new SecureBroker(dir, BINDINGS, null);
+        issuer = new LocalJwksIssuerStandIn("cmm-event-broker");
+        issuer.register("clinical-dashboard", new LocalJwksIssuerStandIn.Client(DASHBOARD_SECRET, "svc-dashboard",
+                List.of("/clinicians"), List.of()));
+        issuer.register("audit-viewer", new LocalJwksIssuerStandIn.Client(AUDITOR_SECRET, "svc-audit-viewer",
+                List.of(), List.of("kafka-auditor")));
+        secure = new SecureBroker(dir, BINDINGS, new org.cmm.eventbroker.dev.EmbeddedKafkaBroker.Oauth(issuer.issuer(),
+                issuer.jwksUri(), "cmm-event-broker", 30));
         secure.createTopics("lab.results.oru", "hl7.adt.a01", "device.vitals");
     }
 
@@ -66,6 +80,78 @@ class KafkaAccessMatrixIT {
         if (logs != null) {
             logs.close();
         }
+        if (issuer != null) {
+            issuer.close();
+        }
+    }
+
+    @Test
+    void oauthTokenWithTheCliniciansGroupReadsResultsButCannotWrite() throws Exception {
+        produce(secure.scram("lis", secure.passwords.get("lis")), "lab.results.oru", "result-for-dashboard");
+        Properties dashboard = secure.oauth(issuer.tokenEndpoint(), "clinical-dashboard", DASHBOARD_SECRET);
+        List<String> values = consume(dashboard, "clinical-dashboard", "lab.results.oru", 1);
+        assertTrue(values.contains("result-for-dashboard"), values.toString());
+        Exception write = assertThrows(Exception.class, () -> produce(dashboard, "lab.results.oru", "forged"));
+        assertAuthorizationError(write, AuthorizationException.class);
+        JsonNode authenticated = secure.awaitAudit("authentication", e -> principal(e, "User:svc-dashboard"));
+        assertEquals("OAUTHBEARER", authenticated.at("/data/methodName").asText());
+        secure.awaitAudit("data-access", e -> principal(e, "User:svc-dashboard")
+                && e.at("/data/authorizationInfo/resourceName").asText().equals("lab.results.oru"));
+    }
+
+    @Test
+    void oauthRoleClaimBindsTheAuditorWhoReadsAuditButNoPatientData() throws Exception {
+        Properties auditor = secure.oauth(issuer.tokenEndpoint(), "audit-viewer", AUDITOR_SECRET);
+        secure.awaitAudit("authentication", e -> true); // the audit topic exists and holds events
+        assertFalse(consume(auditor, "auditor-console", "security.audit.authentication", 1).isEmpty());
+        Exception read = assertThrows(Exception.class, () -> consume(auditor, "auditor-console", "lab.results.oru", 1));
+        assertAuthorizationError(read, TopicAuthorizationException.class);
+    }
+
+    @Test
+    void unsignedOrUnknownClientTokensAreRefusedAndAudited() {
+        Exception unsigned = assertThrows(Exception.class,
+                () -> produce(secure.unsignedToken("mallory"), "lab.results.oru", "x"));
+        assertAuthenticationError(unsigned);
+        JsonNode refused = secure.awaitAudit("authentication", e -> principal(e, "User:mallory"));
+        assertEquals("OAUTHBEARER", refused.at("/data/methodName").asText());
+        assertEquals("UNAUTHENTICATED", refused.at("/data/result/status").asText());
+        assertThrows(Exception.class, () -> produce(
+                secure.oauth(issuer.tokenEndpoint(), "clinical-dashboard", "wrong-secret"), "lab.results.oru", "x"));
+    }
+
+    @Test
+    void roleBindingsAndScramUsersChangedWhileRunningTakeEffectWithinSecondsAndABadFileKeepsTheLastGoodSet()
+            throws Exception {
+        String password = org.cmm.eventbroker.platform.security.generation.SecurityMaterial.newPassword();
+        secure.broker.upsertScramUser("lab2", password);
+        Properties lab2 = secure.scram("lab2", password);
+        await().atMost(Duration.ofSeconds(15)).ignoreExceptionsMatching(e -> !(e instanceof AssertionError))
+                .until(() -> {
+                    try {
+                        produce(lab2, "lab.results.oru", "before-binding");
+                        return false;
+                    } catch (Exception e) {
+                        assertAuthorizationError(e, AuthorizationException.class);
+                        return true;
+                    }
+                });
+
+        java.nio.file.Files.writeString(secure.roleBindings, BINDINGS + "bind user:lab2 lab-system\n");
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(250)).until(() -> {
+            try {
+                produce(lab2, "lab.results.oru", "after-binding");
+                return true;
+            } catch (Exception e) {
+                return false;
+            }
+        });
+
+        java.nio.file.Files.writeString(secure.roleBindings, BINDINGS + "bind user:lab2 lab-system\nbind user:x nope\n");
+        await().atMost(Duration.ofSeconds(10)).until(() -> logs.lines().stream()
+                .anyMatch(l -> l.contains("line 8: unknown role 'nope'") && l.contains("keeping the last good set")));
+        produce(lab2, "lab.results.oru", "last-good-set-kept");
+        java.nio.file.Files.writeString(secure.roleBindings, BINDINGS + "bind user:lab2 lab-system\n");
     }
 
     @Test
@@ -182,6 +268,8 @@ class KafkaAccessMatrixIT {
         secrets.add(secure.material.keystorePassword());
         secrets.add(secure.material.truststorePassword());
         secrets.add(secure.deviceKeystorePassword);
+        secrets.add(DASHBOARD_SECRET);
+        secrets.add(AUDITOR_SECRET);
         secrets.add("PRIVATE KEY");
         assertFalse(logs.lines().isEmpty());
         assertEquals(List.of(), logs.linesContaining(secrets));

@@ -83,6 +83,27 @@ final class SecureBroker implements AutoCloseable {
                 + user + "\" password=\"" + password + "\";");
     }
 
+    /** A client getting its tokens from the issuer's token endpoint (client credentials), as from Keycloak. */
+    Properties oauth(String tokenEndpoint, String clientId, String clientSecret) {
+        String key = "org.apache.kafka.sasl.oauthbearer.allowed.urls";
+        String allowed = System.getProperty(key, "");
+        if (!allowed.contains(tokenEndpoint)) {
+            System.setProperty(key, allowed.isEmpty() ? tokenEndpoint : allowed + "," + tokenEndpoint);
+        }
+        Properties p = sasl("OAUTHBEARER", "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule "
+                + "required clientId=\"" + clientId + "\" clientSecret=\"" + clientSecret + "\";");
+        p.put("sasl.login.callback.handler.class",
+                "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginCallbackHandler");
+        p.put("sasl.oauthbearer.token.endpoint.url", tokenEndpoint);
+        return p;
+    }
+
+    /** A client presenting an unsigned token (Kafka's unsecured login handler) claiming {@code subject}. */
+    Properties unsignedToken(String subject) {
+        return sasl("OAUTHBEARER", "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required "
+                + "unsecuredLoginStringClaim_sub=\"" + subject + "\";");
+    }
+
     Properties sasl(String mechanism, String jaas) {
         Properties p = trusting();
         p.put("bootstrap.servers", broker.bootstrapServers());
