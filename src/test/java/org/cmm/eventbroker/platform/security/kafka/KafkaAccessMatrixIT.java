@@ -275,6 +275,66 @@ class KafkaAccessMatrixIT {
         assertEquals(List.of(), logs.linesContaining(secrets));
     }
 
+    @Test
+    void kcatOverSaslSslAndMtlsWorksAsTheDocumentationSays() throws Exception {
+        Path kcat = Path.of("/usr/bin/kcat");
+        assertTrue(java.nio.file.Files.isExecutable(kcat), "kcat is needed for this test: apt-get install kcat");
+        // docs/security.md: a client properties file (owner-only) instead of passwords on the command line
+        Path scram = kcatConfig("lis.properties", "security.protocol=SASL_SSL\nsasl.mechanisms=SCRAM-SHA-512\n"
+                + "sasl.username=lis\nsasl.password=" + secure.passwords.get("lis") + "\n"
+                + "ssl.ca.location=" + secure.material.caPem() + "\n");
+        Kcat produced = kcat(scram, "kcat-result-1\n", "-b", secure.broker.bootstrapServers(), "-P", "-t", "lab.results.oru");
+        assertEquals(0, produced.exit(), produced.stderr());
+        Kcat denied = kcat(scram, "kcat-adt\n", "-b", secure.broker.bootstrapServers(), "-P", "-t", "hl7.adt.a01");
+        assertTrue(denied.exit() != 0 || denied.stderr().contains("authorization failed"), denied.stderr());
+        assertTrue(denied.stderr().toLowerCase(java.util.Locale.ROOT).contains("authorization failed"), denied.stderr());
+
+        Path reader = kcatConfig("reader.properties", "security.protocol=SASL_SSL\nsasl.mechanisms=SCRAM-SHA-512\n"
+                + "sasl.username=reader\nsasl.password=" + secure.passwords.get("reader") + "\n"
+                + "ssl.ca.location=" + secure.material.caPem() + "\n");
+        Kcat consumed = kcat(reader, "", "-b", secure.broker.bootstrapServers(), "-C", "-t", "lab.results.oru",
+                "-o", "beginning", "-e", "-q");
+        assertEquals(0, consumed.exit(), consumed.stderr());
+        assertTrue(consumed.stdout().contains("kcat-result-1"), consumed.stdout());
+
+        Path device = kcatConfig("device.properties", "security.protocol=SSL\nssl.keystore.location="
+                + secure.deviceKeystore + "\nssl.keystore.password=" + secure.deviceKeystorePassword + "\n"
+                + "ssl.ca.location=" + secure.material.caPem() + "\n");
+        Kcat mtls = kcat(device, "kcat-reading-1\n", "-b", secure.broker.sslBootstrapServers(), "-P", "-t", "device.vitals");
+        assertEquals(0, mtls.exit(), mtls.stderr());
+        assertTrue(consume(secure.scram(secure.material.adminUser(), secure.material.adminPassword()),
+                "admin-check", "device.vitals", 1).contains("kcat-reading-1"));
+        secure.awaitAudit("authorization", e -> principal(e, "User:lis")
+                && e.at("/data/authorizationInfo/resourceName").asText().equals("hl7.adt.a01")
+                && e.at("/data/request/clientId").asText().equals("rdkafka"));
+    }
+
+    private record Kcat(int exit, String stdout, String stderr) {
+    }
+
+    private static Path kcatConfig(String name, String text) throws Exception {
+        Path file = dir.resolve(name);
+        java.nio.file.Files.writeString(file, text);
+        java.nio.file.Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        return file;
+    }
+
+    private static Kcat kcat(Path config, String stdin, String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of("/usr/bin/kcat", "-F", config.toString()));
+        command.addAll(List.of(args));
+        Path out = dir.resolve("kcat.out");
+        Path err = dir.resolve("kcat.err");
+        Process process = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        try (var in = process.getOutputStream()) {
+            in.write(stdin.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+        if (!process.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+            throw new AssertionError("kcat did not finish within 60 s: " + java.nio.file.Files.readString(err));
+        }
+        return new Kcat(process.exitValue(), java.nio.file.Files.readString(out), java.nio.file.Files.readString(err));
+    }
+
     private static boolean principal(JsonNode event, String principal) {
         return event.at("/data/authenticationInfo/principal").asText().equals(principal);
     }
