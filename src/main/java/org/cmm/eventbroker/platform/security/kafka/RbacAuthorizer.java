@@ -91,7 +91,7 @@ public class RbacAuthorizer implements Authorizer {
     private Set<String> configuredSuperUsers = Set.of();
     private String auditAllowed = "first";
     private List<String> patientTopicPrefixes = List.of();
-    private final Set<String> firstSeen = ConcurrentHashMap.newKeySet();
+    private final Set<Seen> firstSeen = ConcurrentHashMap.newKeySet();
     private final AtomicLong reloads = new AtomicLong();
     private ScheduledExecutorService watcher;
     private AuditSink audit = AuditSink.NONE;
@@ -267,35 +267,39 @@ public class RbacAuthorizer implements Authorizer {
         return current.bindings().rolesOf(principal.getName(), Set.of(), Set.of());
     }
 
+    /** "First per principal, client and resource": what was already recorded (cleared when the bindings change). */
+    private record Seen(KafkaPrincipal principal, java.net.InetAddress address, String clientId, AclOperation operation,
+            ResourceType type, String name, boolean dataAccess) {
+    }
+
     private void audit(AuthorizableRequestContext context, Action action, boolean allowed) {
         String clientId = context.clientId();
         if (clientId != null && clientId.startsWith(KafkaAuditWriter.CLIENT_ID)) {
             return; // the audit writer's own requests
         }
         ResourcePattern resource = action.resourcePattern();
-        String principal = context.principal().toString();
-        String address = context.clientAddress() == null ? null : context.clientAddress().getHostAddress();
-        String session = principal + "|" + address + "|" + clientId + "|";
         if (allowed && action.operation() == AclOperation.READ && resource.resourceType() == ResourceType.TOPIC
                 && context.requestType() == ApiKeys.FETCH.id && isPatientTopic(resource.name())
-                && remember(session + "data|" + resource.name())) {
+                && remember(new Seen(context.principal(), context.clientAddress(), clientId, AclOperation.READ,
+                        ResourceType.TOPIC, resource.name(), true))) {
             KafkaAudit.sink().record(event(AuditEvent.Kind.DATA_ACCESS, context, action, true, null));
         }
         if (!allowed) {
             if (action.logIfDenied()) {
                 KafkaAudit.sink().record(event(AuditEvent.Kind.AUTHORIZATION, context, action, false,
-                        "no role of " + principal + " grants " + RoleBindings.displayName(action.operation())));
+                        "no role of " + context.principal() + " grants " + RoleBindings.displayName(action.operation())));
             }
         } else if (action.logIfAllowed() && switch (auditAllowed) {
             case "all" -> true;
-            case "first" -> remember(session + action.operation() + "|" + resource.resourceType() + "|" + resource.name());
+            case "first" -> remember(new Seen(context.principal(), context.clientAddress(), clientId,
+                    action.operation(), resource.resourceType(), resource.name(), false));
             default -> false;
         }) {
             KafkaAudit.sink().record(event(AuditEvent.Kind.AUTHORIZATION, context, action, true, null));
         }
     }
 
-    private boolean remember(String key) {
+    private boolean remember(Seen key) {
         if (firstSeen.size() >= CACHE_LIMIT) {
             firstSeen.clear();
         }
