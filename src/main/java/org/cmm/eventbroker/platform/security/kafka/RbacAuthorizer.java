@@ -1,6 +1,7 @@
 package org.cmm.eventbroker.platform.security.kafka;
 
 import java.io.IOException;
+import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
@@ -13,6 +14,7 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -25,6 +27,7 @@ import org.apache.kafka.common.Endpoint;
 import org.apache.kafka.common.acl.AclBinding;
 import org.apache.kafka.common.acl.AclBindingFilter;
 import org.apache.kafka.common.acl.AclOperation;
+import org.apache.kafka.common.config.types.Password;
 import org.apache.kafka.common.errors.InvalidRequestException;
 import org.apache.kafka.common.protocol.ApiKeys;
 import org.apache.kafka.common.resource.ResourcePattern;
@@ -37,6 +40,7 @@ import org.apache.kafka.server.authorizer.AuthorizableRequestContext;
 import org.apache.kafka.server.authorizer.AuthorizationResult;
 import org.apache.kafka.server.authorizer.Authorizer;
 import org.apache.kafka.server.authorizer.AuthorizerServerInfo;
+import org.cmm.eventbroker.platform.security.audit.AuditCloudEvents;
 import org.cmm.eventbroker.platform.security.audit.AuditEvent;
 import org.cmm.eventbroker.platform.security.audit.AuditSink;
 import org.cmm.eventbroker.platform.security.audit.KafkaAuditWriter;
@@ -147,7 +151,7 @@ public class RbacAuthorizer implements Authorizer {
         Properties producer = new Properties();
         configs.forEach((k, v) -> {
             if (k.startsWith(AUDIT_PRODUCER_PREFIX) && v != null) {
-                producer.put(k.substring(AUDIT_PRODUCER_PREFIX.length()), v instanceof org.apache.kafka.common.config.types.Password p ? p.value() : v.toString());
+                producer.put(k.substring(AUDIT_PRODUCER_PREFIX.length()), v instanceof Password p ? p.value() : v.toString());
             }
         });
         if (producer.containsKey("bootstrap.servers")) {
@@ -156,7 +160,7 @@ public class RbacAuthorizer implements Authorizer {
         } else {
             LOG.info("No {}bootstrap.servers: audit events go to the org.cmm.eventbroker.security.audit log",
                     AUDIT_PRODUCER_PREFIX);
-            audit = event -> AUDIT_LOG.info("{}", org.cmm.eventbroker.platform.security.audit.AuditCloudEvents.toJson(event));
+            audit = event -> AUDIT_LOG.info("{}", AuditCloudEvents.toJson(event));
         }
         KafkaAudit.install(audit);
     }
@@ -202,7 +206,7 @@ public class RbacAuthorizer implements Authorizer {
     }
 
     @Override
-    public Map<Endpoint, ? extends java.util.concurrent.CompletionStage<Void>> start(AuthorizerServerInfo serverInfo) {
+    public Map<Endpoint, ? extends CompletionStage<Void>> start(AuthorizerServerInfo serverInfo) {
         return serverInfo.endpoints().stream()
                 .collect(Collectors.toMap(Function.identity(), e -> CompletableFuture.completedFuture(null)));
     }
@@ -268,7 +272,7 @@ public class RbacAuthorizer implements Authorizer {
     }
 
     /** "First per principal, client and resource": what was already recorded (cleared when the bindings change). */
-    private record Seen(KafkaPrincipal principal, java.net.InetAddress address, String clientId, AclOperation operation,
+    private record Seen(KafkaPrincipal principal, InetAddress address, String clientId, AclOperation operation,
             ResourceType type, String name, boolean dataAccess) {
     }
 
@@ -338,7 +342,7 @@ public class RbacAuthorizer implements Authorizer {
     }
 
     @Override
-    public List<? extends java.util.concurrent.CompletionStage<AclCreateResult>> createAcls(
+    public List<? extends CompletionStage<AclCreateResult>> createAcls(
             AuthorizableRequestContext context, List<AclBinding> bindings) {
         return bindings.stream().map(b -> CompletableFuture.completedFuture(new AclCreateResult(
                 new InvalidRequestException("ACLs are not used by the RBAC authorizer: edit the role-bindings file"))))
@@ -346,7 +350,7 @@ public class RbacAuthorizer implements Authorizer {
     }
 
     @Override
-    public List<? extends java.util.concurrent.CompletionStage<AclDeleteResult>> deleteAcls(
+    public List<? extends CompletionStage<AclDeleteResult>> deleteAcls(
             AuthorizableRequestContext context, List<AclBindingFilter> filters) {
         return filters.stream().map(f -> CompletableFuture.completedFuture(new AclDeleteResult(
                 new InvalidRequestException("ACLs are not used by the RBAC authorizer: edit the role-bindings file"))))
