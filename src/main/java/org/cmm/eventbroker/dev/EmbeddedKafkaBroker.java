@@ -3,16 +3,28 @@ package org.cmm.eventbroker.dev;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.stream.Collectors;
 
 import kafka.server.KafkaConfig;
 import kafka.server.KafkaRaftServer;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ScramCredentialInfo;
+import org.apache.kafka.clients.admin.ScramMechanism;
+import org.apache.kafka.clients.admin.UserScramCredentialUpsertion;
+import org.apache.kafka.clients.admin.UserScramCredentialsDescription;
 import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.utils.Time;
 import org.apache.kafka.metadata.storage.Formatter;
 import org.apache.kafka.server.common.MetadataVersion;
+import org.cmm.eventbroker.platform.security.kafka.AuditingOAuthBearerValidator;
+import org.cmm.eventbroker.platform.security.kafka.CmmKafkaPrincipalBuilder;
+import org.cmm.eventbroker.platform.security.kafka.RbacAuthorizer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -23,6 +35,13 @@ import org.slf4j.LoggerFactory;
  * when no bootstrap servers are configured. It is a development default, not a production deployment: one node
  * means replication factor 1, so {@code acks=all} only means "the leader has it". Its data lives in a folder that
  * survives restarts; the folder is formatted on first use only.
+ *
+ * <p>With {@link Security} (the production posture) it has no PLAINTEXT listener: a SASL_SSL listener (SCRAM-SHA-512;
+ * PLAIN only when it has users; OAUTHBEARER when an OIDC issuer is given, tokens checked by Kafka's own
+ * {@code OAuthBearerValidatorCallbackHandler}), an SSL listener that requires a client certificate, and the KRaft
+ * controller listener over SSL with the broker's own certificate. Requests are authorized by the
+ * {@link RbacAuthorizer}; principals come from {@link CmmKafkaPrincipalBuilder}; SCRAM users are written at format
+ * (KIP-900) and added while running when missing.
  */
 public final class EmbeddedKafkaBroker implements AutoCloseable {
 
@@ -34,7 +53,44 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     private final int controllerPort;
     private final Path dataDir;
     private final Map<String, String> overrides;
+    private final Security security;
     private KafkaRaftServer server;
+
+    /**
+     * The secure posture's settings.
+     *
+     * @param sslPort            the SSL (client certificate) listener's port
+     * @param keystore           PKCS12 with the broker's key and chain (also its client certificate towards its own
+     *                           controller and the audit topics)
+     * @param truststore         PKCS12 with the CA(s) of client certificates
+     * @param brokerPrincipal    the user name the broker's own certificate maps to (a super user)
+     * @param principalMappingRules {@code ssl.principal.mapping.rules}
+     * @param scramUsers         SCRAM-SHA-512 users and passwords, written at format and added when missing
+     * @param plainUsers         PLAIN users and passwords; empty: PLAIN is off
+     * @param oauth              the OIDC issuer for OAUTHBEARER; null: OAUTHBEARER is off
+     * @param roleBindings       the authorizer's role-bindings file
+     * @param superUsers         further super users (user names)
+     * @param reauthMs           {@code connections.max.reauth.ms}
+     * @param authorizerSettings further {@code cmm.authorizer.*} settings
+     */
+    public record Security(int sslPort, Path keystore, String keystorePassword, Path truststore,
+            String truststorePassword, String brokerPrincipal, String principalMappingRules,
+            Map<String, String> scramUsers, Map<String, String> plainUsers, Oauth oauth, Path roleBindings,
+            List<String> superUsers, long reauthMs, Map<String, String> authorizerSettings) {
+
+        /** The default mapping: the CN of a certificate's subject, e.g. {@code CN=lis.example.org,O=X} to {@code lis.example.org}. */
+        public static final String CN_MAPPING_RULES = "RULE:^CN=([^,]+).*$/$1/,DEFAULT";
+
+        @Override
+        public String toString() {
+            return "Security[sslPort=" + sslPort + ", scramUsers=" + scramUsers.keySet() + ", plainUsers="
+                    + plainUsers.keySet() + ", oauth=" + oauth + "]"; // never the passwords
+        }
+    }
+
+    /** OAUTHBEARER: tokens of this issuer, checked against its JWKS. */
+    public record Oauth(String issuer, String jwksUri, String audience, int clockSkewSeconds) {
+    }
 
     /**
      * @param host           the address both listeners bind to and advertise (127.0.0.1 by default)
@@ -44,6 +100,15 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
      * @param overrides      further broker settings, e.g. {@code message.max.bytes}
      */
     public EmbeddedKafkaBroker(String host, int port, int controllerPort, Path dataDir, Map<String, String> overrides) {
+        this(host, port, controllerPort, dataDir, overrides, null);
+    }
+
+    /**
+     * A broker in the production posture ({@code security} not null): {@code port} is then the SASL_SSL listener's.
+     */
+    public EmbeddedKafkaBroker(String host, int port, int controllerPort, Path dataDir, Map<String, String> overrides,
+            Security security) {
+        this.security = security;
         this.host = host;
         this.port = port;
         this.controllerPort = controllerPort;
@@ -62,8 +127,74 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         KafkaRaftServer raftServer = new KafkaRaftServer(config, Time.SYSTEM);
         raftServer.startup();
         server = raftServer;
+        if (security != null) {
+            addMissingScramUsers(security.scramUsers());
+            LOG.info("Embedded Kafka broker (KRaft) listening with SASL_SSL on {} and SSL (client certificates) on {} "
+                    + "with data in {} ({} ms)", bootstrapServers(), sslBootstrapServers(), dataDir,
+                    (System.nanoTime() - started) / 1_000_000);
+            return;
+        }
         LOG.info("Embedded Kafka broker (KRaft, development only) listening on {} with data in {} ({} ms)",
                 bootstrapServers(), dataDir, (System.nanoTime() - started) / 1_000_000);
+    }
+
+    /** The SSL (client certificate) listener's address; null without security. */
+    public String sslBootstrapServers() {
+        return security == null ? null : host + ":" + security.sslPort();
+    }
+
+    /**
+     * Client settings that connect as the broker itself (its certificate on the SSL listener, a super user): the
+     * broker's own Admin work. Null without security.
+     */
+    public Properties brokerClientProperties() {
+        if (security == null) {
+            return null;
+        }
+        Properties p = new Properties();
+        p.put("bootstrap.servers", sslBootstrapServers());
+        p.putAll(sslClientSettings(security));
+        return p;
+    }
+
+    /**
+     * Adds or changes a SCRAM-SHA-512 user while running (Admin.alterUserScramCredentials), as the broker itself.
+     */
+    public void upsertScramUser(String user, String password) throws Exception {
+        try (Admin admin = Admin.create(brokerClientProperties())) {
+            admin.alterUserScramCredentials(List.of(new UserScramCredentialUpsertion(user,
+                    new ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 8192), password))).all().get();
+        }
+        LOG.info("SCRAM-SHA-512 credential set for user {}", user);
+    }
+
+    private void addMissingScramUsers(Map<String, String> users) throws Exception {
+        if (users.isEmpty()) {
+            return;
+        }
+        Set<String> existing;
+        try (Admin admin = Admin.create(brokerClientProperties())) {
+            Map<String, UserScramCredentialsDescription> described = admin.describeUserScramCredentials().all().get();
+            existing = described.keySet();
+        }
+        for (Map.Entry<String, String> user : users.entrySet()) {
+            if (!existing.contains(user.getKey())) {
+                upsertScramUser(user.getKey(), user.getValue());
+            }
+        }
+    }
+
+    private static Map<String, String> sslClientSettings(Security security) {
+        Map<String, String> p = new HashMap<>();
+        p.put("security.protocol", "SSL");
+        p.put("ssl.keystore.type", "PKCS12");
+        p.put("ssl.keystore.location", security.keystore().toAbsolutePath().toString());
+        p.put("ssl.keystore.password", security.keystorePassword());
+        p.put("ssl.key.password", security.keystorePassword());
+        p.put("ssl.truststore.type", "PKCS12");
+        p.put("ssl.truststore.location", security.truststore().toAbsolutePath().toString());
+        p.put("ssl.truststore.password", security.truststorePassword());
+        return p;
     }
 
     /** The value for {@code bootstrap.servers} that reaches this broker. */
@@ -120,8 +251,87 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         p.put("message.max.bytes", String.valueOf(16 * 1024 * 1024));
         p.put("replica.fetch.max.bytes", String.valueOf(16 * 1024 * 1024));
         p.put("log.flush.interval.messages", String.valueOf(Long.MAX_VALUE));
+        if (security != null) {
+            secure(p, security);
+        }
         p.putAll(overrides);
         return p;
+    }
+
+    private void secure(Map<String, String> p, Security s) {
+        p.put("listeners", "SASL_SSL://" + host + ":" + port + ",SSL://" + host + ":" + s.sslPort()
+                + ",CONTROLLER://" + host + ":" + controllerPort);
+        p.put("advertised.listeners", "SASL_SSL://" + host + ":" + port + ",SSL://" + host + ":" + s.sslPort());
+        p.put("listener.security.protocol.map", "SASL_SSL:SASL_SSL,SSL:SSL,CONTROLLER:SSL");
+        p.put("inter.broker.listener.name", "SSL");
+        sslClientSettings(s).forEach((k, v) -> {
+            if (!k.equals("security.protocol")) {
+                p.put(k, v);
+            }
+        });
+        p.put("listener.name.ssl.ssl.client.auth", "required");
+        p.put("listener.name.controller.ssl.client.auth", "required");
+        p.put("listener.name.sasl_ssl.ssl.client.auth", "none");
+        p.put("ssl.principal.mapping.rules", s.principalMappingRules());
+        p.put("principal.builder.class", CmmKafkaPrincipalBuilder.class.getName());
+        // the default, 0, never re-authenticates: a revoked user or an expired token would keep its connections
+        p.put("connections.max.reauth.ms", String.valueOf(s.reauthMs()));
+
+        List<String> mechanisms = new ArrayList<>(List.of("SCRAM-SHA-512"));
+        p.put("listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config",
+                "org.apache.kafka.common.security.scram.ScramLoginModule required;");
+        if (!s.plainUsers().isEmpty()) {
+            mechanisms.add("PLAIN");
+            p.put("listener.name.sasl_ssl.plain.sasl.jaas.config",
+                    "org.apache.kafka.common.security.plain.PlainLoginModule required "
+                            + s.plainUsers().entrySet().stream()
+                                    .map(u -> "user_" + u.getKey() + "=\"" + jaasEscape(u.getValue()) + "\"")
+                                    .collect(Collectors.joining(" ")) + ";");
+        }
+        if (s.oauth() != null) {
+            mechanisms.add("OAUTHBEARER");
+            Oauth o = s.oauth();
+            p.put("listener.name.sasl_ssl.oauthbearer.sasl.jaas.config",
+                    "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;");
+            p.put("listener.name.sasl_ssl.oauthbearer.sasl.server.callback.handler.class",
+                    AuditingOAuthBearerValidator.class.getName());
+            p.put("listener.name.sasl_ssl.oauthbearer.sasl.oauthbearer.jwks.endpoint.url", o.jwksUri());
+            p.put("listener.name.sasl_ssl.oauthbearer.sasl.oauthbearer.expected.issuer", o.issuer());
+            if (o.audience() != null && !o.audience().isBlank()) {
+                p.put("listener.name.sasl_ssl.oauthbearer.sasl.oauthbearer.expected.audience", o.audience());
+            }
+            p.put("listener.name.sasl_ssl.oauthbearer.sasl.oauthbearer.clock.skew.seconds",
+                    String.valueOf(o.clockSkewSeconds()));
+            // Kafka 3.9 allows every URL, 4.0 none: name the JWKS explicitly
+            allowOauthUrl(o.jwksUri());
+        }
+        p.put("sasl.enabled.mechanisms", String.join(",", mechanisms));
+        p.put("listener.name.sasl_ssl.sasl.enabled.mechanisms", String.join(",", mechanisms));
+
+        p.put("authorizer.class.name", RbacAuthorizer.class.getName());
+        List<String> supers = new ArrayList<>();
+        supers.add("User:" + s.brokerPrincipal());
+        s.superUsers().forEach(u -> supers.add("User:" + u));
+        p.put("super.users", String.join(";", supers));
+        p.put(RbacAuthorizer.BINDINGS_FILE, s.roleBindings().toAbsolutePath().toString());
+        p.put(RbacAuthorizer.AUDIT_PRODUCER_PREFIX + "bootstrap.servers", host + ":" + s.sslPort());
+        sslClientSettings(s).forEach((k, v) -> p.put(RbacAuthorizer.AUDIT_PRODUCER_PREFIX + k, v));
+        p.putAll(s.authorizerSettings());
+    }
+
+    private static String jaasEscape(String value) {
+        return value.replace("\\", "\\\\").replace("\"", "\\\"");
+    }
+
+    /** Adds a URL to {@code org.apache.kafka.sasl.oauthbearer.allowed.urls} (JVM-wide, as Kafka reads it). */
+    static synchronized void allowOauthUrl(String url) {
+        String key = "org.apache.kafka.sasl.oauthbearer.allowed.urls";
+        String current = System.getProperty(key, "").trim();
+        if (current.isEmpty()) {
+            System.setProperty(key, url);
+        } else if (!List.of(current.split(",")).contains(url)) {
+            System.setProperty(key, current + "," + url);
+        }
     }
 
     private void formatIfNew() throws Exception {
@@ -136,6 +346,9 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
                 .setMetadataLogDirectory(dataDir.toString())
                 .setReleaseVersion(MetadataVersion.LATEST_PRODUCTION)
                 .setControllerListenerName("CONTROLLER")
+                .setScramArguments(security == null ? List.of() : security.scramUsers().entrySet().stream()
+                        .map(u -> "SCRAM-SHA-512=[name=" + u.getKey() + ",password=\"" + u.getValue() + "\"]")
+                        .toList())
                 .setPrintStream(new java.io.PrintStream(java.io.OutputStream.nullOutputStream()))
                 .run();
         LOG.info("Formatted new embedded Kafka data folder {} (cluster id {})", dataDir, clusterId);

@@ -1,0 +1,385 @@
+package org.cmm.eventbroker.platform.security.kafka;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.errors.AuthorizationException;
+import org.apache.kafka.common.errors.GroupAuthorizationException;
+import org.apache.kafka.common.errors.SaslAuthenticationException;
+import org.apache.kafka.common.errors.TopicAuthorizationException;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.cmm.eventbroker.testsupport.LogCapture;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Principal x operation matrix against a real broker in the production posture with real Kafka clients over
+ * SCRAM-SHA-512, PLAIN, OAUTHBEARER (tokens from {@link LocalJwksIssuerStandIn}, checked by Kafka's own validator)
+ * and mTLS: what a role allows works, what it does not fails with Kafka's authorization error, and each decision
+ * leaves its record on the audit topics; role bindings and SCRAM users change while running; no secret reaches a
+ * log line.
+ */
+class KafkaAccessMatrixIT {
+
+    private static final String BINDINGS = """
+            bind user:lis lab-system
+            bind user:reader clinical-reader
+            bind user:ehr ehr-sender
+            bind user:device-gw-01 device-gateway
+            bind group:/clinicians clinical-reader
+            bind role:kafka-auditor auditor
+            """;
+    private static final String DASHBOARD_SECRET = "dashboard-" + org.cmm.eventbroker.platform.security.generation.SecurityMaterial.newPassword();
+    private static final String AUDITOR_SECRET = "auditor-" + org.cmm.eventbroker.platform.security.generation.SecurityMaterial.newPassword();
+
+    @TempDir
+    static Path dir;
+
+    static LogCapture logs;
+    static SecureBroker secure;
+    static LocalJwksIssuerStandIn issuer;
+
+    @BeforeAll
+    static void start() throws Exception {
+        logs = LogCapture.attach();
+        issuer = new LocalJwksIssuerStandIn("cmm-event-broker");
+        issuer.register("clinical-dashboard", new LocalJwksIssuerStandIn.Client(DASHBOARD_SECRET, "svc-dashboard",
+                List.of("/clinicians"), List.of()));
+        issuer.register("audit-viewer", new LocalJwksIssuerStandIn.Client(AUDITOR_SECRET, "svc-audit-viewer",
+                List.of(), List.of("kafka-auditor")));
+        secure = new SecureBroker(dir, BINDINGS, new org.cmm.eventbroker.dev.EmbeddedKafkaBroker.Oauth(issuer.issuer(),
+                issuer.jwksUri(), "cmm-event-broker", 30));
+        secure.createTopics("lab.results.oru", "hl7.adt.a01", "device.vitals");
+    }
+
+    @AfterAll
+    static void stop() {
+        if (secure != null) {
+            secure.close();
+        }
+        if (logs != null) {
+            logs.close();
+        }
+        if (issuer != null) {
+            issuer.close();
+        }
+    }
+
+    @Test
+    void oauthTokenWithTheCliniciansGroupReadsResultsButCannotWrite() throws Exception {
+        produce(secure.scram("lis", secure.passwords.get("lis")), "lab.results.oru", "result-for-dashboard");
+        Properties dashboard = secure.oauth(issuer.tokenEndpoint(), "clinical-dashboard", DASHBOARD_SECRET);
+        List<String> values = consume(dashboard, "clinical-dashboard", "lab.results.oru", 1);
+        assertTrue(values.contains("result-for-dashboard"), values.toString());
+        Exception write = assertThrows(Exception.class, () -> produce(dashboard, "lab.results.oru", "forged"));
+        assertAuthorizationError(write, AuthorizationException.class);
+        JsonNode authenticated = secure.awaitAudit("authentication", e -> principal(e, "User:svc-dashboard"));
+        assertEquals("OAUTHBEARER", authenticated.at("/data/methodName").asText());
+        secure.awaitAudit("data-access", e -> principal(e, "User:svc-dashboard")
+                && e.at("/data/authorizationInfo/resourceName").asText().equals("lab.results.oru"));
+    }
+
+    @Test
+    void oauthRoleClaimBindsTheAuditorWhoReadsAuditButNoPatientData() throws Exception {
+        Properties auditor = secure.oauth(issuer.tokenEndpoint(), "audit-viewer", AUDITOR_SECRET);
+        secure.awaitAudit("authentication", e -> true); // the audit topic exists and holds events
+        assertFalse(consume(auditor, "auditor-console", "security.audit.authentication", 1).isEmpty());
+        Exception read = assertThrows(Exception.class, () -> consume(auditor, "auditor-console", "lab.results.oru", 1));
+        assertAuthorizationError(read, TopicAuthorizationException.class);
+    }
+
+    @Test
+    void unsignedOrUnknownClientTokensAreRefusedAndAudited() {
+        Exception unsigned = assertThrows(Exception.class,
+                () -> produce(secure.unsignedToken("mallory"), "lab.results.oru", "x"));
+        assertAuthenticationError(unsigned);
+        JsonNode refused = secure.awaitAudit("authentication", e -> principal(e, "User:mallory"));
+        assertEquals("OAUTHBEARER", refused.at("/data/methodName").asText());
+        assertEquals("UNAUTHENTICATED", refused.at("/data/result/status").asText());
+        assertThrows(Exception.class, () -> produce(
+                secure.oauth(issuer.tokenEndpoint(), "clinical-dashboard", "wrong-secret"), "lab.results.oru", "x"));
+    }
+
+    @Test
+    void roleBindingsAndScramUsersChangedWhileRunningTakeEffectWithinSecondsAndABadFileKeepsTheLastGoodSet()
+            throws Exception {
+        String password = org.cmm.eventbroker.platform.security.generation.SecurityMaterial.newPassword();
+        secure.broker.upsertScramUser("lab2", password);
+        Properties lab2 = secure.scram("lab2", password);
+        await().atMost(Duration.ofSeconds(15)).ignoreExceptionsMatching(e -> !(e instanceof AssertionError))
+                .until(() -> {
+                    try {
+                        produce(lab2, "lab.results.oru", "before-binding");
+                        return false;
+                    } catch (Exception e) {
+                        assertAuthorizationError(e, AuthorizationException.class);
+                        return true;
+                    }
+                });
+
+        java.nio.file.Files.writeString(secure.roleBindings, BINDINGS + "bind user:lab2 lab-system\n");
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(250)).until(() -> {
+            try {
+                produce(lab2, "lab.results.oru", "after-binding");
+                return true;
+            } catch (Exception e) {
+                return false;
+            }
+        });
+
+        java.nio.file.Files.writeString(secure.roleBindings, BINDINGS + "bind user:lab2 lab-system\nbind user:x nope\n");
+        await().atMost(Duration.ofSeconds(10)).until(() -> logs.lines().stream()
+                .anyMatch(l -> l.contains("line 8: unknown role 'nope'") && l.contains("keeping the last good set")));
+        produce(lab2, "lab.results.oru", "last-good-set-kept");
+        java.nio.file.Files.writeString(secure.roleBindings, BINDINGS + "bind user:lab2 lab-system\n");
+    }
+
+    @Test
+    void scramLabSystemWritesResultsAndIsDeniedAdtWithAuditRecords() throws Exception {
+        Properties lis = secure.scram("lis", secure.passwords.get("lis"));
+        produce(lis, "lab.results.oru", "result-1");
+        Exception denied = assertThrows(Exception.class, () -> produce(lis, "hl7.adt.a01", "adt-1"));
+        assertAuthorizationError(denied, TopicAuthorizationException.class);
+
+        JsonNode authenticated = secure.awaitAudit("authentication",
+                e -> e.at("/data/authenticationInfo/principal").asText().equals("User:lis"));
+        assertEquals("SCRAM-SHA-512", authenticated.at("/data/methodName").asText());
+        assertEquals("SUCCESS", authenticated.at("/data/result/status").asText());
+        assertEquals("127.0.0.1", authenticated.at("/data/clientAddress/0/ip").asText());
+
+        JsonNode allowed = secure.awaitAudit("authorization", e -> principal(e, "User:lis")
+                && e.at("/data/authorizationInfo/resourceName").asText().equals("lab.results.oru")
+                && e.at("/data/authorizationInfo/operation").asText().equals("Write"));
+        assertTrue(allowed.at("/data/authorizationInfo/granted").asBoolean());
+        assertEquals("Topic", allowed.at("/data/authorizationInfo/resourceType").asText());
+        assertEquals("LITERAL", allowed.at("/data/authorizationInfo/patternType").asText());
+        assertFalse(allowed.at("/data/request/clientId").asText().isEmpty());
+
+        JsonNode refused = secure.awaitAudit("authorization", e -> principal(e, "User:lis")
+                && e.at("/data/authorizationInfo/resourceName").asText().equals("hl7.adt.a01"));
+        assertFalse(refused.at("/data/authorizationInfo/granted").asBoolean());
+        assertEquals("UNAUTHORIZED", refused.at("/data/result/status").asText());
+        assertFalse(refused.toString().contains("adt-1"), "no message content in the audit");
+    }
+
+    @Test
+    void scramClinicalReaderReadsResultsInItsOwnGroupsOnlyAndTheReadIsAuditedAsDataAccess() throws Exception {
+        produce(secure.scram("lis", secure.passwords.get("lis")), "lab.results.oru", "result-for-reader");
+        Properties reader = secure.scram("reader", secure.passwords.get("reader"));
+        List<String> values = consume(reader, "clinical-results-viewer", "lab.results.oru", 1);
+        assertTrue(values.contains("result-for-reader"), values.toString());
+
+        Exception wrongGroup = assertThrows(Exception.class, () -> consume(reader, "other-app", "lab.results.oru", 1));
+        assertAuthorizationError(wrongGroup, GroupAuthorizationException.class);
+        Exception write = assertThrows(Exception.class, () -> produce(reader, "lab.results.oru", "forged"));
+        assertAuthorizationError(write, AuthorizationException.class);
+
+        JsonNode access = secure.awaitAudit("data-access", e -> principal(e, "User:reader")
+                && e.at("/data/authorizationInfo/resourceName").asText().equals("lab.results.oru"));
+        assertEquals("Read", access.at("/data/authorizationInfo/operation").asText());
+        secure.awaitAudit("authorization", e -> principal(e, "User:reader")
+                && e.at("/data/authorizationInfo/resourceType").asText().equals("Group")
+                && e.at("/data/authorizationInfo/resourceName").asText().equals("other-app")
+                && !e.at("/data/authorizationInfo/granted").asBoolean());
+    }
+
+    @Test
+    void plainEhrSenderWritesHl7() throws Exception {
+        produce(secure.plain("ehr", secure.passwords.get("ehr")), "hl7.adt.a01", "adt-from-ehr");
+        JsonNode authenticated = secure.awaitAudit("authentication", e -> principal(e, "User:ehr"));
+        assertEquals("PLAIN", authenticated.at("/data/methodName").asText());
+    }
+
+    @Test
+    void mtlsDeviceGatewayIsItsCertificatesCommonNameAndWritesReadingsOnly() throws Exception {
+        produce(secure.mtls(), "device.vitals", "reading-1");
+        Exception read = assertThrows(Exception.class, () -> consume(secure.mtls(), "device-gateway-1", "hl7.adt.a01", 1));
+        assertAuthorizationError(read, TopicAuthorizationException.class);
+        JsonNode authenticated = secure.awaitAudit("authentication", e -> principal(e, "User:device-gw-01"));
+        assertEquals("SSL", authenticated.at("/data/methodName").asText());
+        secure.awaitAudit("authorization", e -> principal(e, "User:device-gw-01")
+                && e.at("/data/authorizationInfo/resourceName").asText().equals("hl7.adt.a01")
+                && !e.at("/data/authorizationInfo/granted").asBoolean());
+    }
+
+    @Test
+    void unknownUsersAndWrongPasswordsFailAndAreAudited() {
+        Exception unknown = assertThrows(Exception.class,
+                () -> produce(secure.scram("nobody", "whatever-1"), "lab.results.oru", "x"));
+        assertAuthenticationError(unknown);
+        String wrongPassword = "wrong-" + secure.passwords.get("lis");
+        Exception wrong = assertThrows(Exception.class,
+                () -> produce(secure.scram("lis", wrongPassword), "lab.results.oru", "x"));
+        assertAuthenticationError(wrong);
+        Exception wrongPlain = assertThrows(Exception.class,
+                () -> produce(secure.plain("ehr", "wrong-plain-password"), "hl7.adt.a01", "x"));
+        assertAuthenticationError(wrongPlain);
+
+        secure.awaitAudit("authentication", e -> principal(e, "User:nobody")
+                && e.at("/data/result/status").asText().equals("UNAUTHENTICATED"));
+        secure.awaitAudit("authentication", e -> principal(e, "User:lis")
+                && e.at("/data/result/status").asText().equals("UNAUTHENTICATED")
+                && e.at("/data/methodName").asText().equals("SCRAM-SHA-512"));
+        JsonNode plain = secure.awaitAudit("authentication", e -> principal(e, "User:ehr")
+                && e.at("/data/result/status").asText().equals("UNAUTHENTICATED"));
+        assertFalse(plain.toString().contains("wrong-plain-password"));
+        for (JsonNode event : secure.auditEvents()) {
+            assertFalse(event.toString().contains(wrongPassword), "no password in the audit");
+        }
+    }
+
+    @Test
+    void onlyAnOperatorOrAdminCreatesTopics() throws Exception {
+        try (Admin admin = Admin.create(secure.scram("reader", secure.passwords.get("reader")))) {
+            Exception e = assertThrows(Exception.class,
+                    () -> admin.createTopics(List.of(new NewTopic("lab.results.new", 1, (short) 1))).all().get());
+            assertAuthorizationError(e, TopicAuthorizationException.class);
+        }
+        secure.createTopics("lab.results.by-admin");
+    }
+
+    @Test
+    void noSecretReachesALogLine() throws Exception {
+        // make sure every kind of connection happened at least once before looking
+        produce(secure.scram("lis", secure.passwords.get("lis")), "lab.results.oru", "log-check");
+        produce(secure.plain("ehr", secure.passwords.get("ehr")), "hl7.adt.a01", "log-check");
+        produce(secure.mtls(), "device.vitals", "log-check");
+        List<String> secrets = new ArrayList<>(secure.passwords.values());
+        secrets.add(secure.material.keystorePassword());
+        secrets.add(secure.material.truststorePassword());
+        secrets.add(secure.deviceKeystorePassword);
+        secrets.add(DASHBOARD_SECRET);
+        secrets.add(AUDITOR_SECRET);
+        secrets.add("PRIVATE KEY");
+        assertFalse(logs.lines().isEmpty());
+        assertEquals(List.of(), logs.linesContaining(secrets));
+    }
+
+    @Test
+    void kcatOverSaslSslAndMtlsWorksAsTheDocumentationSays() throws Exception {
+        Path kcat = Path.of("/usr/bin/kcat");
+        assertTrue(java.nio.file.Files.isExecutable(kcat), "kcat is needed for this test: apt-get install kcat");
+        // docs/security.md: a client properties file (owner-only) instead of passwords on the command line
+        Path scram = kcatConfig("lis.properties", "security.protocol=SASL_SSL\nsasl.mechanisms=SCRAM-SHA-512\n"
+                + "sasl.username=lis\nsasl.password=" + secure.passwords.get("lis") + "\n"
+                + "ssl.ca.location=" + secure.material.caPem() + "\n");
+        Kcat produced = kcat(scram, "kcat-result-1\n", "-b", secure.broker.bootstrapServers(), "-P", "-t", "lab.results.oru");
+        assertEquals(0, produced.exit(), produced.stderr());
+        Kcat denied = kcat(scram, "kcat-adt\n", "-b", secure.broker.bootstrapServers(), "-P", "-t", "hl7.adt.a01");
+        assertTrue(denied.exit() != 0 || denied.stderr().contains("authorization failed"), denied.stderr());
+        assertTrue(denied.stderr().toLowerCase(java.util.Locale.ROOT).contains("authorization failed"), denied.stderr());
+
+        Path reader = kcatConfig("reader.properties", "security.protocol=SASL_SSL\nsasl.mechanisms=SCRAM-SHA-512\n"
+                + "sasl.username=reader\nsasl.password=" + secure.passwords.get("reader") + "\n"
+                + "ssl.ca.location=" + secure.material.caPem() + "\n");
+        Kcat consumed = kcat(reader, "", "-b", secure.broker.bootstrapServers(), "-C", "-t", "lab.results.oru",
+                "-o", "beginning", "-e", "-q");
+        assertEquals(0, consumed.exit(), consumed.stderr());
+        assertTrue(consumed.stdout().contains("kcat-result-1"), consumed.stdout());
+
+        Path device = kcatConfig("device.properties", "security.protocol=SSL\nssl.keystore.location="
+                + secure.deviceKeystore + "\nssl.keystore.password=" + secure.deviceKeystorePassword + "\n"
+                + "ssl.ca.location=" + secure.material.caPem() + "\n");
+        Kcat mtls = kcat(device, "kcat-reading-1\n", "-b", secure.broker.sslBootstrapServers(), "-P", "-t", "device.vitals");
+        assertEquals(0, mtls.exit(), mtls.stderr());
+        assertTrue(consume(secure.scram(secure.material.adminUser(), secure.material.adminPassword()),
+                "admin-check", "device.vitals", 1).contains("kcat-reading-1"));
+        secure.awaitAudit("authorization", e -> principal(e, "User:lis")
+                && e.at("/data/authorizationInfo/resourceName").asText().equals("hl7.adt.a01")
+                && e.at("/data/request/clientId").asText().equals("rdkafka"));
+    }
+
+    private record Kcat(int exit, String stdout, String stderr) {
+    }
+
+    private static Path kcatConfig(String name, String text) throws Exception {
+        Path file = dir.resolve(name);
+        java.nio.file.Files.writeString(file, text);
+        java.nio.file.Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        return file;
+    }
+
+    private static Kcat kcat(Path config, String stdin, String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of("/usr/bin/kcat", "-F", config.toString()));
+        command.addAll(List.of(args));
+        Path out = dir.resolve("kcat.out");
+        Path err = dir.resolve("kcat.err");
+        Process process = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        try (var in = process.getOutputStream()) {
+            in.write(stdin.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+        if (!process.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+            throw new AssertionError("kcat did not finish within 60 s: " + java.nio.file.Files.readString(err));
+        }
+        return new Kcat(process.exitValue(), java.nio.file.Files.readString(out), java.nio.file.Files.readString(err));
+    }
+
+    private static boolean principal(JsonNode event, String principal) {
+        return event.at("/data/authenticationInfo/principal").asText().equals(principal);
+    }
+
+    static void produce(Properties client, String topic, String value) throws Exception {
+        try (KafkaProducer<String, String> producer = new KafkaProducer<>(client, new StringSerializer(),
+                new StringSerializer())) {
+            producer.send(new ProducerRecord<>(topic, "k", value)).get();
+        }
+    }
+
+    static List<String> consume(Properties client, String group, String topic, int atLeast) {
+        Properties p = new Properties();
+        p.putAll(client);
+        p.put("group.id", group);
+        p.put("auto.offset.reset", "earliest");
+        List<String> values = new ArrayList<>();
+        try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(p, new StringDeserializer(),
+                new StringDeserializer())) {
+            consumer.subscribe(List.of(topic));
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (values.size() < atLeast && System.nanoTime() < deadline) {
+                for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(500))) {
+                    values.add(r.value());
+                }
+            }
+        }
+        return values;
+    }
+
+    static void assertAuthorizationError(Throwable thrown, Class<? extends AuthorizationException> expected) {
+        for (Throwable t = thrown; t != null; t = t.getCause()) {
+            if (expected.isInstance(t)) {
+                return;
+            }
+        }
+        throw new AssertionError("expected " + expected.getSimpleName() + " but got " + thrown, thrown);
+    }
+
+    static void assertAuthenticationError(Throwable thrown) {
+        for (Throwable t = thrown; t != null; t = t.getCause()) {
+            if (t instanceof SaslAuthenticationException) {
+                return;
+            }
+        }
+        assertInstanceOf(SaslAuthenticationException.class, thrown);
+    }
+}
