@@ -30,7 +30,8 @@ import com.nimbusds.jwt.proc.DefaultJWTProcessor;
  * {@code cmm.security.oidc.*} with Nimbus JOSE+JWT: signature against the issuer's JWKS (asymmetric algorithms only;
  * unsigned {@code alg: none} tokens are refused), exact issuer, audience, expiry and not-before within the allowed
  * clock skew. The JWKS (from {@code jwks-uri}, or the issuer's {@code /.well-known/openid-configuration}) is read on
- * first use and cached by Nimbus, which re-reads it when a token names an unknown key (key rotation).
+ * first use and cached by Nimbus, which re-reads it when a token names an unknown key (key rotation; at most once
+ * per 30 s).
  *
  * <p>Roles come from the claims Keycloak and most issuers use: {@code realm_access.roles},
  * {@code resource_access.<client>.roles} of the configured clients only, and the space-separated {@code scope}.
@@ -42,7 +43,7 @@ public final class BearerTokenVerifier {
 
     private static final Set<JWSAlgorithm> ALGORITHMS = Set.of(JWSAlgorithm.RS256, JWSAlgorithm.RS384,
             JWSAlgorithm.RS512, JWSAlgorithm.PS256, JWSAlgorithm.PS384, JWSAlgorithm.PS512, JWSAlgorithm.ES256,
-            JWSAlgorithm.ES384, JWSAlgorithm.ES512, JWSAlgorithm.EdDSA);
+            JWSAlgorithm.ES384, JWSAlgorithm.ES512);
 
     private final String issuer;
     private final String jwksUri;
