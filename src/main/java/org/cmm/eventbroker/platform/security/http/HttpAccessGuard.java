@@ -22,7 +22,10 @@ import org.slf4j.LoggerFactory;
  * recorded through {@link AuditSink#of} (grants only when {@code auditGranted}). Nothing of the token is logged.
  *
  * <p>On the management server the Jolokia path gets one more check: anything but {@code read}, {@code list},
- * {@code search} and {@code version} (i.e. {@code exec}, {@code write}) needs one of {@code jolokiaWriteRoles}.
+ * {@code search} and {@code version} (i.e. {@code exec}, {@code write}) needs one of {@code jolokiaWriteRoles}; and
+ * the management server also takes the token the way Hawtio 4's proxy forwards a logged-in user's OIDC token to a
+ * remote Jolokia: {@code Authorization: Basic base64("token:" + <access token>)}. It is the same bearer token,
+ * verified the same way; no password is ever accepted.
  */
 public final class HttpAccessGuard implements Handler<RoutingContext> {
 
@@ -83,12 +86,18 @@ public final class HttpAccessGuard implements Handler<RoutingContext> {
             refuse(ctx, 401, "Bearer realm=\"" + REALM + "\"", "authentication required");
             return;
         }
-        if (!authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
+        String presented = null;
+        if (authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
+            presented = authorization.substring(7).trim();
+        } else if (jolokiaPath != null && authorization.regionMatches(true, 0, "Basic ", 0, 6)) {
+            presented = hawtioForwardedToken(authorization.substring(6).trim());
+        }
+        if (presented == null) {
             audit(AuditEvent.authentication(source, null, "BEARER", false, address, "not a bearer token"));
             refuse(ctx, 401, "Bearer realm=\"" + REALM + "\", error=\"invalid_request\"", "bearer token required");
             return;
         }
-        String token = authorization.substring(7).trim();
+        String token = presented;
         ctx.vertx().<Caller>executeBlocking(() -> verifier.verify(token), false).onComplete(verified -> {
             if (verified.failed()) {
                 String reason = verified.cause() instanceof InvalidTokenException ? verified.cause().getMessage()
@@ -132,6 +141,16 @@ public final class HttpAccessGuard implements Handler<RoutingContext> {
         } catch (RuntimeException e) {
             LOG.warn("Access check failed on {} {} ({}); refused", method, path, e.getClass().getSimpleName());
             refuse(ctx, 400, null, "bad request");
+        }
+    }
+
+    /** The access token in Hawtio's {@code Basic base64("token:" + token)}, or null when it is anything else. */
+    private static String hawtioForwardedToken(String basic) {
+        try {
+            String decoded = new String(java.util.Base64.getDecoder().decode(basic), java.nio.charset.StandardCharsets.UTF_8);
+            return decoded.startsWith("token:") && decoded.length() > 6 ? decoded.substring(6) : null;
+        } catch (IllegalArgumentException e) {
+            return null;
         }
     }
 

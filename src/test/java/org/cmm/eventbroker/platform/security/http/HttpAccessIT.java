@@ -13,6 +13,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
@@ -33,7 +34,9 @@ import com.nimbusds.jwt.PlainJWT;
 import com.nimbusds.jwt.SignedJWT;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.cmm.eventbroker.platform.security.audit.AuditEvent;
+import org.cmm.eventbroker.dev.HawtioServer;
 import org.cmm.eventbroker.platform.security.audit.AuditSink;
+import org.cmm.eventbroker.testsupport.FreePorts;
 import org.cmm.eventbroker.testsupport.LogCapture;
 import org.cmm.eventbroker.testsupport.RuntimeUnderTest;
 import org.junit.jupiter.api.AfterAll;
@@ -376,6 +379,15 @@ class HttpAccessIT {
         assertEquals(403, management("GET", "/observe/jolokia/exec/java.lang:type=Memory/gc", monitoring, null)
                 .statusCode());
         assertEquals(403, management("POST", "/observe/jolokia", monitoring, "{not json").statusCode());
+        // Hawtio's way of forwarding a token (Basic "token:<jwt>") is taken on management; a password never is
+        String olgaPassword = java.util.Base64.getEncoder().encodeToString("ops.olga:ops-test-password".getBytes(StandardCharsets.UTF_8));
+        assertEquals(401, http.send(HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + env.managementPort()
+                + "/observe/metrics")).header("Authorization", "Basic " + olgaPassword).build(),
+                HttpResponse.BodyHandlers.ofString()).statusCode());
+        String forwarded = java.util.Base64.getEncoder().encodeToString(("token:" + monitoring).getBytes(StandardCharsets.UTF_8));
+        assertEquals(200, http.send(HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + env.managementPort()
+                + "/observe/metrics")).header("Authorization", "Basic " + forwarded).build(),
+                HttpResponse.BodyHandlers.ofString()).statusCode());
         // the operator gets past the guard; what Jolokia then allows is jolokia-access.xml's business
         assertEquals(200, management("POST", "/observe/jolokia", operator, exec).statusCode());
         assertTrue(AUDIT.events().stream().anyMatch(e -> "management".equals(e.source()) && !e.granted()
@@ -440,6 +452,45 @@ class HttpAccessIT {
             assertTrue(refused, "port " + port + " served clear text");
         }
         assertEquals(200, management("GET", "/observe/health/live", null, null).statusCode());
+    }
+
+    @Test
+    @Order(8)
+    void hawtioLogsInAtTheSameIssuerAndOnlyMonitoringOrOperatorUsersReachJolokiaThroughIt() throws Exception {
+        // Hawtio's proxy must accept the runtime's self-signed test certificate (a real site gives Hawtio its CA)
+        System.setProperty("hawtio.proxyDisableCertificateValidation", "true");
+        int port = FreePorts.next();
+        try (HawtioServer hawtio = new HawtioServer("127.0.0.1", port, Path.of("target", "hawtio", "hawtio.war"), "https",
+                "127.0.0.1", env.managementPort(), new HawtioServer.Login(keycloak.issuer(), "hawtio")).start()) {
+            String base = "http://127.0.0.1:" + port + "/hawtio";
+            HttpResponse<String> login = get(base + "/auth/config/", null);
+            assertEquals(200, login.statusCode(), login.body());
+            assertTrue(login.body().contains(keycloak.issuer()), "Hawtio's login is the issuer's: " + login.body());
+
+            String jolokia = base + "/proxy/https/127.0.0.1/" + env.managementPort() + "/observe/jolokia/version";
+            int anonymous = get(jolokia, null).statusCode();
+            assertTrue(anonymous == 401 || anonymous == 403, "anonymous got " + anonymous);
+            String nurse = keycloak.userToken("hawtio", "nurse.ada", "nurse-test-password");
+            String operator = keycloak.userToken("hawtio", "ops.olga", "ops-test-password");
+            SECRETS.addAll(List.of(nurse, operator, "ops-test-password"));
+            int clinician = get(jolokia, nurse).statusCode();
+            assertTrue(clinician == 401 || clinician == 403, "a clinician got " + clinician);
+            HttpResponse<String> version = get(jolokia, operator);
+            assertEquals(200, version.statusCode(), version.body());
+            assertTrue(version.body().contains("\"agent\""), version.body());
+        } finally {
+            System.clearProperty("hawtio.proxyDisableCertificateValidation");
+        }
+        assertTrue(AUDIT.events().stream().anyMatch(e -> "management".equals(e.source()) && e.granted()
+                && "ops.olga".equals(e.principal())), "the runtime's guard saw the operator's own token");
+    }
+
+    private static HttpResponse<String> get(String url, String token) throws Exception {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(30));
+        if (token != null) {
+            request.header("Authorization", "Bearer " + token);
+        }
+        return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
     }
 
     @Test
