@@ -23,18 +23,50 @@ import org.eclipse.jetty.server.Server;
  *      [--port 8090] [--war target/hawtio/hawtio.war] [--runtime-host 127.0.0.1] [--runtime-port 8080]
  * </pre>
  * then open {@code http://127.0.0.1:8090/} — a small page that stores the connection to the runtime in the browser
- * (Hawtio 4 keeps connections in localStorage) and opens Hawtio's Camel view on it. Authentication is off and the
- * proxy only reaches this machine: this is for a developer's or an operator's workstation, bound to 127.0.0.1.
+ * (Hawtio 4 keeps connections in localStorage) and opens Hawtio's Camel view on it. Without {@code --oidc-issuer}
+ * authentication is off and the proxy only reaches this machine: for a developer's workstation, bound to 127.0.0.1.
+ *
+ * <p>With {@code --oidc-issuer <issuer> [--oidc-client hawtio] [--runtime-scheme https]} (the runtime's access control
+ * on) Hawtio's login is the issuer's (Hawtio 4's OpenID Connect login, the same identities as every other way in):
+ * the browser signs in at the issuer, Hawtio accepts only users holding one of {@value #LOGIN_ROLES}, and its proxy
+ * forwards the user's bearer token to the runtime's Jolokia, whose guard then decides read (monitoring, operator) and
+ * exec/write (operator). The issuer needs a public client (standard flow, redirect URI {@code <hawtio>/hawtio/*})
+ * whose tokens name both Hawtio's client and the runtime's audience in {@code aud} (two audience mappers).
  */
 public final class HawtioServer implements AutoCloseable {
+
+    /** Realm roles that may log in to Hawtio. */
+    public static final String LOGIN_ROLES = "monitoring,operator";
+
+    /** Hawtio's login at an OpenID Connect issuer. */
+    public record Login(String issuer, String clientId) {
+    }
 
     private final Server server;
 
     public HawtioServer(String bindHost, int port, Path war, String runtimeHost, int runtimePort) throws IOException {
+        this(bindHost, port, war, "http", runtimeHost, runtimePort, null);
+    }
+
+    /**
+     * @param runtimeScheme http, or https when the runtime's management server serves TLS
+     * @param login         null: no authentication (development posture only)
+     */
+    public HawtioServer(String bindHost, int port, Path war, String runtimeScheme, String runtimeHost, int runtimePort,
+            Login login) throws IOException {
         if (!Files.isRegularFile(war)) {
             throw new IllegalArgumentException("no Hawtio war at " + war + " (mvn package copies it to target/hawtio)");
         }
-        System.setProperty("hawtio.authenticationEnabled", "false");
+        if (login == null) {
+            // Hawtio reads its settings from system properties: forget a login another instance of this JVM set up
+            for (String key : new String[] {"hawtio.oidcConfig", "hawtio.realm", "hawtio.roles",
+                    "hawtio.rolePrincipalClasses"}) {
+                System.clearProperty(key);
+            }
+            System.setProperty("hawtio.authenticationEnabled", "false");
+        } else {
+            enableLogin(login);
+        }
         System.setProperty("hawtio.proxyAllowlist", "localhost,127.0.0.1," + runtimeHost);
         System.setProperty("hawtio.localAddressProbing", "false");
         server = new Server(new InetSocketAddress(bindHost, port));
@@ -47,9 +79,31 @@ public final class HawtioServer implements AutoCloseable {
 
         ServletContextHandler connect = new ServletContextHandler();
         connect.setContextPath("/");
-        connect.addServlet(new ServletHolder(new ConnectPage(runtimeHost, runtimePort)), "/");
+        connect.addServlet(new ServletHolder(new ConnectPage(runtimeScheme, runtimeHost, runtimePort)), "/");
 
         server.setHandler(new Handler.Sequence(hawtio, connect));
+    }
+
+    /**
+     * Hawtio 4's OpenID Connect login: its config file (issuer, client, roles from {@code realm_access.roles}); Hawtio
+     * then verifies the bearer token of every request itself (its OidcLoginModule: signature, issuer, an {@code aud}
+     * naming its client) and admits {@value #LOGIN_ROLES}.
+     */
+    private static void enableLogin(Login login) throws IOException {
+        Path config = Files.createTempFile("hawtio-oidc", ".properties");
+        Files.writeString(config, String.join("\n",
+                "provider = " + login.issuer(),
+                "client_id = " + login.clientId(),
+                "response_mode = fragment",
+                "scope = openid",
+                "code_challenge_method = S256",
+                "oidc.rolesPath = realm_access.roles",
+                "") + "\n");
+        System.setProperty("hawtio.authenticationEnabled", "true");
+        System.setProperty("hawtio.realm", "hawtio");
+        System.setProperty("hawtio.oidcConfig", config.toString());
+        System.setProperty("hawtio.roles", LOGIN_ROLES);
+        System.setProperty("hawtio.rolePrincipalClasses", "io.hawt.web.auth.RolePrincipal");
     }
 
     public HawtioServer start() throws Exception {
@@ -67,18 +121,25 @@ public final class HawtioServer implements AutoCloseable {
         Path war = Path.of("target", "hawtio", "hawtio.war");
         String runtimeHost = "127.0.0.1";
         int runtimePort = 8080;
+        String runtimeScheme = "http";
+        String oidcIssuer = null;
+        String oidcClient = "hawtio";
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--port" -> port = Integer.parseInt(args[++i]);
                 case "--war" -> war = Path.of(args[++i]);
                 case "--runtime-host" -> runtimeHost = args[++i];
                 case "--runtime-port" -> runtimePort = Integer.parseInt(args[++i]);
+                case "--runtime-scheme" -> runtimeScheme = args[++i];
+                case "--oidc-issuer" -> oidcIssuer = args[++i];
+                case "--oidc-client" -> oidcClient = args[++i];
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
-        HawtioServer hawtio = new HawtioServer("127.0.0.1", port, war, runtimeHost, runtimePort).start();
-        System.out.println("Hawtio: http://127.0.0.1:" + port + "/ (connected to http://" + runtimeHost + ":" + runtimePort
-                + "/observe/jolokia)");
+        HawtioServer hawtio = new HawtioServer("127.0.0.1", port, war, runtimeScheme, runtimeHost, runtimePort,
+                oidcIssuer == null ? null : new Login(oidcIssuer, oidcClient)).start();
+        System.out.println("Hawtio: http://127.0.0.1:" + port + "/ (connected to " + runtimeScheme + "://" + runtimeHost
+                + ":" + runtimePort + "/observe/jolokia" + (oidcIssuer == null ? ", no login)" : ", login at " + oidcIssuer + ")"));
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {
                 hawtio.close();
@@ -91,10 +152,12 @@ public final class HawtioServer implements AutoCloseable {
 
     /** Stores the runtime connection in Hawtio's localStorage and opens the Camel view with it. */
     private static final class ConnectPage extends HttpServlet {
+        private final String runtimeScheme;
         private final String runtimeHost;
         private final int runtimePort;
 
-        ConnectPage(String runtimeHost, int runtimePort) {
+        ConnectPage(String runtimeScheme, String runtimeHost, int runtimePort) {
+            this.runtimeScheme = runtimeScheme;
             this.runtimeHost = runtimeHost;
             this.runtimePort = runtimePort;
         }
@@ -108,11 +171,11 @@ public final class HawtioServer implements AutoCloseable {
                     <script>
                       const connections = JSON.parse(localStorage.getItem('connect.connections') || '{}');
                       connections['cmm-event-broker'] = { id: 'cmm-event-broker', name: 'cmm-event-broker',
-                        scheme: 'http', host: '%s', port: %d, path: '/observe/jolokia' };
+                        scheme: '%s', host: '%s', port: %d, path: '/observe/jolokia' };
                       localStorage.setItem('connect.connections', JSON.stringify(connections));
                       location.replace('/hawtio/camel?con=cmm-event-broker');
                     </script></body></html>
-                    """.formatted(runtimeHost, runtimePort));
+                    """.formatted(runtimeScheme, runtimeHost, runtimePort));
         }
     }
 }

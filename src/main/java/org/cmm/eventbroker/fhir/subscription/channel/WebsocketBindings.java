@@ -12,6 +12,12 @@ import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 import org.cmm.eventbroker.platform.delivery.DeliveryFailedException;
 import org.cmm.eventbroker.platform.delivery.DeliveryRejectedException;
+import org.cmm.eventbroker.platform.security.audit.AuditEvent;
+import org.cmm.eventbroker.platform.security.audit.AuditSink;
+import org.cmm.eventbroker.platform.security.http.BearerTokenVerifier;
+import org.cmm.eventbroker.platform.security.http.Caller;
+import org.cmm.eventbroker.platform.security.http.HttpAccess;
+import org.cmm.eventbroker.platform.security.http.InvalidTokenException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,6 +32,13 @@ import org.slf4j.LoggerFactory;
  * delivery fails and is retried with back-off, so a client that binds later gets what was queued, in order. The
  * bindings live in this instance only: with several runtime instances a client must be connected to the instance
  * that consumes its subscription's partition (or to all). Logs name connection keys and subscription ids only.
+ *
+ * <p>With access control on ({@link HttpAccess}, {@code cmm.access.websocket.*}) a bind must carry an access token
+ * ({@code bind <id> <token>}) of the configured issuer holding a role or scope allowed to read Subscriptions, else
+ * it is refused ({@code error ...}) and nothing is bound: nobody can make a notification count as delivered by
+ * binding in the real client's place. Each decision is audited (source {@code websocket}). One connection binds to
+ * at most {@code cmm.access.websocket.max-bindings-per-connection} Subscriptions (ids are often sequential), whether
+ * access control is on or not.
  */
 public class WebsocketBindings {
 
@@ -35,17 +48,20 @@ public class WebsocketBindings {
     public static final String EVENT = "CamelVertxWebsocket.event";
 
     private static final Logger LOG = LoggerFactory.getLogger(WebsocketBindings.class);
-    private static final Pattern BIND = Pattern.compile("bind\\s+(?:Subscription/)?([A-Za-z0-9\\-.]{1,64})\\s*");
+    private static final Pattern BIND = Pattern.compile(
+            "bind\\s+(?:Subscription/)?([A-Za-z0-9\\-.]{1,64})(?:\\s+(?:Bearer\\s+)?(\\S{1,8192}))?\\s*");
 
     private final Map<String, Set<String>> bySubscription = new ConcurrentHashMap<>();
+    private final Map<String, Set<String>> byConnection = new ConcurrentHashMap<>();
     private String serverBaseUrl = "";
     private boolean resourceContent;
 
     /**
-     * Whether backport {@code full-resource} subscriptions get the resource in the bundle. Off by default: the R4
-     * websocket bind has no authentication, so anyone who knows a subscription id could read the resources; off,
-     * such subscriptions get {@code id-only} bundles and read the resource from the FHIR server with their own
-     * credentials.
+     * Whether backport {@code full-resource} subscriptions get the resource in the bundle. Off by default: without
+     * access control the R4 websocket bind has no authentication, so anyone who knows a subscription id could read
+     * the resources; off, such subscriptions get {@code id-only} bundles and read the resource from the FHIR server
+     * with their own credentials. Switch it on only with access control on, where every bind carries a token allowed
+     * to read the Subscription.
      */
     public void setResourceContent(boolean resourceContent) {
         this.resourceContent = resourceContent;
@@ -77,6 +93,12 @@ public class WebsocketBindings {
         Matcher bind = text == null ? null : BIND.matcher(text);
         if (bind != null && bind.matches()) {
             String id = bind.group(1);
+            String refusal = refusal(exchange, key, id, bind.group(2));
+            if (refusal != null) {
+                LOG.info("Websocket connection {} refused binding to Subscription/{}: {}", key, id, refusal);
+                message.setBody("error " + refusal);
+                return;
+            }
             bySubscription.computeIfAbsent(id, k -> ConcurrentHashMap.newKeySet()).add(key);
             LOG.info("Websocket connection {} bound to Subscription/{}", key, id);
             message.setBody("bound " + id);
@@ -85,11 +107,50 @@ public class WebsocketBindings {
         }
     }
 
+    /**
+     * Why a bind is refused, or null when it may go ahead (then it is counted for the connection): too many
+     * bindings on one connection; with access control on, no token, an invalid one, or one without a role or scope
+     * allowed to read Subscriptions.
+     */
+    private String refusal(Exchange exchange, String key, String id, String token) {
+        HttpAccess access = HttpAccess.of(exchange.getContext());
+        Set<String> ids = byConnection.computeIfAbsent(key, k -> ConcurrentHashMap.newKeySet());
+        if (!ids.contains(id) && ids.size() >= access.maxBindingsPerConnection()) {
+            return "too many bindings on this connection (at most " + access.maxBindingsPerConnection() + ")";
+        }
+        if (access.enabled()) {
+            AuditSink audit = AuditSink.of(exchange.getContext());
+            if (token == null) {
+                audit.record(AuditEvent.authentication("websocket", null, "BEARER", false, null, "no token"));
+                return "authentication required: bind <subscription-id> <access-token>";
+            }
+            Caller caller;
+            try {
+                caller = access.verifier().verify(token);
+            } catch (InvalidTokenException e) {
+                audit.record(AuditEvent.authentication("websocket", BearerTokenVerifier.claimedName(token), "BEARER",
+                        false, null, e.getMessage()));
+                return "invalid token";
+            }
+            boolean granted = caller.holdsAny(access.websocketBindRoles());
+            if (!granted || access.auditGranted()) {
+                audit.record(AuditEvent.authorization("websocket", caller.name(), "bind", "Subscription", id, granted,
+                        null, granted ? null : "needs one of " + access.websocketBindRoles()));
+            }
+            if (!granted) {
+                return "forbidden: the token may not read Subscription/" + id;
+            }
+        }
+        ids.add(id);
+        return null;
+    }
+
     /** Forgets a connection (closed or failed). */
     public void forget(String connectionKey) {
         if (connectionKey == null) {
             return;
         }
+        byConnection.remove(connectionKey);
         bySubscription.values().forEach(keys -> keys.remove(connectionKey));
         bySubscription.entrySet().removeIf(e -> e.getValue().isEmpty());
     }
