@@ -16,8 +16,6 @@ import org.apache.camel.main.MainListenerSupport;
 import org.apache.camel.spi.PropertiesComponent;
 import org.apache.camel.support.service.ServiceSupport;
 import org.cmm.eventbroker.dev.EmbeddedKafkaBroker;
-import org.cmm.eventbroker.platform.security.audit.AuditSink;
-import org.cmm.eventbroker.platform.security.audit.RuntimeAuditSink;
 import org.cmm.eventbroker.platform.security.generation.SecurityMaterial;
 import org.cmm.eventbroker.platform.security.kafka.CmmKafkaPrincipalBuilder;
 import org.cmm.eventbroker.platform.security.kafka.OidcDiscovery;
@@ -52,15 +50,6 @@ public class EmbeddedBrokerBootstrap extends MainListenerSupport {
         CamelContext context = main.getCamelContext();
         PropertiesComponent properties = context.getPropertiesComponent();
         boolean secure = Boolean.parseBoolean(properties.resolveProperty(SECURITY_ENABLED).orElse("false").trim());
-        if (secure) {
-            RuntimeAuditSink sink = new RuntimeAuditSink(context);
-            context.getRegistry().bind(AuditSink.REGISTRY_NAME, AuditSink.class, sink);
-            try {
-                context.addService(sink, true, true);
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-        }
         String configured = properties.resolveProperty(BOOTSTRAP_SERVERS).orElse("").trim();
         if (!configured.isEmpty()) {
             LOG.info("Using the Kafka cluster at {} (no embedded broker{})", configured,
@@ -108,10 +97,8 @@ public class EmbeddedBrokerBootstrap extends MainListenerSupport {
      */
     private EmbeddedKafkaBroker.Security secureBroker(PropertiesComponent properties, String host) throws Exception {
         Path securityDir = Path.of(value(properties, "cmm.security.dir", "data/security"));
+        // generated (or read) by SecurePostureBootstrap before this listener; here for the Kafka credentials
         SecurityMaterial material = SecurityMaterial.ensure(securityDir, List.of(host));
-        if (material.generated()) {
-            printInitialCredential(material);
-        }
         Path keystore = material.keystore();
         String keystorePassword = material.keystorePassword();
         String configuredKeystore = value(properties, "cmm.security.tls.keystore", "");
@@ -170,19 +157,6 @@ public class EmbeddedBrokerBootstrap extends MainListenerSupport {
                         EmbeddedKafkaBroker.Security.CN_MAPPING_RULES),
                 scram, plain, oauth, bindings, List.of(material.adminUser()),
                 Long.parseLong(value(properties, "cmm.kafka.security.reauth-ms", "3600000")), authorizer);
-    }
-
-    /** Once, on the console (not the log), as Elasticsearch does: the generated super user's password. */
-    @SuppressWarnings("java:S106")
-    private static void printInitialCredential(SecurityMaterial material) {
-        System.out.println();
-        System.out.println("-------------------------------------------------------------------------------");
-        System.out.println(" Security is on. Generated a local CA and certificates in " + material.dir());
-        System.out.println(" Kafka super user (SCRAM-SHA-512): " + material.adminUser() + " / " + material.adminPassword());
-        System.out.println(" Shown once; it is kept (owner-only) in " + material.dir().resolve(SecurityMaterial.CREDENTIALS));
-        System.out.println(" CA certificate for clients: " + material.caPem());
-        System.out.println("-------------------------------------------------------------------------------");
-        System.out.println();
     }
 
     private static void writeInitialRoleBindings(Path file, String runtimeUser) throws IOException {

@@ -24,6 +24,8 @@ public final class EventBrokerMain {
         main.setPropertyPlaceholderLocations(ConfigurationFiles.locations());
         // first: nothing (not even the embedded broker) starts with a listener exposed beyond loopback
         main.addMainListener(new org.cmm.eventbroker.platform.security.NetworkExposureCheck());
+        // the production posture (cmm.security.enabled): audit sink and TLS material before anything listens
+        main.addMainListener(new org.cmm.eventbroker.platform.security.SecurePostureBootstrap());
         main.addMainListener(bootstrap);
         main.addMainListener(new org.cmm.eventbroker.platform.metrics.TopicMetricsInstaller());
         return main;

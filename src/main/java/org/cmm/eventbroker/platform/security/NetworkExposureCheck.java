@@ -23,12 +23,6 @@ public class NetworkExposureCheck extends MainListenerSupport {
     public static final String SECURITY_ENABLED = "cmm.security.enabled";
     public static final String ALLOW_REMOTE_WITHOUT_SECURITY = "cmm.security.insecure-allow-unauthenticated-remote-access";
     /**
-     * Tests only, until every part of the secure posture is merged: lets {@value #SECURITY_ENABLED}=true start so the
-     * parts that exist can be tested; the loopback checks below still apply.
-     */
-    public static final String TESTING_PARTIAL_POSTURE = "cmm.security.testing-partial-posture";
-
-    /**
      * The bind address of every listener the runtime opens. A new listener adds its key here
      * (RouteAndKameletConventionsTest checks that every listening endpoint's host is one of them).
      */
@@ -54,11 +48,11 @@ public class NetworkExposureCheck extends MainListenerSupport {
 
     /** Throws when a listener would be reachable from another host without authentication; warns when allowed to. */
     static void check(PropertiesComponent properties) {
-        if (flag(properties, SECURITY_ENABLED) && !flag(properties, TESTING_PARTIAL_POSTURE)) {
-            // Fail closed: the secure posture (TLS, SASL, tokens on every listener) is not in this version yet, and a
-            // switch that promises it must not open the listeners to the network without it.
-            throw new IllegalStateException(SECURITY_ENABLED + "=true is not supported by this version yet (no listener "
-                    + "authenticates its callers); leave it false and keep every listener on loopback");
+        if (flag(properties, SECURITY_ENABLED)) {
+            // the production posture: every listener authenticates its callers (Kafka SASL_SSL/mTLS, HTTPS with
+            // bearer tokens, MLLP over TLS with client certificates, the websocket with a token), so it may bind
+            // beyond loopback
+            return;
         }
         List<String> exposed = new ArrayList<>();
         for (String key : keys(properties)) {

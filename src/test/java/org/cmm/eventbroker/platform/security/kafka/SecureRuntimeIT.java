@@ -33,6 +33,7 @@ import org.apache.camel.builder.RouteBuilder;
 import org.apache.camel.main.Main;
 import org.cmm.eventbroker.dev.EmbeddedKafkaBroker;
 import org.cmm.eventbroker.platform.security.NetworkExposureCheck;
+import org.cmm.eventbroker.platform.security.SecurePostureBootstrap;
 import org.cmm.eventbroker.runtime.EmbeddedBrokerBootstrap;
 import org.cmm.eventbroker.testsupport.FreePorts;
 import org.cmm.eventbroker.testsupport.LogCapture;
@@ -43,8 +44,8 @@ import org.junit.jupiter.api.io.TempDir;
  * The runtime's Kafka bootstrap with {@code cmm.security.enabled=true}, on a Camel Main of its own (the runtime's
  * start-up listeners, one Kafka route): first start generates the material owner-only and prints the admin credential
  * once; the embedded broker has only secure listeners; a {@code kafka:} endpoint and {@code KafkaClients} reach it as
- * the service principal; the bound AuditSink writes to the audit topics; no secret in any log line. (The whole runtime
- * cannot start secured yet: several Java clients still build their own plain settings instead of using KafkaClients.)
+ * the service principal; the bound AuditSink writes to the audit topics; no secret in any log line. The whole
+ * runtime in the secure posture: SecurePostureIT.
  */
 class SecureRuntimeIT {
 
@@ -150,7 +151,6 @@ class SecureRuntimeIT {
     private Map<String, String> overrides() {
         Map<String, String> o = new HashMap<>();
         o.put("cmm.security.enabled", "true");
-        o.put("cmm.security.testing-partial-posture", "true");
         o.put("cmm.security.dir", dir.resolve("security").toString());
         o.put("cmm.kafka.bootstrap-servers", "");
         o.put("cmm.kafka.embedded.port", String.valueOf(FreePorts.next()));
@@ -171,6 +171,7 @@ class SecureRuntimeIT {
             main.setPropertyPlaceholderLocations(
                     "classpath:config/security.properties,classpath:config/kafka-security.properties");
             main.addMainListener(new NetworkExposureCheck());
+            main.addMainListener(new SecurePostureBootstrap());
             main.addMainListener(bootstrap);
             overrides.forEach(main::addOverrideProperty);
             main.configure().addRoutesBuilder(new RouteBuilder() {
