@@ -527,9 +527,14 @@ class RouteAndKameletConventionsTest {
                     continue;
                 }
                 for (JsonNode call : callers.getOrDefault(name, List.of())) {
-                    assertTrue(call.path("parameters").has(property) || call.get("uri").asText().contains(property + "="),
+                    // a named instance (kamelet:<name>/<instance>) takes camel.kamelet.<name>.<instance>.<property>
+                    Matcher instance = Pattern.compile("^kamelet:" + name + "/([a-z0-9-]+)").matcher(call.get("uri").asText());
+                    boolean setForInstance = instance.find() && configuration.containsKey(
+                            "camel.kamelet." + name + "." + instance.group(1) + "." + property);
+                    assertTrue(setForInstance || call.path("parameters").has(property)
+                                    || call.get("uri").asText().contains(property + "="),
                             name + "." + property + " is required: set camel.kamelet." + name + "." + property
-                                    + " or pass it at " + call);
+                                    + " (or camel.kamelet." + name + ".<instance>." + property + ") or pass it at " + call);
                 }
             }
         }));
