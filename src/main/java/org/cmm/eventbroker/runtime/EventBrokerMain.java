@@ -25,6 +25,8 @@ public final class EventBrokerMain {
         // first: nothing (not even the embedded broker) starts with a listener exposed beyond loopback
         main.addMainListener(new org.cmm.eventbroker.platform.security.NetworkExposureCheck());
         main.addMainListener(bootstrap);
+        // cmm.flows: only the named flows and what their files declare they need
+        main.addMainListener(new FlowSelection());
         main.addMainListener(new org.cmm.eventbroker.platform.metrics.TopicMetricsInstaller());
         return main;
     }
