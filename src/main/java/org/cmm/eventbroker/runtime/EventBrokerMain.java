@@ -26,7 +26,10 @@ public final class EventBrokerMain {
         main.addMainListener(new org.cmm.eventbroker.platform.security.NetworkExposureCheck());
         main.addMainListener(bootstrap);
         // cmm.flows: only the named flows and what their files declare they need
-        main.addMainListener(new FlowSelection());
+        FlowSelection flows = new FlowSelection();
+        main.addMainListener(flows);
+        // camel.main.routes-reload-enabled: a saved route file takes effect without a restart (refused if broken)
+        main.addMainListener(new RouteFileReloading(flows::selectedFiles));
         main.addMainListener(new org.cmm.eventbroker.platform.metrics.TopicMetricsInstaller());
         return main;
     }

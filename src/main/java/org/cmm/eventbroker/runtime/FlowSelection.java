@@ -4,6 +4,8 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Properties;
+import java.util.Set;
+import java.util.stream.Collectors;
 
 import org.apache.camel.main.BaseMainSupport;
 import org.apache.camel.main.MainListenerSupport;
@@ -28,6 +30,13 @@ public class FlowSelection extends MainListenerSupport {
 
     private static final Logger LOG = LoggerFactory.getLogger(FlowSelection.class);
 
+    private volatile Set<Path> selectedFiles;
+
+    /** The files of the selected flows (absolute), or null when every route file runs. */
+    public Set<Path> selectedFiles() {
+        return selectedFiles;
+    }
+
     @Override
     public void beforeConfigure(BaseMainSupport main) {
         PropertiesComponent properties = main.getCamelContext().getPropertiesComponent();
@@ -40,6 +49,7 @@ public class FlowSelection extends MainListenerSupport {
         Properties all = properties.loadProperties();
         List<Flows.RouteFile> files = flows.filesOf(names,
                 Flows.beansNamedBy(all.stringPropertyNames().stream().map(all::getProperty).toList()));
+        selectedFiles = files.stream().map(f -> f.path().toAbsolutePath().normalize()).collect(Collectors.toUnmodifiableSet());
         String pattern = Flows.includePattern(files);
         properties.addOverrideProperty(INCLUDE_PATTERN, pattern);
         main.configure().setRoutesIncludePattern(pattern);
