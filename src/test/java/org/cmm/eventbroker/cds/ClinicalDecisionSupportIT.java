@@ -41,7 +41,7 @@ class ClinicalDecisionSupportIT {
     void start() throws Exception {
         int ehrPort = FreePorts.next();
         ehr = new ScriptedHl7Peer(ehrPort).start();
-        env = RuntimeUnderTest.flows("cds-rules-engine", "cds-alerts-to-ehr").with(Map.of(
+        env = RuntimeUnderTest.flows("cds-rules-engine", "cds-alerts-to-ehr", "lab-results-mllp-inbound").with(Map.of(
                 "cmm.ehr.mllp.port", String.valueOf(ehrPort),
                 "cmm.cds.rules-file", "src/test/resources/cds/cds-rules-it.yaml",
                 "cmm.cds.care-gap.check-interval-ms", "500",
