@@ -43,11 +43,15 @@ public final class TestPeers {
 
     /** The peer's executable, or the test fails with the install hint (is skipped when {@value #ALLOW_MISSING}). */
     public static Path require(String peer) {
+        return require(peerNamed(peer));
+    }
+
+    static Path require(Peer peer) {
         Optional<Path> found = find(peer);
         if (found.isPresent()) {
             return found.get();
         }
-        String message = missingMessage(PEERS.get(peer));
+        String message = missingMessage(peer);
         if (Boolean.getBoolean(ALLOW_MISSING)) {
             Assumptions.abort(message + " (skipped: " + ALLOW_MISSING + "=true)");
         }
@@ -56,10 +60,18 @@ public final class TestPeers {
 
     /** The peer's executable on PATH (or /usr/sbin, /usr/local/sbin), if installed. */
     public static Optional<Path> find(String peer) {
+        return find(peerNamed(peer));
+    }
+
+    private static Peer peerNamed(String peer) {
         Peer p = PEERS.get(peer);
         if (p == null) {
             throw new IllegalArgumentException(peer + " is not a line of test-peers.txt; peers: " + PEERS.keySet());
         }
+        return p;
+    }
+
+    static Optional<Path> find(Peer p) {
         List<String> dirs = new ArrayList<>(Arrays.asList(System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)));
         dirs.addAll(List.of("/usr/sbin", "/usr/local/sbin"));
         for (String name : p.executables()) {
