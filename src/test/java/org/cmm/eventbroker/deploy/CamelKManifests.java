@@ -122,6 +122,24 @@ final class CamelKManifests {
                 }
             }
         }
+        // the configuration the Kamelets and the Kafka component read (camel.kamelet.<name>.*, camel.component.kafka.*),
+        // which the Camel K runtime does not get from the jar's properties, and every key their values name
+        for (String key : defaults.stringPropertyNames()) {
+            if (key.startsWith("camel.component.kafka.") || kamelets.stream().anyMatch(k -> key.startsWith("camel.kamelet." + k + "."))) {
+                placeholders.add(key);
+            }
+        }
+        java.util.Deque<String> pending = new java.util.ArrayDeque<>(placeholders);
+        while (!pending.isEmpty()) {
+            String key = pending.poll();
+            String value = cluster.getProperty(key, defaults.getProperty(key, ""));
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\{\\{(\\?)?([A-Za-z0-9_.-]+)(?::[^}]*)?}}").matcher(value);
+            while (m.find()) {
+                if (m.group(1) == null && placeholders.add(m.group(2))) {
+                    pending.add(m.group(2));
+                }
+            }
+        }
         Map<String, String> properties = new TreeMap<>();
         Set<String> configMaps = new TreeSet<>();
         for (String key : placeholders) {
