@@ -113,7 +113,13 @@ public class RouteFileReloading extends MainListenerSupport {
                 }
                 String problem;
                 try (InputStream in = resource.getInputStream()) {
-                    problem = problem(location, new String(in.readAllBytes(), StandardCharsets.UTF_8));
+                    String text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+                    if (text.isBlank()) {
+                        // an editor saving in place truncates first: the content follows with the next change event
+                        LOG.info("{} is empty; nothing loaded, its routes keep running", location);
+                        continue;
+                    }
+                    problem = problem(location, text);
                 } catch (IOException e) {
                     problem = "cannot be read: " + e.getMessage();
                 }
@@ -131,7 +137,7 @@ public class RouteFileReloading extends MainListenerSupport {
                 super.onRouteReload(accepted, removeEverything);
             } catch (RuntimeException e) {
                 LOG.error("Refused the change of {}: {}. Its routes keep running as they were; fix the file and save it again",
-                        accepted.stream().map(Resource::getLocation).toList(), rootMessage(e));
+                        String.join(", ", accepted.stream().map(Resource::getLocation).toList()), rootMessage(e));
             }
         }
 

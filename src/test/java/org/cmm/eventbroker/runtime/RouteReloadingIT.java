@@ -77,6 +77,14 @@ class RouteReloadingIT {
             assertTrue(refusal.contains("line"), "the refusal names the line: " + refusal);
             assertEquals("version-2", get(http, url), "the running route stays as it was");
 
+            // valid YAML, but not a route Camel can build (an unknown step on line 10): refused too, the route stays
+            int before = withAll(logs, "Refused the change of", "reload-probe.camel.yaml").size();
+            Files.writeString(probe, PROBE.formatted("version-5").replace("- setBody:", "- setBodyy:"));
+            await().atMost(Duration.ofSeconds(30)).until(() -> withAll(logs, "Refused the change of", "reload-probe.camel.yaml").size() > before);
+            String dslRefusal = withAll(logs, "Refused the change of", "reload-probe.camel.yaml").get(before);
+            assertTrue(dslRefusal.contains("setBodyy") && dslRefusal.contains("line"), "names the step and its line: " + dslRefusal);
+            assertEquals("version-2", get(http, url), "the running route stays as it was");
+
             // fixed again: taken
             Files.writeString(probe, PROBE.formatted("version-4"));
             await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200))
