@@ -27,6 +27,11 @@ public final class EventBrokerMain {
         // the production posture (cmm.security.enabled): audit sink and TLS material before anything listens
         main.addMainListener(new org.cmm.eventbroker.platform.security.SecurePostureBootstrap());
         main.addMainListener(bootstrap);
+        // cmm.flows: only the named flows and what their files declare they need
+        FlowSelection flows = new FlowSelection();
+        main.addMainListener(flows);
+        // camel.main.routes-reload-enabled: a saved route file takes effect without a restart (refused if broken)
+        main.addMainListener(new RouteFileReloading(flows::selectedFiles));
         main.addMainListener(new org.cmm.eventbroker.platform.metrics.TopicMetricsInstaller());
         return main;
     }

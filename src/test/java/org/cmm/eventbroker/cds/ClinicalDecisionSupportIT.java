@@ -41,12 +41,12 @@ class ClinicalDecisionSupportIT {
     void start() throws Exception {
         int ehrPort = FreePorts.next();
         ehr = new ScriptedHl7Peer(ehrPort).start();
-        env = new RuntimeUnderTest(Map.of(
+        env = RuntimeUnderTest.flows("cds-rules-engine", "cds-alerts-to-ehr", "lab-results-mllp-inbound").with(Map.of(
                 "cmm.ehr.mllp.port", String.valueOf(ehrPort),
                 "cmm.cds.rules-file", "src/test/resources/cds/cds-rules-it.yaml",
                 "cmm.cds.care-gap.check-interval-ms", "500",
                 "cmm.delivery.initial-backoff-ms", "200",
-                "cmm.delivery.max-backoff-ms", "1000"));
+                "cmm.delivery.max-backoff-ms", "1000")).start();
         kafka = new OrderMessages(env.bootstrapServers());
     }
 

@@ -14,6 +14,7 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
 import java.util.TreeSet;
@@ -26,22 +27,27 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import org.cmm.eventbroker.runtime.Flows;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 
 /**
- * deploy/camel-k/: one Integration per YAML flow, each complete and portable. A flow file is a routes/ file with a
- * route that does not start from {@code direct:}; files with only routeConfigurations, beans or {@code direct:}
- * routes (error handling, health checks) are extra sources of the Integrations that need them.
+ * deploy/camel-k/: one Integration per flow, each complete and portable, and nothing but what the route files declare.
+ * The manifests are generated ({@link CamelKManifests}) from the same wiring map the runtime uses for {@code cmm.flows}
+ * ({@link org.cmm.eventbroker.runtime.Flows}), so there is no table of files to keep in step; the sources are the route
+ * files themselves (a ConfigMap kustomize builds from routes/), not copies.
  *
  * <p>Placeholders: every {{placeholder}} of an Integration's sources must be set by the Integration itself (camel trait
  * properties, or a ConfigMap of deploy/camel-k it mounts). The defaults in the project jar's application.properties are
  * not relied on: that file is Camel Main's configuration (routes from file:routes/, management server) and is not
- * loaded by the Camel K runtime. Every key set must exist in application.properties, so a renamed key is noticed.
+ * loaded by the Camel K runtime. Every key set must exist in the runtime's configuration, so a renamed key is noticed.
  *
  * <p>Beans: every bean an Integration's routes name ({@code ref}, {@code idempotentRepository}) is declared in one of
  * its sources, with a type on the classpath; nothing only the Camel Main launcher would provide.
+ *
+ * <p>The Integrations are valid against the real Camel K CRD (../shared/schemas; skipped when absent).
  */
 class CamelKManifestsTest {
 
@@ -84,9 +90,36 @@ class CamelKManifestsTest {
         return integrations.get(0);
     }
 
-    private static Properties applicationProperties() throws IOException {
-        // application.properties and the domains' config/*.properties, read by the runtime as one set
-        return org.cmm.eventbroker.routes.ConfigurationKeys.load();
+    private static Properties applicationProperties() {
+        return CamelKManifests.configurationDefaults(Path.of(""));
+    }
+
+    /** The files kustomize puts in each generated ConfigMap: ConfigMap name -> key -> file. */
+    static Map<String, Map<String, Path>> generatedConfigMaps() throws IOException {
+        Map<String, Map<String, Path>> maps = new HashMap<>();
+        for (JsonNode generator : YAML.readTree(CAMEL_K.resolve("kustomization.yaml").toFile()).path("configMapGenerator")) {
+            Map<String, Path> files = new HashMap<>();
+            for (JsonNode file : generator.path("files")) {
+                String[] keyAndPath = file.asText().split("=", 2);
+                files.put(keyAndPath[0], CAMEL_K.resolve(keyAndPath[1]).normalize());
+            }
+            maps.put(generator.path("name").asText(), files);
+        }
+        return maps;
+    }
+
+    /** The text of a source: inline content, or the file of the generated ConfigMap it names. */
+    static String content(JsonNode source, Map<String, Map<String, Path>> generated) throws IOException {
+        if (source.has("content")) {
+            return source.path("content").asText();
+        }
+        Map<String, Path> files = generated.get(source.path("contentRef").asText());
+        Path file = files == null ? null : files.get(source.path("contentKey").asText());
+        if (file == null) {
+            throw new IOException("source " + source.path("name").asText() + ": no ConfigMap " + source.path("contentRef").asText()
+                    + " key " + source.path("contentKey").asText() + " in deploy/camel-k/kustomization.yaml");
+        }
+        return Files.readString(file);
     }
 
     /** Routes in the file that start from something else than direct: (the file is then a flow of its own). */
@@ -112,6 +145,7 @@ class CamelKManifestsTest {
     /** What is wrong with an Integration, given its own document and the properties its mounted ConfigMaps give. */
     static List<String> problems(JsonNode integration, Properties defaults, Set<String> kamelets,
             Map<String, Properties> configMaps) throws IOException {
+        Map<String, Map<String, Path>> generated = generatedConfigMaps();
         List<String> problems = new ArrayList<>();
         if (!integration.path("apiVersion").asText().equals("camel.apache.org/v1")) {
             problems.add("apiVersion is not camel.apache.org/v1");
@@ -123,7 +157,13 @@ class CamelKManifestsTest {
         Set<String> directConsumers = new TreeSet<>();
         List<String[]> references = new ArrayList<>();
         for (JsonNode source : spec.path("sources")) {
-            String content = source.path("content").asText();
+            String content;
+            try {
+                content = content(source, generated);
+            } catch (IOException e) {
+                problems.add(e.getMessage());
+                continue;
+            }
             all.append(content).append('\n');
             JsonNode parsed = YAML.readTree(content);
             for (JsonNode item : parsed) {
@@ -174,15 +214,18 @@ class CamelKManifestsTest {
             String key = property.asText().split("=", 2)[0];
             set.add(key);
             if (!defaults.containsKey(key)) {
-                problems.add("property " + key + " is not a key of application.properties");
+                problems.add("property " + key + " is not a key of the runtime's configuration");
             }
         }
         for (JsonNode config : spec.path("traits").path("mount").path("configs")) {
             String name = config.asText().replaceFirst("^(configmap|secret):", "");
             if (config.asText().startsWith("configmap:")) {
                 Properties mounted = configMaps.get(name);
-                if (mounted == null) {
+                if (mounted == null && !generated.containsKey(name)) {
                     problems.add("mounted ConfigMap " + name + " is not in deploy/camel-k");
+                } else if (mounted == null) {
+                    // a data file (CDS rules, SubscriptionTopics) mounted as a file: its property names the file
+                    continue;
                 } else {
                     set.addAll(mounted.stringPropertyNames());
                 }
@@ -312,11 +355,15 @@ class CamelKManifestsTest {
             for (JsonNode doc : documents(file)) {
                 assertTrue(Set.of("Integration", "Pipe", "Service").contains(doc.path("kind").asText()), file + ": " + doc.path("kind"));
             }
+            Map<String, Map<String, Path>> generated = generatedConfigMaps();
             for (JsonNode source : integration.path("spec").path("sources")) {
                 Path original = routeFilesByName.get(source.path("name").asText());
                 assertTrue(original != null, source.path("name").asText() + " is a file of routes/");
-                assertEquals(Files.readString(original), source.path("content").asText(),
-                        "the copy of " + original + " in " + file + " is stale: run python3 deploy/camel-k/generate.py");
+                assertFalse(source.has("content"), "no copy of " + original + " in " + file);
+                assertEquals(CamelKManifests.ROUTES_CONFIG_MAP, source.path("contentRef").asText());
+                assertEquals(original.toAbsolutePath().normalize(),
+                        generated.get(CamelKManifests.ROUTES_CONFIG_MAP).get(source.path("contentKey").asText()).toAbsolutePath(),
+                        source.path("name").asText() + " is the route file itself");
             }
             assertEquals(List.of(), problems(integration, defaults, kamelets, configMaps), file.toString());
         }));
@@ -329,15 +376,21 @@ class CamelKManifestsTest {
         Map<String, Properties> configMaps = configMaps();
         JsonNode original = integration(CAMEL_K.resolve("hl7-mllp-inbound.integration.yaml"));
 
+        // the file declaring the flow's error handling, wherever it lives
+        Flows flows = Flows.read(Path.of("routes"));
+        String errorHandlingId = flows.flow("hl7-mllp-inbound").routeConfigurationsUsed().iterator().next();
+        String errorHandlingFile = flows.filesOf("hl7-mllp-inbound").stream()
+                .filter(f -> f.routeConfigurations().contains(errorHandlingId)).findFirst().orElseThrow()
+                .path().getFileName().toString();
         ObjectNode withoutErrorHandling = original.deepCopy();
         ArrayNode sources = (ArrayNode) withoutErrorHandling.path("spec").path("sources");
         for (int i = sources.size() - 1; i >= 0; i--) {
-            if (sources.get(i).path("name").asText().equals("hl7-inbound-error-handling.camel.yaml")) {
+            if (sources.get(i).path("name").asText().equals(errorHandlingFile)) {
                 sources.remove(i);
             }
         }
         List<String> problems = problems(withoutErrorHandling, defaults, kamelets, configMaps);
-        assertTrue(problems.contains("routeConfiguration hl7-inbound-error-handling is not in the sources"), problems.toString());
+        assertTrue(problems.contains("routeConfiguration " + errorHandlingId + " is not in the sources"), problems.toString());
 
         ObjectNode withoutProperty = original.deepCopy();
         ArrayNode properties = (ArrayNode) withoutProperty.path("spec").path("traits").path("camel").path("properties");
@@ -350,12 +403,62 @@ class CamelKManifestsTest {
 
         ObjectNode launcherBean = original.deepCopy();
         ObjectNode first = (ObjectNode) ((ArrayNode) launcherBean.path("spec").path("sources")).get(0);
-        first.put("content", first.path("content").asText().replace("ref: hl7MessageInspector", "ref: onlyTheLauncherHasThis"));
+        first.put("content", content(first, generatedConfigMaps()).replace("ref: hl7MessageInspector", "ref: onlyTheLauncherHasThis"));
         assertTrue(problems(launcherBean, defaults, kamelets, configMaps).contains("bean onlyTheLauncherHasThis (ref) is not declared in the sources"));
 
         ObjectNode noJar = original.deepCopy();
         ((ObjectNode) noJar.path("spec")).set("dependencies", YAML.createArrayNode().add("camel:kafka"));
         assertTrue(problems(noJar, defaults, kamelets, configMaps).stream().anyMatch(p -> p.contains(PROJECT_JAR)));
+    }
+
+    @Test
+    void theManifestsAreWhatTheRouteFilesDeclare() throws IOException {
+        Map<String, String> expected = new CamelKManifests(Path.of("")).generate();
+        if (Boolean.getBoolean("cmm.deploy.regenerate")) {
+            for (Path stale : manifests()) {
+                if (!expected.containsKey(stale.getFileName().toString())) {
+                    Files.delete(stale);
+                }
+            }
+            for (Map.Entry<String, String> file : expected.entrySet()) {
+                Files.writeString(CAMEL_K.resolve(file.getKey()), file.getValue());
+            }
+        }
+        for (Map.Entry<String, String> file : expected.entrySet()) {
+            Path onDisk = CAMEL_K.resolve(file.getKey());
+            assertTrue(Files.isRegularFile(onDisk), onDisk + " is missing: regenerate (-Dcmm.deploy.regenerate=true, see "
+                    + "deploy/camel-k/cluster.properties)");
+            assertEquals(file.getValue(), Files.readString(onDisk), onDisk + " is not what the route files declare: regenerate "
+                    + "(-Dcmm.deploy.regenerate=true, see deploy/camel-k/cluster.properties)");
+        }
+        for (Path manifest : manifests()) {
+            assertTrue(expected.containsKey(manifest.getFileName().toString()), manifest + " belongs to no flow any more");
+        }
+    }
+
+    @TestFactory
+    Stream<DynamicTest> everyIntegrationIsAValidCamelKResource() throws IOException {
+        Optional<CustomResourceDefinitions> crd = CustomResourceDefinitions.v1("camel.apache.org_integrations.yaml");
+        Assumptions.assumeTrue(crd.isPresent(), "the Camel K CRDs are not in " + CustomResourceDefinitions.FOLDER);
+        return manifests().stream().map(file -> DynamicTest.dynamicTest(file.toString(),
+                () -> assertEquals(List.of(), crd.get().problems(integration(file)), file + " against the Integration CRD")));
+    }
+
+    @Test
+    void theCamelKSchemaCheckReportsWhatTheClusterWouldRefuseOrDrop() throws IOException {
+        Optional<CustomResourceDefinitions> crd = CustomResourceDefinitions.v1("camel.apache.org_integrations.yaml");
+        Assumptions.assumeTrue(crd.isPresent(), "the Camel K CRDs are not in " + CustomResourceDefinitions.FOLDER);
+        JsonNode original = integration(CAMEL_K.resolve("hl7-mllp-inbound.integration.yaml"));
+        assertEquals(List.of(), crd.get().problems(original));
+
+        ObjectNode misspeltTrait = original.deepCopy();
+        ((ObjectNode) misspeltTrait.path("spec").path("traits")).set("kamelet", misspeltTrait.path("spec").path("traits").path("kamelets"));
+        assertTrue(crd.get().problems(misspeltTrait).stream().anyMatch(p -> p.contains("$.spec.traits.kamelet ")),
+                crd.get().problems(misspeltTrait).toString());
+
+        ObjectNode wrongType = original.deepCopy();
+        ((ObjectNode) wrongType.path("spec")).put("replicas", "two");
+        assertFalse(crd.get().problems(wrongType).isEmpty(), "replicas is an integer");
     }
 
     @Test

@@ -26,7 +26,8 @@ import org.junit.jupiter.api.TestFactory;
 
 /**
  * Every file in kamelets/ is a valid Kamelet custom resource (camel.apache.org/v1), so the same file installs on
- * Camel K ({@code kubectl apply -f kamelets/}). Validated against src/test/resources/schema/kamelet-v1.schema.json,
+ * Camel K ({@code kubectl apply -f kamelets/}). Validated against the real Kamelet CRD when ../shared/schemas has it, and
+ * against src/test/resources/schema/kamelet-v1.schema.json,
  * a JSON Schema written for this project from the Kamelet resource's documented structure (the upstream CRD is not
  * available as a Maven artifact, and copies of public files are not committed).
  */
@@ -55,6 +56,15 @@ class KameletCustomResourceTest {
             Set<ValidationMessage> errors = schema.validate(YAML.readTree(file.toFile()));
             assertEquals(Set.of(), errors, file + " is not a valid Kamelet custom resource");
         }));
+    }
+
+    /** The real Kamelet CRD (../shared/schemas, skipped when absent), beside the project's own stricter schema. */
+    @TestFactory
+    Stream<DynamicTest> everyKameletIsAcceptedByTheRealKameletCustomResourceDefinition() throws IOException {
+        java.util.Optional<CustomResourceDefinitions> crd = CustomResourceDefinitions.v1("camel.apache.org_kamelets.yaml");
+        org.junit.jupiter.api.Assumptions.assumeTrue(crd.isPresent(), "the Camel K CRDs are not in " + CustomResourceDefinitions.FOLDER);
+        return kamelets().stream().map(file -> DynamicTest.dynamicTest(file.toString(),
+                () -> assertEquals(List.of(), crd.get().problems(YAML.readTree(file.toFile())), file + " against the Kamelet CRD")));
     }
 
     @Test

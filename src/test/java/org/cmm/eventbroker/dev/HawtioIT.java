@@ -1,9 +1,7 @@
 package org.cmm.eventbroker.dev;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,6 +12,7 @@ import java.util.concurrent.TimeUnit;
 
 import org.cmm.eventbroker.testsupport.FreePorts;
 import org.cmm.eventbroker.testsupport.RuntimeUnderTest;
+import org.cmm.eventbroker.testsupport.TestPeers;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -29,10 +28,9 @@ class HawtioIT {
 
     @Test
     void hawtiosCamelViewListsTheRuntimesRoutes() throws Exception {
-        String chromium = executable("chromium", "chromium-browser", "google-chrome");
-        assumeTrue(chromium != null, "no Chromium on this machine");
-        try (RuntimeUnderTest env = new RuntimeUnderTest(Map.of("camel.main.jmx-enabled", "true",
-                "camel.main.name", "cmm-hawtio-check"))) {
+        String chromium = TestPeers.require("chromium").toString();
+        try (RuntimeUnderTest env = RuntimeUnderTest.flows("hl7-mllp-inbound").with(Map.of("camel.main.jmx-enabled", "true",
+                "camel.main.name", "cmm-hawtio-check")).start()) {
             int port = FreePorts.next();
             try (HawtioServer hawtio = new HawtioServer("127.0.0.1", port, Path.of("target", "hawtio", "hawtio.war"),
                     "127.0.0.1", env.managementPort()).start()) {
@@ -56,17 +54,5 @@ class HawtioIT {
         byte[] out = p.getInputStream().readAllBytes();
         assertTrue(p.waitFor(120, TimeUnit.SECONDS), "Chromium finished");
         return new String(out, StandardCharsets.UTF_8);
-    }
-
-    private static String executable(String... names) {
-        for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
-            for (String name : names) {
-                File f = new File(dir, name);
-                if (f.canExecute()) {
-                    return f.getAbsolutePath();
-                }
-            }
-        }
-        return null;
     }
 }

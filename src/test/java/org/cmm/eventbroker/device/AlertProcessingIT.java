@@ -54,7 +54,7 @@ class AlertProcessingIT {
     @BeforeAll
     static void start() throws Exception {
         logs = LogCapture.attach();
-        env = new RuntimeUnderTest(Map.of("cmm.device.alerts.dedup.window-ms", String.valueOf(WINDOW_MS)));
+        env = RuntimeUnderTest.flows("device-alert-processing", "device-alerts-http-inbound").with(Map.of("cmm.device.alerts.dedup.window-ms", String.valueOf(WINDOW_MS))).start();
     }
 
     @AfterAll

@@ -11,7 +11,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -20,7 +19,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 
 import ca.uhn.hl7v2.model.Message;
 import ca.uhn.hl7v2.preparser.PreParser;
@@ -31,6 +29,7 @@ import org.cmm.eventbroker.testsupport.FreePorts;
 import org.cmm.eventbroker.testsupport.HapiSender;
 import org.cmm.eventbroker.testsupport.LogCapture;
 import org.cmm.eventbroker.testsupport.RuntimeUnderTest;
+import org.cmm.eventbroker.testsupport.TestPeers;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -54,13 +53,12 @@ class DeviceAlertsIT {
 
     @BeforeAll
     static void start() throws Exception {
-        Optional<Path> executable = MqttBroker.findExecutable();
-        assumeTrue(executable.isPresent(), "mosquitto is not installed");
+        Path executable = TestPeers.require("mosquitto");
         logs = LogCapture.attach();
         mqttDir = Files.createTempDirectory("cmm-alerts-mqtt");
-        mosquitto = new MqttBroker(executable.get(), "127.0.0.1", FreePorts.next(), mqttDir).start(10_000);
-        env = new RuntimeUnderTest(Map.of("cmm.device.mqtt.enabled", "true", "cmm.device.mqtt.broker-url", mosquitto.url(),
-                "cmm.device.alerts.max-body-bytes", "4096"));
+        mosquitto = new MqttBroker(executable, "127.0.0.1", FreePorts.next(), mqttDir).start(10_000);
+        env = RuntimeUnderTest.flows("device-alerts-mllp-inbound", "device-alerts-mqtt-inbound", "device-alerts-http-inbound").with(Map.of("cmm.device.mqtt.enabled", "true", "cmm.device.mqtt.broker-url", mosquitto.url(),
+                "cmm.device.alerts.max-body-bytes", "4096")).start();
         gateway = new MqttGateway(mosquitto.url(), "test-gateway");
         // the runtime subscribes once its routes are up, a moment after start() returns; alerts published before a
         // first subscription exists are not queued by any MQTT broker, so probe until one gets through

@@ -34,7 +34,7 @@ class DeviceHttpIngestIT {
 
     @BeforeAll
     static void start() throws Exception {
-        env = new RuntimeUnderTest();
+        env = RuntimeUnderTest.flows("device-http-ingest").start();
         http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     }
 

@@ -22,6 +22,7 @@ import org.cmm.eventbroker.testsupport.MqttGateway;
 import org.cmm.eventbroker.testsupport.FreePorts;
 import org.cmm.eventbroker.testsupport.LogCapture;
 import org.cmm.eventbroker.testsupport.RuntimeUnderTest;
+import org.cmm.eventbroker.testsupport.TestPeers;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -44,16 +45,15 @@ class DeviceMqttIngestIT {
 
     @BeforeAll
     static void start() throws Exception {
-        Path mosquittoBinary = MqttBroker.findExecutable().orElseThrow(() -> new IllegalStateException(
-                "mosquitto is required (apt-get install mosquitto; .ci/run installs it)"));
+        Path mosquittoBinary = TestPeers.require("mosquitto");
         mosquitto = new MqttBroker(mosquittoBinary, "127.0.0.1", FreePorts.next(),
                 Files.createTempDirectory("cmm-mosquitto")).start(10_000);
         logs = LogCapture.attach();
-        env = new RuntimeUnderTest(Map.of("cmm.device.mqtt.enabled", "true",
+        env = RuntimeUnderTest.flows("device-mqtt-ingest").with(Map.of("cmm.device.mqtt.enabled", "true",
                 "cmm.device.mqtt.broker-url", mosquitto.url(),
                 "cmm.device.mqtt.client-id", "cmm-it-" + System.nanoTime(),
                 // the session is reconnected within 2 s once Kafka is back (production: up to 30 s)
-                "cmm.device.mqtt.max-reconnect-delay-ms", "2000"));
+                "cmm.device.mqtt.max-reconnect-delay-ms", "2000")).start();
         gateway = new MqttGateway(mosquitto.url(), "gateway-" + System.nanoTime());
         // the runtime subscribes once its routes are up, a moment after start() returns; readings published before
         // a first subscription exists are not queued by any MQTT broker, so probe until one gets through

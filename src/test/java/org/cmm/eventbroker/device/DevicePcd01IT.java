@@ -25,7 +25,7 @@ class DevicePcd01IT {
 
     @BeforeAll
     static void start() throws Exception {
-        env = new RuntimeUnderTest();
+        env = RuntimeUnderTest.flows("device-pcd01-mllp-inbound").start();
         gateway = new HapiSender(env.devicePcdPort());
     }
 

@@ -56,7 +56,7 @@ class EhrApiEventsIT {
     @BeforeAll
     static void start() throws Exception {
         logs = LogCapture.attach();
-        env = new RuntimeUnderTest(Map.of("cmm.ehr.api.max-body-bytes", String.valueOf(MAX_BODY_BYTES)));
+        env = RuntimeUnderTest.flows("ehr-api-events").with(Map.of("cmm.ehr.api.max-body-bytes", String.valueOf(MAX_BODY_BYTES))).start();
         http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     }
 

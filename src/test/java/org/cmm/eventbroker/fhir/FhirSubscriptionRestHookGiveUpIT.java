@@ -41,12 +41,12 @@ class FhirSubscriptionRestHookGiveUpIT {
     static void start() throws Exception {
         fhirServer = new FhirServer("127.0.0.1", FreePorts.next()).start();
         endpoint = new RestHookEndpoint(FreePorts.next());
-        env = new RuntimeUnderTest(Map.of(
+        env = RuntimeUnderTest.flows("fhir-subscription-rest-hook-delivery").with(Map.of(
                 "cmm.fhir.server.base-url", fhirServer.baseUrl(),
                 "cmm.fhir.subscription.delivery.initial-backoff-ms", "100",
                 "cmm.fhir.subscription.delivery.max-backoff-ms", "200",
                 "cmm.fhir.subscription.delivery.max-attempts", "3",
-                "cmm.fhir.subscription.rest-hook.timeout-ms", "5000"));
+                "cmm.fhir.subscription.rest-hook.timeout-ms", "5000")).start();
         kafka = new RestHookTestSupport(env.bootstrapServers(), fhirServer.baseUrl());
     }
 

@@ -58,13 +58,13 @@ class FhirSubscriptionRestHookIT {
         logs = LogCapture.attach();
         fhirServer = new FhirServer("127.0.0.1", FreePorts.next()).start();
         endpoint = new RestHookEndpoint(FreePorts.next());
-        env = new RuntimeUnderTest(Map.of(
+        env = RuntimeUnderTest.flows("fhir-subscription-rest-hook-delivery", "fhir-subscription-heartbeat").with(Map.of(
                 "cmm.fhir.server.base-url", fhirServer.baseUrl(),
                 "cmm.fhir.subscription.delivery.initial-backoff-ms", "100",
                 "cmm.fhir.subscription.delivery.max-backoff-ms", "400",
                 "cmm.fhir.subscription.delivery.max-attempts", "-1",
                 "cmm.fhir.subscription.rest-hook.timeout-ms", "3000",
-                "cmm.fhir.subscription.heartbeat.check-interval-ms", "200"));
+                "cmm.fhir.subscription.heartbeat.check-interval-ms", "200")).start();
         kafka = new RestHookTestSupport(env.bootstrapServers(), fhirServer.baseUrl());
     }
 

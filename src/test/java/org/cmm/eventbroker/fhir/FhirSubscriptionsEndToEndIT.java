@@ -75,7 +75,7 @@ class FhirSubscriptionsEndToEndIT {
             x.close();
         });
         smsGateway.start();
-        env = new RuntimeUnderTest(Map.of(
+        env = RuntimeUnderTest.flows("fhir-history-connector", "fhir-subscription-registration", "fhir-subscription-matcher", "fhir-subscription-rest-hook-delivery", "fhir-subscription-websocket-delivery", "fhir-subscription-email-delivery", "fhir-subscription-sms-delivery").with(Map.of(
                 "cmm.fhir.server.base-url", fhirServer.baseUrl(),
                 "cmm.fhir.history.enabled", "true",
                 "cmm.fhir.history.poll-interval-ms", "300",
@@ -83,7 +83,7 @@ class FhirSubscriptionsEndToEndIT {
                 "cmm.fhir.subscription.delivery.initial-backoff-ms", "100",
                 "cmm.fhir.subscription.delivery.max-backoff-ms", "500",
                 "cmm.fhir.subscription.email.smtp-port", String.valueOf(smtpPort),
-                "cmm.fhir.subscription.sms.gateway-url", "http://127.0.0.1:" + smsGateway.getAddress().getPort() + "/sms"));
+                "cmm.fhir.subscription.sms.gateway-url", "http://127.0.0.1:" + smsGateway.getAddress().getPort() + "/sms")).start();
         client = FhirR4.client(fhirServer.baseUrl(), 5_000, 15_000);
     }
 

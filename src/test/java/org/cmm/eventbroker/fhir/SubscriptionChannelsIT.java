@@ -116,7 +116,7 @@ class SubscriptionChannelsIT {
         props.put("cmm.fhir.subscription.websocket.host", "127.0.0.1");
         props.put("cmm.fhir.subscription.websocket.port", String.valueOf(websocketPort));
         props.put("cmm.fhir.subscription.websocket.resource-content", "true");
-        env = new RuntimeUnderTest(props);
+        env = RuntimeUnderTest.flows("fhir-subscription-websocket-delivery", "fhir-subscription-email-delivery", "fhir-subscription-sms-delivery").with(props).start();
         Properties p = new Properties();
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, env.bootstrapServers());
         p.put(ProducerConfig.ACKS_CONFIG, "all");

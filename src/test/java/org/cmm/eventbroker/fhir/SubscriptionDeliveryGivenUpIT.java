@@ -50,14 +50,14 @@ class SubscriptionDeliveryGivenUpIT {
         });
         gateway.start();
         try (FhirServer fhir = new FhirServer("127.0.0.1", FreePorts.next()).start();
-             RuntimeUnderTest env = new RuntimeUnderTest(Map.of(
+             RuntimeUnderTest env = RuntimeUnderTest.flows("fhir-subscription-websocket-delivery", "fhir-subscription-email-delivery", "fhir-subscription-sms-delivery").with(Map.of(
                      "cmm.fhir.server.base-url", fhir.baseUrl(),
                      "cmm.fhir.subscription.delivery.initial-backoff-ms", "100",
                      "cmm.fhir.subscription.delivery.max-backoff-ms", "200",
                      "cmm.fhir.subscription.delivery.max-attempts", "3",
                      "cmm.fhir.subscription.sms.gateway-url", "http://127.0.0.1:" + gateway.getAddress().getPort() + "/sms",
                      "cmm.fhir.subscription.sms.token", "secret-token-7",
-                     "cmm.fhir.subscription.websocket.port", String.valueOf(FreePorts.next())))) {
+                     "cmm.fhir.subscription.websocket.port", String.valueOf(FreePorts.next()))).start()) {
             IGenericClient client = FhirR4.client(fhir.baseUrl(), 5000, 15000);
             Subscription s = new Subscription();
             s.setId("given-up");

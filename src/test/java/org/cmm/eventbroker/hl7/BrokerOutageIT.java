@@ -44,7 +44,7 @@ class BrokerOutageIT {
     @BeforeAll
     static void start() throws Exception {
         logs = LogCapture.attach();
-        env = new RuntimeUnderTest();
+        env = RuntimeUnderTest.flows("hl7-mllp-inbound").start();
     }
 
     @AfterAll

@@ -53,9 +53,9 @@ class Hl7MllpInboundIT {
     @BeforeAll
     static void start() throws Exception {
         logs = LogCapture.attach();
-        env = new RuntimeUnderTest(Map.of(
+        env = RuntimeUnderTest.flows("hl7-mllp-inbound").with(Map.of(
                 "cmm.mllp.idle-timeout-ms", "3000",
-                "cmm.mllp.max-frame-bytes", String.valueOf(2 * 1024 * 1024)));
+                "cmm.mllp.max-frame-bytes", String.valueOf(2 * 1024 * 1024))).start();
     }
 
     @AfterAll

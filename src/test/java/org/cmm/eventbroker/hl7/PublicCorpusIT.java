@@ -34,7 +34,7 @@ class PublicCorpusIT {
     @BeforeAll
     static void start() throws Exception {
         assumeTrue(Files.isDirectory(CORPUS), "public corpus not present at " + CORPUS.toAbsolutePath());
-        env = new RuntimeUnderTest();
+        env = RuntimeUnderTest.flows("hl7-mllp-inbound").start();
     }
 
     @AfterAll

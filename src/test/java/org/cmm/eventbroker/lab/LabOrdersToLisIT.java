@@ -50,11 +50,11 @@ class LabOrdersToLisIT {
         int linkPort = FreePorts.next();
         lis = new ScriptedHl7Peer(FreePorts.next()).start();
         link = new MllpLinkFaults(linkPort, lis.port());
-        env = new RuntimeUnderTest(Map.of(
+        env = RuntimeUnderTest.flows("lab-orders-to-lis").with(Map.of(
                 "cmm.lab.lis.port", String.valueOf(linkPort),
                 "cmm.delivery.initial-backoff-ms", "200",
                 "cmm.delivery.max-backoff-ms", "1000",
-                "cmm.delivery.ack-timeout-ms", "1500"));
+                "cmm.delivery.ack-timeout-ms", "1500")).start();
         orders = new OrderMessages(env.bootstrapServers());
     }
 

@@ -37,11 +37,11 @@ class LisOutageIT {
     void start() throws Exception {
         int lisPort = FreePorts.next();
         lis = new ScriptedHl7Peer(lisPort);
-        env = new RuntimeUnderTest(Map.of(
+        env = RuntimeUnderTest.flows("lab-orders-to-lis").with(Map.of(
                 "cmm.lab.lis.port", String.valueOf(lisPort),
                 "cmm.delivery.initial-backoff-ms", "200",
                 "cmm.delivery.max-backoff-ms", "2000",
-                "cmm.delivery.ack-timeout-ms", "2000"));
+                "cmm.delivery.ack-timeout-ms", "2000")).start();
         orders = new OrderMessages(env.bootstrapServers());
     }
 

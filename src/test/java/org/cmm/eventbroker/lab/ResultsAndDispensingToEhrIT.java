@@ -36,10 +36,10 @@ class ResultsAndDispensingToEhrIT {
     void start() throws Exception {
         int ehrPort = FreePorts.next();
         ehr = new ScriptedHl7Peer(ehrPort).start();
-        env = new RuntimeUnderTest(Map.of(
+        env = RuntimeUnderTest.flows("lab-results-mllp-inbound", "lab-results-to-ehr", "pharmacy-dispensing-mllp-inbound", "pharmacy-dispensing-to-ehr").with(Map.of(
                 "cmm.ehr.mllp.port", String.valueOf(ehrPort),
                 "cmm.delivery.initial-backoff-ms", "200",
-                "cmm.delivery.max-backoff-ms", "1000"));
+                "cmm.delivery.max-backoff-ms", "1000")).start();
     }
 
     @AfterAll

@@ -41,10 +41,10 @@ class PharmacyOrdersIT {
         int lisPort = FreePorts.next();
         pharmacy = new ScriptedHl7Peer(pharmacyPort).start();
         lis = new ScriptedHl7Peer(lisPort).start();
-        env = new RuntimeUnderTest(Map.of(
+        env = RuntimeUnderTest.flows("pharmacy-orders-to-pharmacy", "lab-orders-to-lis").with(Map.of(
                 "cmm.pharmacy.system.port", String.valueOf(pharmacyPort),
                 "cmm.lab.lis.port", String.valueOf(lisPort),
-                "cmm.delivery.initial-backoff-ms", "200"));
+                "cmm.delivery.initial-backoff-ms", "200")).start();
         orders = new OrderMessages(env.bootstrapServers());
     }
 

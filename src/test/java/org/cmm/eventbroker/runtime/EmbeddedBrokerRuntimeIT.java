@@ -4,9 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,6 +17,7 @@ import org.cmm.eventbroker.testsupport.FreePorts;
 import org.cmm.eventbroker.testsupport.Hl7Samples;
 import org.cmm.eventbroker.testsupport.KafkaTopicReader;
 import org.cmm.eventbroker.testsupport.MllpTestClient;
+import org.cmm.eventbroker.testsupport.TestPeers;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -57,8 +56,7 @@ class EmbeddedBrokerRuntimeIT {
             }
             new KafkaTopicReader(runtime.bootstrapServers()).awaitRecords("hl7.adt.a01", KafkaTopicReader.controlId(id), 1);
 
-            String kcat = kcat();
-            assumeTrue(kcat != null, "kcat is not installed (.ci/run installs it)");
+            String kcat = TestPeers.require("kcat").toString();
             Process p = new ProcessBuilder(kcat, "-b", runtime.bootstrapServers(), "-C", "-t", "hl7.adt.a01",
                     "-o", "beginning", "-e", "-q", "-f", "%k %s\\n").redirectErrorStream(true).start();
             assertTrue(p.waitFor(60, TimeUnit.SECONDS), "kcat finished");
@@ -85,17 +83,5 @@ class EmbeddedBrokerRuntimeIT {
                 assertFalse(runtime.camelContext().getRoutes().isEmpty());
             }
         }
-    }
-
-    private static String kcat() {
-        for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
-            for (String name : new String[] {"kcat", "kafkacat"}) {
-                File f = new File(dir, name);
-                if (f.canExecute()) {
-                    return f.getAbsolutePath();
-                }
-            }
-        }
-        return null;
     }
 }

@@ -4,7 +4,6 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.DataInputStream;
 import java.io.OutputStream;
@@ -36,6 +35,7 @@ import org.cmm.eventbroker.dev.EmbeddedKafkaBroker;
 import org.cmm.eventbroker.testsupport.FreePorts;
 import org.cmm.eventbroker.testsupport.HapiSender;
 import org.cmm.eventbroker.testsupport.OrderMessages;
+import org.cmm.eventbroker.testsupport.TestPeers;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.hl7.fhir.r4.model.CodeableConcept;
@@ -160,7 +160,8 @@ class LocalStackIT {
 
     @Test
     void mqttBrokerAcceptsAConnection() throws Exception {
-        assumeTrue(stack.mqtt() != null, "mosquitto is not installed");
+        TestPeers.require("mosquitto");
+        assertTrue(stack.mqtt() != null, "the stack started mosquitto");
         try (Socket socket = new Socket()) {
             socket.connect(new InetSocketAddress("127.0.0.1", Integer.parseInt(SETTINGS.get("cmm.stack.mqtt.port"))), 5000);
             socket.setSoTimeout(5000);

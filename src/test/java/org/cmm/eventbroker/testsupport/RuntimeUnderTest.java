@@ -7,10 +7,16 @@ import java.util.Map;
 
 import org.cmm.eventbroker.dev.EmbeddedKafkaBroker;
 import org.cmm.eventbroker.runtime.EventBrokerRuntime;
+import org.cmm.eventbroker.runtime.FlowSelection;
 
 /**
  * A real Kafka broker on free loopback ports plus the runtime pointed at it, each in its own temporary folder, so
  * test classes never share state. Tests can stop and restart either part.
+ *
+ * <p>Most tests exercise one flow: {@link #flows(String...)} starts only those flows' route files (plus the
+ * routeConfigurations, direct: routes and beans they declare they need, and the platform pieces; see
+ * {@link org.cmm.eventbroker.runtime.Flows}), which starts in a fraction of the time of all routes. The constructors
+ * start every route: keep that for the few whole-runtime tests.
  */
 public final class RuntimeUnderTest implements AutoCloseable {
 
@@ -73,6 +79,48 @@ public final class RuntimeUnderTest implements AutoCloseable {
         overrides.put("cmm.fhir.subscription.websocket.port", String.valueOf(FreePorts.next()));
         overrides.putAll(extraProperties);
         startRuntime();
+    }
+
+    /**
+     * Only these flows (route file names without .camel.yaml, e.g. {@code hl7-mllp-inbound}), through the runtime's own
+     * {@code cmm.flows} switch.
+     */
+    public static Builder flows(String... flows) {
+        return new Builder(flows);
+    }
+
+    /** A runtime of some flows; {@link #start()} starts its broker and the runtime. */
+    public static final class Builder {
+        private final Map<String, String> properties = new HashMap<>();
+        private EmbeddedKafkaBroker broker;
+
+        private Builder(String... flows) {
+            if (flows.length == 0) {
+                throw new IllegalArgumentException("name at least one flow");
+            }
+            properties.put(FlowSelection.FLOWS, String.join(",", flows));
+        }
+
+        /** Runtime properties for this test (peers' ports, switches), as the constructors' extraProperties. */
+        public Builder with(Map<String, String> extraProperties) {
+            properties.putAll(extraProperties);
+            return this;
+        }
+
+        public Builder with(String key, String value) {
+            properties.put(key, value);
+            return this;
+        }
+
+        /** Against a broker another instance owns (left running on close). */
+        public Builder broker(EmbeddedKafkaBroker sharedBroker) {
+            this.broker = sharedBroker;
+            return this;
+        }
+
+        public RuntimeUnderTest start() throws Exception {
+            return new RuntimeUnderTest(broker, properties);
+        }
     }
 
     public void startRuntime() throws Exception {

@@ -27,7 +27,7 @@ class ReplayDeadLettersIT {
         String id = "REPLAY" + System.nanoTime();
         byte[] latin1 = ("MSH|^~\\&|LEGACY|CLINIQUE|CMM_BROKER|CMM|20240315083000||ADT^A01|" + id + "|P|2.3\r"
                 + "PID|1||MRN777^^^CLINIQUE^MR||LEFÈVRE^HÉLÈNE\r").getBytes(StandardCharsets.ISO_8859_1);
-        try (RuntimeUnderTest env = new RuntimeUnderTest(Map.of("cmm.hl7.default-charset", "UTF-8"))) {
+        try (RuntimeUnderTest env = RuntimeUnderTest.flows("hl7-mllp-inbound").with(Map.of("cmm.hl7.default-charset", "UTF-8")).start()) {
             try (MllpTestClient client = new MllpTestClient(env.mllpPort())) {
                 client.send(latin1);
                 assertEquals("AR", PreParser.getFields(client.readAck(), "MSA-1")[0]);

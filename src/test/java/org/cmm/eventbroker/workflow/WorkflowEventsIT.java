@@ -51,11 +51,11 @@ class WorkflowEventsIT {
     static void start() throws Exception {
         logs = LogCapture.attach();
         engine = new ScriptedWorkflowEngine();
-        env = new RuntimeUnderTest(Map.of(
+        env = RuntimeUnderTest.flows("workflow-triggers-from-hl7", "workflow-engine-caller", "workflow-state-callbacks", "workflow-task-worker").with(Map.of(
                 "cmm.workflow.engine.url", engine.url(),
                 "cmm.workflow.engine.initial-backoff-ms", "200",
                 "cmm.workflow.engine.max-backoff-ms", "500",
-                "cmm.workflow.engine.response-timeout-ms", "5000"));
+                "cmm.workflow.engine.response-timeout-ms", "5000")).start();
         kafka = new OrderMessages(env.bootstrapServers());
     }
 

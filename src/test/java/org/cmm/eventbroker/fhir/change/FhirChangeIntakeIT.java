@@ -61,7 +61,7 @@ class FhirChangeIntakeIT {
         logs = LogCapture.attach();
         fhirServer = new FhirServer("127.0.0.1", FreePorts.next()).start();
         fhir = FhirR4.client(fhirServer.baseUrl(), 5000, 15000);
-        env = new RuntimeUnderTest(Map.of("cmm.fhir.server.base-url", fhirServer.baseUrl()));
+        env = RuntimeUnderTest.flows("fhir-change-intake").with(Map.of("cmm.fhir.server.base-url", fhirServer.baseUrl())).start();
         http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     }
 

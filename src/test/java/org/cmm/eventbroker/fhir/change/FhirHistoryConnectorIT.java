@@ -62,11 +62,11 @@ class FhirHistoryConnectorIT {
         logs = LogCapture.attach();
         fhirServer = new FhirServer("127.0.0.1", FreePorts.next()).withPaging(2).start();
         fhir = FhirR4.client(fhirServer.baseUrl(), 5000, 15000);
-        env = new RuntimeUnderTest(Map.of(
+        env = RuntimeUnderTest.flows("fhir-history-connector").with(Map.of(
                 "cmm.fhir.server.base-url", fhirServer.baseUrl(),
                 "cmm.fhir.history.enabled", "true",
                 "cmm.fhir.history.poll-interval-ms", "300",
-                "cmm.fhir.history.initial-delay-ms", "0"));
+                "cmm.fhir.history.initial-delay-ms", "0")).start();
     }
 
     @AfterAll

@@ -104,10 +104,10 @@ class FhirSubscriptionMatcherIT {
         });
         hook.start();
         fhirServer = new FhirServer("127.0.0.1", FreePorts.next()).start();
-        env = new RuntimeUnderTest(Map.of(
+        env = RuntimeUnderTest.flows("fhir-subscription-registration", "fhir-subscription-matcher", "fhir-subscription-rest-hook-delivery").with(Map.of(
                 "cmm.fhir.server.base-url", fhirServer.baseUrl(),
                 "cmm.fhir.subscription.processing.initial-backoff-ms", "200",
-                "cmm.fhir.subscription.processing.max-backoff-ms", "1000"));
+                "cmm.fhir.subscription.processing.max-backoff-ms", "1000")).start();
         fhir = FhirR4.client(fhirServer.baseUrl(), 5000, 15000);
         // the notification topics exist before the flows run, as on a production cluster (a topic auto-created by the
         // first write can take longer than the producer's delivery timeout to get a leader on the embedded broker)

@@ -26,7 +26,7 @@ class JolokiaAccessPolicyIT {
 
     @BeforeAll
     static void start() throws Exception {
-        env = new RuntimeUnderTest(Map.of("camel.main.jmx-enabled", "true", "camel.main.name", "jolokia-policy-test"));
+        env = RuntimeUnderTest.flows("hl7-mllp-inbound").with(Map.of("camel.main.jmx-enabled", "true", "camel.main.name", "jolokia-policy-test")).start();
     }
 
     @AfterAll
