@@ -33,6 +33,8 @@ public final class EventBrokerMain {
         // camel.main.routes-reload-enabled: a saved route file takes effect without a restart (refused if broken)
         main.addMainListener(new RouteFileReloading(flows::selectedFiles));
         main.addMainListener(new org.cmm.eventbroker.platform.metrics.TopicMetricsInstaller());
+        // which routeConfiguration (error handling) each route uses, once the routes have started
+        main.addMainListener(new RouteConfigurationSummary());
         return main;
     }
 }

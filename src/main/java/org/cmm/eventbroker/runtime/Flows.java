@@ -294,7 +294,9 @@ public final class Flows {
                         directUsed.add(endpointName(value));
                     }
                     if (value.startsWith("kamelet:")) {
-                        kamelets.add(endpointName(value.substring("kamelet:".length())));
+                        // kamelet:<name>/<instance>?...: the Kamelet is <name>
+                        String kamelet = endpointName(value.substring("kamelet:".length()));
+                        kamelets.add(kamelet.contains("/") ? kamelet.substring(0, kamelet.indexOf('/')) : kamelet);
                     }
                 }
             }
