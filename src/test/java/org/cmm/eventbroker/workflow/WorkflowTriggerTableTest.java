@@ -13,7 +13,7 @@ class WorkflowTriggerTableTest {
 
     private static Properties defaults() throws Exception {
         Properties p = new Properties();
-        try (InputStream in = WorkflowTriggerTableTest.class.getResourceAsStream("/application.properties")) {
+        try (InputStream in = WorkflowTriggerTableTest.class.getResourceAsStream("/config/workflow.properties")) {
             p.load(in);
         }
         return p;

@@ -28,7 +28,7 @@ public final class AuditCloudEvents {
         ObjectNode root = JSON.createObjectNode();
         root.put("specversion", "1.0");
         root.put("id", UUID.randomUUID().toString());
-        root.put("type", "org.cmm.eventbroker.security/" + event.kind().topicSuffix());
+        root.put("type", "org.cmm.eventbroker.platform.security/" + event.kind().topicSuffix());
         root.put("source", "cmm-event-broker/" + event.source());
         root.put("subject", event.resourceName() != null
                 ? event.resourceType() + "=" + event.resourceName() : event.principal());

@@ -64,7 +64,7 @@ import org.slf4j.LoggerFactory;
  * <li>{@value #PATIENT_TOPICS}: comma-separated topic prefixes whose reads by consumers are recorded on
  * {@code security.audit.data-access} (first fetch per principal, client and topic).</li>
  * <li>{@value #AUDIT_PRODUCER_PREFIX}{@code <producer setting>}: the audit writer's producer (at least
- * {@code bootstrap.servers}); without it, events go to the {@code org.cmm.eventbroker.security.audit} log.</li>
+ * {@code bootstrap.servers}); without it, events go to the {@code org.cmm.eventbroker.platform.security.audit} log.</li>
  * </ul>
  * Decisions are cached per principal, operation and resource until the bindings change. ACLs are not used:
  * CreateAcls and DeleteAcls fail, DescribeAcls lists nothing.
@@ -79,7 +79,7 @@ public class RbacAuthorizer implements Authorizer {
     public static final String DEFAULT_PATIENT_TOPICS = "hl7.,ehr.,lab.,pharmacy.,fhir.,device.,cds.,orders.,workflow.";
 
     private static final Logger LOG = LoggerFactory.getLogger(RbacAuthorizer.class);
-    private static final Logger AUDIT_LOG = LoggerFactory.getLogger("org.cmm.eventbroker.security.audit");
+    private static final Logger AUDIT_LOG = LoggerFactory.getLogger("org.cmm.eventbroker.platform.security.audit");
     private static final int CACHE_LIMIT = 100_000;
 
     /** One consistent set of bindings and the decisions made with it. */
@@ -158,7 +158,7 @@ public class RbacAuthorizer implements Authorizer {
             auditWriter = new KafkaAuditWriter(producer, KafkaAuditWriter.DEFAULT_CAPACITY);
             audit = auditWriter;
         } else {
-            LOG.info("No {}bootstrap.servers: audit events go to the org.cmm.eventbroker.security.audit log",
+            LOG.info("No {}bootstrap.servers: audit events go to the org.cmm.eventbroker.platform.security.audit log",
                     AUDIT_PRODUCER_PREFIX);
             audit = event -> AUDIT_LOG.info("{}", AuditCloudEvents.toJson(event));
         }
