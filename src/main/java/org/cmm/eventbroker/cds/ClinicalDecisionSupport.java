@@ -41,7 +41,10 @@ public class ClinicalDecisionSupport extends ServiceSupport implements Processor
     private String stateTopic = "cds.state";
     private long stateWriteTimeoutMs = 5000;
     private long stateLoadTimeoutMs = 120_000;
-    private String hl7TopicPrefix = "hl7";
+    private String hl7TopicPrefix;
+    private String labResultsTopicPrefix;
+    private String pharmacyOrdersTopicPrefix;
+    private String pharmacyDispensingTopicPrefix;
     private Set<String> ignoredStatuses = Set.of("D", "W", "X");
     private CdsStateStore store;
     private ClinicalEventReader reader;
@@ -86,6 +89,18 @@ public class ClinicalDecisionSupport extends ServiceSupport implements Processor
         this.hl7TopicPrefix = hl7TopicPrefix;
     }
 
+    public void setLabResultsTopicPrefix(String labResultsTopicPrefix) {
+        this.labResultsTopicPrefix = labResultsTopicPrefix;
+    }
+
+    public void setPharmacyOrdersTopicPrefix(String pharmacyOrdersTopicPrefix) {
+        this.pharmacyOrdersTopicPrefix = pharmacyOrdersTopicPrefix;
+    }
+
+    public void setPharmacyDispensingTopicPrefix(String pharmacyDispensingTopicPrefix) {
+        this.pharmacyDispensingTopicPrefix = pharmacyDispensingTopicPrefix;
+    }
+
     /** OBX-11 statuses whose OBX do not count (cmm.lab.results.ignored-statuses). */
     public void setIgnoredStatuses(String statuses) {
         this.ignoredStatuses = java.util.Arrays.stream(statuses.split(",")).map(s -> s.trim().toUpperCase(Locale.ROOT))
@@ -100,7 +115,8 @@ public class ClinicalDecisionSupport extends ServiceSupport implements Processor
         if (camelContext == null) {
             throw new IllegalStateException("cdsRulesEngine needs the CamelContext (a bean of the registry)");
         }
-        reader = new ClinicalEventReader(hl7TopicPrefix, ignoredStatuses);
+        reader = new ClinicalEventReader(new ClinicalEventReader.TopicPrefixes(hl7TopicPrefix, labResultsTopicPrefix,
+                pharmacyOrdersTopicPrefix, pharmacyDispensingTopicPrefix), ignoredStatuses);
         CdsStateStore s = new CdsStateStore(KafkaClients.of(camelContext), stateTopic, stateWriteTimeoutMs);
         s.start(stateLoadTimeoutMs);
         store = s;

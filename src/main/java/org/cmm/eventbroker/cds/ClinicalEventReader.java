@@ -27,15 +27,43 @@ public final class ClinicalEventReader {
     static final Set<String> ENDED_STATUSES = Set.of("stopped", "cancelled", "completed", "entered-in-error");
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    /**
+     * The topic families the reader tells apart, as configured (cmm.hl7.topic-prefix, cmm.lab.results.topic-prefix,
+     * cmm.pharmacy.orders.topic-prefix, cmm.pharmacy.dispensing.topic-prefix): the reader holds no topic name itself.
+     */
+    public record TopicPrefixes(String hl7, String labResults, String pharmacyOrders, String pharmacyDispensing) {
+
+        public TopicPrefixes {
+            for (String p : new String[] {hl7, labResults, pharmacyOrders, pharmacyDispensing}) {
+                if (p == null || p.isBlank()) {
+                    throw new IllegalArgumentException("every topic prefix of the CDS inputs must be set "
+                            + "(cmm.hl7.topic-prefix, cmm.lab.results.topic-prefix, cmm.pharmacy.orders.topic-prefix, "
+                            + "cmm.pharmacy.dispensing.topic-prefix)");
+                }
+            }
+        }
+
+        /** The last part of {@code topic} when it is {@code <prefix>.<one more part>}, else null. */
+        static String subtypeOf(String topic, String prefix) {
+            if (!topic.startsWith(prefix + ".")) {
+                return null;
+            }
+            String rest = topic.substring(prefix.length() + 1);
+            return rest.isEmpty() || rest.contains(".") ? null : rest;
+        }
+    }
+
+    private final TopicPrefixes topics;
     private final String hl7TopicPrefix;
     private final Set<String> ignoredStatuses;
 
     /**
-     * @param hl7TopicPrefix  prefix of the inbound HL7 topics (hl7: hl7.adt.a03)
+     * @param topics          the topic families of the inputs (hl7: hl7.adt.a03, lab results: lab.results.critical)
      * @param ignoredStatuses OBX-11 statuses whose OBX do not count (as in the result classification)
      */
-    public ClinicalEventReader(String hl7TopicPrefix, Set<String> ignoredStatuses) {
-        this.hl7TopicPrefix = hl7TopicPrefix;
+    public ClinicalEventReader(TopicPrefixes topics, Set<String> ignoredStatuses) {
+        this.topics = topics;
+        this.hl7TopicPrefix = topics.hl7();
         this.ignoredStatuses = ignoredStatuses;
     }
 
@@ -49,12 +77,12 @@ public final class ClinicalEventReader {
         }
         String[] parts = topic.split("\\.");
         String subtype = parts[parts.length - 1];
-        if (topic.startsWith("lab.results.") && parts.length == 3) {
+        if (TopicPrefixes.subtypeOf(topic, topics.labResults()) != null) {
             Er7Message m = hl7(body, charsetName, "ORU^R01", topic);
             return new ClinicalEvent(ClinicalEvent.Kind.LAB_RESULT, subtype, patient(key, m, topic), topic, partition,
                     offset, timestamp, observations(m), null);
         }
-        if (topic.startsWith("pharmacy.orders.") && parts.length == 3) {
+        if (TopicPrefixes.subtypeOf(topic, topics.pharmacyOrders()) != null) {
             if (firstNonBlank(body) == '{') {
                 return fhirOrder(topic, partition, offset, timestamp, key, body, subtype);
             }
@@ -62,7 +90,7 @@ public final class ClinicalEventReader {
             return new ClinicalEvent(ClinicalEvent.Kind.MEDICATION_ORDER, subtype, patient(key, m, topic), topic,
                     partition, offset, timestamp, List.of(), medication(m, "RXE", 2, topic, subtype));
         }
-        if (topic.startsWith("pharmacy.dispensing.") && parts.length == 3) {
+        if (TopicPrefixes.subtypeOf(topic, topics.pharmacyDispensing()) != null) {
             Er7Message m = hl7(body, charsetName, "RDS^O13", topic);
             ClinicalEvent.Medication dispensed = medication(m, "RXD", 2, topic, subtype);
             return new ClinicalEvent(ClinicalEvent.Kind.DISPENSE, subtype, patient(key, m, topic), topic, partition,
@@ -161,7 +189,7 @@ public final class ClinicalEventReader {
         if (orderId.isEmpty()) {
             orderId = "code:" + code;
         }
-        boolean active = topic.startsWith("pharmacy.dispensing.") ? !"return".equals(subtype)
+        boolean active = "RXD".equals(segment) ? !"return".equals(subtype)
                 : !ENDING_ORDER_CONTROLS.contains(control);
         return new ClinicalEvent.Medication(orderId, code, text, active);
     }

@@ -1,6 +1,7 @@
 package org.cmm.eventbroker.cds;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -15,7 +16,7 @@ class CdsRuleEngineTest {
 
     private static final long DAY = 86_400_000L;
     private final CdsRuleEngine engine = new CdsRuleEngine(CdsRulesFile.load("routes/cds/cds-rules.yaml"));
-    private final ClinicalEventReader reader = new ClinicalEventReader("hl7", Set.of("D", "W", "X"));
+    private final ClinicalEventReader reader = new ClinicalEventReader(new ClinicalEventReader.TopicPrefixes("hl7", "lab.results", "pharmacy.orders", "pharmacy.dispensing"), Set.of("D", "W", "X"));
     private long offset;
 
     private ClinicalEvent event(String topic, String patient, String er7, long time) throws Exception {
@@ -54,6 +55,24 @@ class CdsRuleEngineTest {
         assertEquals("critical-lab-result", a.ruleId());
         assertEquals(List.of("2823-3"), a.codes());
         assertTrue(a.summary().contains("HH") && !a.summary().contains("7.1") && !a.summary().contains("DOE"), a.summary());
+    }
+
+    @Test
+    void theInputsAreReadByTheConfiguredTopicPrefixesNotByBuiltInNames() throws Exception {
+        ClinicalEventReader siteA = new ClinicalEventReader(new ClinicalEventReader.TopicPrefixes("site-a.hl7",
+                "site-a.lab.results", "site-a.pharmacy.orders", "site-a.pharmacy.dispensing"), Set.of());
+        ClinicalEvent e = siteA.read("site-a.lab.results.critical", 0, 1, 1000, "P1",
+                oru("P1", "2823-3", "HH").getBytes(StandardCharsets.ISO_8859_1), null);
+        assertEquals(ClinicalEvent.Kind.LAB_RESULT, e.kind());
+        assertEquals(1, engine.evaluate(e, null).alerts().size());
+        ClinicalEvent dispensed = siteA.read("site-a.pharmacy.dispensing.return", 0, 2, 2000, "P1",
+                rds("P1", "O1", "11289", "Warfarin", 5).getBytes(StandardCharsets.ISO_8859_1), null);
+        assertEquals(ClinicalEvent.Kind.DISPENSE, dispensed.kind());
+        assertFalse(dispensed.medication().active(), "a return ends the medication");
+        // the built-in names mean nothing to a site that renamed its topics
+        org.junit.jupiter.api.Assertions.assertThrows(org.cmm.eventbroker.platform.delivery.DeliveryRejectedException.class,
+                () -> siteA.read("lab.results.critical", 0, 3, 3000, "P1",
+                        oru("P1", "2823-3", "HH").getBytes(StandardCharsets.ISO_8859_1), null));
     }
 
     @Test

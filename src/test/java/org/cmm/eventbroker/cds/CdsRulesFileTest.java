@@ -76,7 +76,7 @@ class CdsRulesFileTest {
 
     @Test
     void anEventThatIsNotTheMessageTypeOfItsTopicIsRejectedWithoutItsContent() {
-        ClinicalEventReader reader = new ClinicalEventReader("hl7", Set.of());
+        ClinicalEventReader reader = new ClinicalEventReader(new ClinicalEventReader.TopicPrefixes("hl7", "lab.results", "pharmacy.orders", "pharmacy.dispensing"), Set.of());
         String adt = "MSH|^~\\&|EHR|H|CMM|CMM|20240315101500||ADT^A01|A1|P|2.5.1\rPID|1||SECRET-MRN^^^H^MR||SECRETNAME\r";
         DeliveryRejectedException e = assertThrows(DeliveryRejectedException.class, () ->
                 reader.read("lab.results.critical", 0, 1, 1, "K", adt.getBytes(StandardCharsets.ISO_8859_1), null));
