@@ -1,6 +1,7 @@
 package org.cmm.eventbroker.runtime;
 
 import org.apache.camel.CamelContext;
+import org.apache.camel.ExtendedStartupListener;
 import org.apache.camel.Route;
 import org.apache.camel.main.BaseMainSupport;
 import org.apache.camel.main.MainListenerSupport;
@@ -18,8 +19,22 @@ public final class RouteConfigurationSummary extends MainListenerSupport {
     private static final Logger LOG = LoggerFactory.getLogger("org.cmm.eventbroker.routes");
 
     @Override
-    public void afterStart(BaseMainSupport main) {
-        log(main.getCamelContext());
+    public void afterConfigure(BaseMainSupport main) {
+        // once every route has started (Main.start() and Main.run() alike)
+        try {
+            main.getCamelContext().addStartupListener(new ExtendedStartupListener() {
+                @Override
+                public void onCamelContextStarted(CamelContext context, boolean alreadyStarted) {
+                }
+
+                @Override
+                public void onCamelContextFullyStarted(CamelContext context, boolean alreadyStarted) {
+                    log(context);
+                }
+            });
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     static void log(CamelContext context) {
