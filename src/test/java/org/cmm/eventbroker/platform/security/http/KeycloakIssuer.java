@@ -8,10 +8,13 @@ import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.Map;
 import java.util.stream.Collectors;
@@ -56,8 +59,6 @@ public final class KeycloakIssuer implements AutoCloseable {
         Path home = home();
         Path imports = home.resolve("data").resolve("import");
         Files.createDirectories(imports);
-        Files.copy(Path.of("src/test/resources/keycloak/cmm-realm.json"), imports.resolve("cmm-realm.json"),
-                StandardCopyOption.REPLACE_EXISTING);
         Path log = Files.createTempFile("keycloak", ".log");
         int port = FreePorts.next();
         ProcessBuilder builder = new ProcessBuilder(home.resolve("bin").resolve("kc.sh").toString(), "start-dev",
@@ -65,12 +66,19 @@ public final class KeycloakIssuer implements AutoCloseable {
                 "--http-management-port=" + FreePorts.next(), "--cache=local")
                 .redirectErrorStream(true).redirectOutput(log.toFile());
         builder.environment().put("JAVA_OPTS_KC_HEAP", "-Xms64m -Xmx384m");
-        KeycloakIssuer started = new KeycloakIssuer(port, builder.start(), log);
-        try {
-            return started.awaitReady();
-        } catch (RuntimeException | Error e) {
-            started.close();
-            throw e;
+        // Failsafe runs ITs in two JVMs at once: Keycloak's first start-dev of a fresh dist re-augments it in place
+        // (lib/quarkus), so two starts from the same folder wait for each other until the first is ready.
+        try (FileChannel lockFile = FileChannel.open(home.resolve(".cmm-test-start.lock"), StandardOpenOption.CREATE,
+                StandardOpenOption.WRITE); FileLock ignored = lockFile.lock()) {
+            Files.copy(Path.of("src/test/resources/keycloak/cmm-realm.json"), imports.resolve("cmm-realm.json"),
+                    StandardCopyOption.REPLACE_EXISTING);
+            KeycloakIssuer started = new KeycloakIssuer(port, builder.start(), log);
+            try {
+                return started.awaitReady();
+            } catch (RuntimeException | Error e) {
+                started.close();
+                throw e;
+            }
         }
     }
 
