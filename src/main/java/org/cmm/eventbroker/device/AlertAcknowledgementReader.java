@@ -108,7 +108,6 @@ public class AlertAcknowledgementReader implements org.apache.camel.Processor {
         m.setHeader(Hl7Headers.CE_SPECVERSION, "1.0");
         m.setHeader(Hl7Headers.CE_ID, "ack:" + alertId + ':' + at.toInstant().toEpochMilli());
         m.setHeader(Hl7Headers.CE_SOURCE, "/devices/alerts/acknowledgements/" + source);
-        m.setHeader(Hl7Headers.CE_TYPE, "device.alerts.acknowledgements");
         m.setHeader(Hl7Headers.CE_TIME, at.toString());
         m.setHeader(Hl7Headers.CONTENT_TYPE, "application/json");
     }
