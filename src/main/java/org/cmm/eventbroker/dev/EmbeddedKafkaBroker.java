@@ -23,6 +23,7 @@ import org.apache.kafka.common.utils.Time;
 import org.apache.kafka.metadata.storage.Formatter;
 import org.apache.kafka.server.common.MetadataVersion;
 import org.cmm.eventbroker.platform.security.kafka.AuditingOAuthBearerValidator;
+import org.cmm.eventbroker.platform.security.kafka.AuditingSslEngineFactory;
 import org.cmm.eventbroker.platform.security.kafka.CmmKafkaPrincipalBuilder;
 import org.cmm.eventbroker.platform.security.kafka.RbacAuthorizer;
 import org.slf4j.Logger;
@@ -273,6 +274,8 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         p.put("listener.name.controller.ssl.client.auth", "required");
         p.put("listener.name.sasl_ssl.ssl.client.auth", "none");
         p.put("ssl.principal.mapping.rules", s.principalMappingRules());
+        // failed TLS handshakes (no or an untrusted certificate, garbage, plain text) audited, not only logged
+        p.put("ssl.engine.factory.class", AuditingSslEngineFactory.class.getName());
         p.put("principal.builder.class", CmmKafkaPrincipalBuilder.class.getName());
         // the default, 0, never re-authenticates: a revoked user or an expired token would keep its connections
         p.put("connections.max.reauth.ms", String.valueOf(s.reauthMs()));

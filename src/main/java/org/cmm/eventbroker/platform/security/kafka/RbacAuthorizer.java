@@ -233,8 +233,20 @@ public class RbacAuthorizer implements Authorizer {
         if (current.superUsers().contains(principalKey(principal))) {
             return AuthorizationResult.ALLOWED;
         }
-        return current.bindings().grantsAny(rolesOf(current, principal), op, resourceType)
-                ? AuthorizationResult.ALLOWED : AuthorizationResult.DENIED;
+        if (current.bindings().grantsAny(rolesOf(current, principal), op, resourceType)) {
+            return AuthorizationResult.ALLOWED;
+        }
+        // Kafka asks this after a denied IdempotentWrite on the cluster (InitProducerId of an idempotent producer, asked
+        // with logIfDenied=false): this denial is the one the client gets, so it is the one audited
+        String clientId = context.clientId();
+        if (clientId == null || !clientId.startsWith(KafkaAuditWriter.CLIENT_ID)) {
+            KafkaAudit.sink().record(new AuditEvent(AuditEvent.Kind.AUTHORIZATION, principal.toString(),
+                    KafkaAudit.SOURCE, false, RoleBindings.displayName(op), displayType(resourceType), "*", "ANY",
+                    context.clientAddress() == null ? null : context.clientAddress().getHostAddress(), clientId,
+                    String.valueOf(context.correlationId()), "no role of " + principal + " grants "
+                            + RoleBindings.displayName(op) + " on any " + displayType(resourceType), Instant.now()));
+        }
+        return AuthorizationResult.DENIED;
     }
 
     /** The decision for one principal, operation and resource, cached until the bindings change. */
