@@ -24,6 +24,7 @@ import org.apache.kafka.metadata.storage.Formatter;
 import org.apache.kafka.server.common.MetadataVersion;
 import org.cmm.eventbroker.platform.security.kafka.AuditingOAuthBearerValidator;
 import org.cmm.eventbroker.platform.security.kafka.AuditingSslEngineFactory;
+import org.cmm.eventbroker.platform.security.kafka.DataAccessReplicaSelector;
 import org.cmm.eventbroker.platform.security.kafka.CmmKafkaPrincipalBuilder;
 import org.cmm.eventbroker.platform.security.kafka.RbacAuthorizer;
 import org.slf4j.Logger;
@@ -312,6 +313,8 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         p.put("listener.name.sasl_ssl.sasl.enabled.mechanisms", String.join(",", mechanisms));
 
         p.put("authorizer.class.name", RbacAuthorizer.class.getName());
+        // who reads which partition of a patient topic, from when: Kafka asks the replica selector on every fetch
+        p.put("replica.selector.class", DataAccessReplicaSelector.class.getName());
         List<String> supers = new ArrayList<>();
         supers.add("User:" + s.brokerPrincipal());
         s.superUsers().forEach(u -> supers.add("User:" + u));

@@ -237,6 +237,11 @@ class KafkaAccessMatrixIT {
         JsonNode access = secure.awaitAudit("data-access", e -> principal(e, "User:reader")
                 && e.at("/data/authorizationInfo/resourceName").asText().equals("lab.results.oru"));
         assertEquals("Read", access.at("/data/authorizationInfo/operation").asText());
+        // per partition, from the broker's replica selector: which partition, and the log end offset at the first read
+        assertEquals(0, access.at("/data/dataAccess/partition").asInt(-1), access.toString());
+        assertTrue(access.at("/data/dataAccess/logEndOffsetAtFirstRead").asLong(-1) >= 1, access.toString());
+        assertFalse(access.at("/data/request/clientId").asText().isEmpty(), access.toString());
+        assertFalse(access.toString().contains("result-for-reader"), "no record content in the audit");
         secure.awaitAudit("authorization", e -> principal(e, "User:reader")
                 && e.at("/data/authorizationInfo/resourceType").asText().equals("Group")
                 && e.at("/data/authorizationInfo/resourceName").asText().equals("other-app")
