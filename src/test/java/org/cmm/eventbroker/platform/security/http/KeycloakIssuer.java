@@ -30,8 +30,8 @@ import org.cmm.eventbroker.testsupport.FreePorts;
  * start is fresh. For the Kafka OAUTHBEARER matrix: the confidential clients {@code clinical-dashboard} (its service
  * account in the group {@code /clinicians}, a {@code groups} claim with full paths), {@code audit-viewer} (realm role
  * {@code kafka-auditor}) and {@code kafka-no-role}. Start-up takes ~30 s (minutes on a loaded machine): ITs take the
- * one Keycloak of their JVM with {@link #shared()} (failsafe runs every IT in one reused fork), stopped when the JVM
- * exits. The client secrets and passwords are test values of that realm file and of nothing else.
+ * one Keycloak of their JVM with {@link #shared()} (each reused failsafe fork starts at most one), stopped when the
+ * JVM exits. The client secrets and passwords are test values of that realm file and of nothing else.
  */
 public final class KeycloakIssuer implements AutoCloseable {
 
