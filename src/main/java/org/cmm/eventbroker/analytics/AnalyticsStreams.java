@@ -20,7 +20,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.camel.CamelContext;
 import org.apache.camel.CamelContextAware;
 import org.apache.camel.Exchange;
-import org.apache.camel.Service;
+import org.apache.camel.support.service.ServiceSupport;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.errors.TopicExistsException;
@@ -39,13 +39,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The Kafka Streams application of the analytics flows, run inside the runtime: started with the Camel context once a
- * flow that declares this bean is loaded (routes/analytics/analytics-beans.camel.yaml), closed with it. Its clients
+ * The Kafka Streams application of the analytics flows, run inside the runtime: a service bean, so Camel starts it with
+ * the context where a flow that declares it is loaded (routes/analytics/analytics-beans.camel.yaml) and stops it with
+ * the context. Its clients
  * connect through {@link KafkaClients#streamsProperties(String)}, the one Kafka boundary. It answers the interactive
  * queries of /analytics/* and feeds the dashboard; with several instances (same application id) the partitions, and so
  * the wards, units and departments, are shared among them, and each answers for the ones it holds.
  */
-public class AnalyticsStreams implements CamelContextAware, Service, AnalyticsCounters {
+public class AnalyticsStreams extends ServiceSupport implements CamelContextAware, AnalyticsCounters {
 
     private static final Logger LOG = LoggerFactory.getLogger(AnalyticsStreams.class);
 
@@ -83,12 +84,6 @@ public class AnalyticsStreams implements CamelContextAware, Service, AnalyticsCo
     @Override
     public void setCamelContext(CamelContext camelContext) {
         this.camelContext = camelContext;
-        try {
-            // started and stopped with the context, only where a flow declares this bean
-            camelContext.addService(this, true, true);
-        } catch (Exception e) {
-            throw new IllegalStateException("cannot register the analytics Streams application", e);
-        }
     }
 
     @Override
@@ -97,7 +92,7 @@ public class AnalyticsStreams implements CamelContextAware, Service, AnalyticsCo
     }
 
     @Override
-    public synchronized void start() {
+    protected synchronized void doStart() {
         if (streams != null) {
             return;
         }
@@ -129,7 +124,7 @@ public class AnalyticsStreams implements CamelContextAware, Service, AnalyticsCo
     }
 
     @Override
-    public synchronized void stop() {
+    protected synchronized void doStop() {
         KafkaStreams s = streams;
         streams = null;
         if (s != null) {
