@@ -74,6 +74,7 @@ public class AnalyticsStreams extends ServiceSupport implements CamelContextAwar
     private int replicationFactor = -1;
     private long commitIntervalMs = 100;
     private long closeTimeoutMs = 30_000;
+    private int sessionTimeoutMs = 45_000;
 
     private volatile KafkaStreams streams;
     private volatile AnalyticsSettings settings;
@@ -110,6 +111,10 @@ public class AnalyticsStreams extends ServiceSupport implements CamelContextAwar
         p.put(StreamsConfig.NUM_STANDBY_REPLICAS_CONFIG, standbyReplicas);
         p.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, replicationFactor);
         p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, commitIntervalMs);
+        // how long the group waits for an instance that stopped (Streams does not leave the group on close) before its
+        // partitions move: the pause of a restart or failover
+        p.put(StreamsConfig.consumerPrefix("session.timeout.ms"), sessionTimeoutMs);
+        p.put(StreamsConfig.consumerPrefix("heartbeat.interval.ms"), Math.max(500, Math.min(3000, sessionTimeoutMs / 3)));
         KafkaStreams s = new KafkaStreams(AnalyticsTopology.build(settings, this), p);
         s.setUncaughtExceptionHandler(e -> {
             // a bug, not bad input (that is dead-lettered): stop rather than publish a wrong census; /analytics answers 503
@@ -145,9 +150,10 @@ public class AnalyticsStreams extends ServiceSupport implements CamelContextAwar
                     missing.add(new NewTopic(topic, Optional.empty(), Optional.empty()));
                 }
             }
-            for (NewTopic t : missing) {
+            // one request for all; a topic another instance created meanwhile is fine
+            for (var created : admin.createTopics(missing).values().values()) {
                 try {
-                    admin.createTopics(List.of(t)).all().get(30, TimeUnit.SECONDS);
+                    created.get(30, TimeUnit.SECONDS);
                 } catch (java.util.concurrent.ExecutionException e) {
                     if (!(e.getCause() instanceof TopicExistsException)) {
                         throw e;
@@ -326,4 +332,5 @@ public class AnalyticsStreams extends ServiceSupport implements CamelContextAwar
     public void setReplicationFactor(int replicationFactor) { this.replicationFactor = replicationFactor; }
     public void setCommitIntervalMs(long commitIntervalMs) { this.commitIntervalMs = commitIntervalMs; }
     public void setCloseTimeoutMs(long closeTimeoutMs) { this.closeTimeoutMs = closeTimeoutMs; }
+    public void setSessionTimeoutMs(int sessionTimeoutMs) { this.sessionTimeoutMs = sessionTimeoutMs; }
 }

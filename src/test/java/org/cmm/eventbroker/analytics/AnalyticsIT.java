@@ -68,6 +68,7 @@ class AnalyticsIT {
                 "cmm.analytics.patient-flow.grace-ms", "1000",
                 "cmm.analytics.wait-times.grace-ms", "1000",
                 "cmm.analytics.punctuation-interval-ms", "500",
+                "cmm.analytics.session-timeout-ms", "6000",
                 "cmm.analytics.dashboard.refresh-ms", "300",
                 "cmm.analytics.dashboard.stream-max-ms", "20000")).start();
     }
