@@ -95,8 +95,9 @@ public class AnalyticsDashboard {
     }
 
     /**
-     * The body of one event stream: blocks (on a worker thread of the HTTP server) until the content changed or a
-     * keep-alive is due, and ends after streamMaxMs. available() is 0 between events, so each event is flushed alone.
+     * The body of one event stream: blocks (on a worker thread of the HTTP server) for at most refreshMs, then gives
+     * the changed content as an event or a comment line, and ends after streamMaxMs. available() is 0 between events,
+     * so each event is flushed alone.
      */
     private final class EventStream extends InputStream {
         private final Semaphore permits;
@@ -154,8 +155,10 @@ public class AnalyticsDashboard {
                     fill(prefix + "event: dashboard\ndata: " + content + "\n\n");
                     return true;
                 }
-                if (now - lastWrite > TimeUnit.SECONDS.toNanos(15)) {
-                    fill(": keep-alive\n\n");
+                if (sent != null && now - lastWrite >= TimeUnit.MILLISECONDS.toNanos(refreshMs)) {
+                    // a comment line at every check without change: no read blocks the HTTP server's worker (whose
+                    // blocking reads run in order per event loop) longer than refreshMs, and proxies see traffic
+                    fill(":\n\n");
                     return true;
                 }
                 try {

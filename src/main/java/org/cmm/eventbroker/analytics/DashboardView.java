@@ -143,7 +143,8 @@ public final class DashboardView {
             y += 32;
         }
         html.append("<svg class=\"chart\" viewBox=\"0 0 400 ").append(y).append("\" role=\"img\" aria-label=\"p50 and p90 ED"
-                + " wait per department\">").append(svg).append("</svg>");
+                + " wait per department\">").append(svg).append("</svg><p class=\"legend\"><span class=\"p50\"></span>p50 "
+                + "<span class=\"p90\"></span>p90 (latest window with waits)</p>");
         html.append("<table><thead><tr><th>Department</th><th>Waits</th><th>p50 (min)</th><th>p90 (min)</th>"
                 + "<th>Window</th></tr></thead><tbody>");
         for (JsonNode w : latest.values()) {

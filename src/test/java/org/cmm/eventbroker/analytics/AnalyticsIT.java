@@ -70,7 +70,7 @@ class AnalyticsIT {
                 "cmm.analytics.punctuation-interval-ms", "500",
                 "cmm.analytics.session-timeout-ms", "6000",
                 "cmm.analytics.dashboard.refresh-ms", "300",
-                "cmm.analytics.dashboard.stream-max-ms", "20000")).start();
+                "cmm.analytics.dashboard.stream-max-ms", "8000")).start();
     }
 
     @AfterAll
@@ -164,6 +164,14 @@ class AnalyticsIT {
             assertTrue(Integer.parseInt(browser.evaluate("document.getElementById('link').dataset.updates")) > 0,
                     "updated by server-sent events");
 
+            // each event stream ends after stream-max-ms (8 s here) and the page opens it again by itself
+            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(300)).untilAsserted(() ->
+                    assertTrue(Integer.parseInt(browser.evaluate("document.getElementById('link').dataset.opens || '0'"))
+                            >= 2, "the event stream was opened again after it ended"));
+            assertEquals(expectedCensus, shownCensus(browser));
+            System.out.println("dashboard event stream: " + browser.evaluate("document.getElementById('link').textContent")
+                    + ", opened " + browser.evaluate("document.getElementById('link').dataset.opens") + " time(s), "
+                    + browser.evaluate("document.getElementById('link').dataset.updates") + " update(s)");
             Path desktop = Path.of("target", "analytics-dashboard.png");
             browser.screenshot(desktop);
             assertTrue(Files.size(desktop) > 10_000, "a screenshot was taken");
