@@ -179,6 +179,21 @@ public final class KafkaClients {
         return p;
     }
 
+    /**
+     * Kafka Streams settings: {@code application.id} (also the consumer group, the prefix of the internal changelog
+     * and repartition topics and the client id), plus the same connection settings every client shares (bootstrap,
+     * TLS, SASL, reconnect back-off). The caller adds the application's own settings (processing guarantee, state
+     * folder, standby replicas); the Streams producer, consumer and Admin clients then connect like every other client.
+     */
+    public Properties streamsProperties(String applicationId) {
+        if (applicationId == null || applicationId.isBlank()) {
+            throw new IllegalArgumentException("a Kafka Streams application id is required");
+        }
+        Properties p = commonProperties(applicationId);
+        p.put("application.id", applicationId);
+        return p;
+    }
+
     /** A producer of String keys and byte[] values; {@code overrides} are this client's own settings (linger, timeouts). */
     public KafkaProducer<String, byte[]> producer(String clientId, Map<String, ?> overrides) {
         Properties p = producerProperties(clientId);

@@ -1,0 +1,336 @@
+package org.cmm.eventbroker.analytics;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.apache.camel.CamelContext;
+import org.apache.camel.CamelContextAware;
+import org.apache.camel.Exchange;
+import org.apache.camel.support.service.ServiceSupport;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.StoreQueryParameters;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.errors.InvalidStateStoreException;
+import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
+import org.apache.kafka.streams.state.KeyValueIterator;
+import org.apache.kafka.streams.state.QueryableStoreTypes;
+import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
+import org.cmm.eventbroker.platform.kafka.KafkaClients;
+import org.cmm.eventbroker.platform.kafka.KeptForeverTopic;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Kafka Streams application of the analytics flows, run inside the runtime: a service bean, so Camel starts it with
+ * the context where a flow that declares it is loaded (routes/analytics/analytics-beans.camel.yaml) and stops it with
+ * the context. Its clients
+ * connect through {@link KafkaClients#streamsProperties(String)}, the one Kafka boundary. It answers the interactive
+ * queries of /analytics/* and feeds the dashboard; with several instances (same application id) the partitions, and so
+ * the wards, units and departments, are shared among them, and each answers for the ones it holds.
+ */
+public class AnalyticsStreams extends ServiceSupport implements CamelContextAware, AnalyticsCounters {
+
+    private static final Logger LOG = LoggerFactory.getLogger(AnalyticsStreams.class);
+
+    private CamelContext camelContext;
+    private String applicationId;
+    private String adtTopicPrefix;
+    private String adtEvents;
+    private String bedOccupancyTopic;
+    private String patientFlowTopic;
+    private String waitTimesTopic;
+    private String deadLetterTopic;
+    private String wards = "";
+    private String waitPatientClasses = "E";
+    private String timeZone = "";
+    private long maxFutureSkewMs;
+    private long retentionMs;
+    private int maxEventsPerPatient;
+    private long flowGraceMs;
+    private long waitWindowMs;
+    private long waitAdvanceMs;
+    private long waitGraceMs;
+    private long punctuationMs;
+    private String stateDir;
+    private int standbyReplicas;
+    private int replicationFactor = -1;
+    private long commitIntervalMs = 100;
+    private long closeTimeoutMs = 30_000;
+    private int sessionTimeoutMs = 45_000;
+
+    private volatile KafkaStreams streams;
+    private volatile AnalyticsSettings settings;
+    private final Map<String, AtomicLong> rejected = new ConcurrentHashMap<>();
+    private final AtomicLong duplicates = new AtomicLong();
+    private final Map<String, Counter> meters = new ConcurrentHashMap<>();
+
+    @Override
+    public void setCamelContext(CamelContext camelContext) {
+        this.camelContext = camelContext;
+    }
+
+    @Override
+    public CamelContext getCamelContext() {
+        return camelContext;
+    }
+
+    @Override
+    protected synchronized void doStart() {
+        if (streams != null) {
+            return;
+        }
+        settings = new AnalyticsSettings(AnalyticsSettings.adtTopics(require(adtTopicPrefix, "adt-topic-prefix"),
+                require(adtEvents, "adt-events")), require(bedOccupancyTopic, "bed-occupancy-topic"),
+                require(patientFlowTopic, "patient-flow-topic"), require(waitTimesTopic, "wait-times-topic"),
+                require(deadLetterTopic, "dead-letter-topic"), AnalyticsSettings.split(wards),
+                AnalyticsSettings.split(waitPatientClasses), AnalyticsSettings.zone(timeZone), maxFutureSkewMs,
+                retentionMs, maxEventsPerPatient, flowGraceMs, waitWindowMs, waitAdvanceMs, waitGraceMs, punctuationMs);
+        KafkaClients clients = KafkaClients.of(camelContext);
+        ensureTopics(clients);
+        Properties p = clients.streamsProperties(require(applicationId, "application-id"));
+        p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
+        p.put(StreamsConfig.STATE_DIR_CONFIG, Path.of(require(stateDir, "state-dir")).toAbsolutePath().toString());
+        p.put(StreamsConfig.NUM_STANDBY_REPLICAS_CONFIG, standbyReplicas);
+        p.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, replicationFactor);
+        p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, commitIntervalMs);
+        // how long the group waits for an instance that stopped (Streams does not leave the group on close) before its
+        // partitions move: the pause of a restart or failover
+        p.put(StreamsConfig.consumerPrefix("session.timeout.ms"), sessionTimeoutMs);
+        p.put(StreamsConfig.consumerPrefix("heartbeat.interval.ms"), Math.max(500, Math.min(3000, sessionTimeoutMs / 3)));
+        KafkaStreams s = new KafkaStreams(AnalyticsTopology.build(settings, this), p);
+        s.setUncaughtExceptionHandler(e -> {
+            // a bug, not bad input (that is dead-lettered): stop rather than publish a wrong census; /analytics answers 503
+            LOG.error("Analytics Streams application {} stops after an unexpected error: {}", applicationId,
+                    e.getClass().getName());
+            return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
+        });
+        s.start();
+        streams = s;
+        LOG.info("Analytics Streams application {} started on {} (exactly_once_v2, {} standby replica(s))",
+                applicationId, settings.adtTopics(), standbyReplicas);
+    }
+
+    @Override
+    protected synchronized void doStop() {
+        KafkaStreams s = streams;
+        streams = null;
+        if (s != null) {
+            s.close(Duration.ofMillis(closeTimeoutMs));
+            LOG.info("Analytics Streams application {} stopped", applicationId);
+        }
+    }
+
+    /** The inputs exist before the application subscribes (with the broker's partitions, as the HL7 flow would). */
+    private void ensureTopics(KafkaClients clients) {
+        try (Admin admin = clients.admin("analytics-topics", Map.of())) {
+            Set<String> existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
+            List<NewTopic> missing = new ArrayList<>();
+            List<String> wanted = new ArrayList<>(settings.adtTopics());
+            wanted.addAll(List.of(settings.bedOccupancyTopic(), settings.patientFlowTopic(), settings.waitTimesTopic()));
+            for (String topic : wanted) {
+                if (!existing.contains(topic)) {
+                    missing.add(new NewTopic(topic, Optional.empty(), Optional.empty()));
+                }
+            }
+            // one request for all; a topic another instance created meanwhile is fine
+            for (var created : admin.createTopics(missing).values().values()) {
+                try {
+                    created.get(30, TimeUnit.SECONDS);
+                } catch (java.util.concurrent.ExecutionException e) {
+                    if (!(e.getCause() instanceof TopicExistsException)) {
+                        throw e;
+                    }
+                }
+            }
+            KeptForeverTopic dlq = new KeptForeverTopic();
+            dlq.setCamelContext(camelContext);
+            dlq.setTopic(settings.deadLetterTopic());
+            dlq.ensure();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while preparing the analytics topics", e);
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot prepare the analytics topics: " + e.getMessage(), e);
+        }
+    }
+
+    private static String require(String value, String key) {
+        if (value == null || value.isBlank()) {
+            throw new IllegalArgumentException("cmm.analytics." + key + " is not set");
+        }
+        return value.trim();
+    }
+
+    // ---- interactive queries
+
+    /** Whether the application runs (not starting, rebalancing or stopped). */
+    public boolean running() {
+        KafkaStreams s = streams;
+        return s != null && s.state() == KafkaStreams.State.RUNNING;
+    }
+
+    public String state() {
+        KafkaStreams s = streams;
+        return s == null ? "NOT_STARTED" : s.state().name();
+    }
+
+    /** Census per ward, ordered by ward; empty wards are left out. */
+    public ArrayNode bedOccupancy() {
+        return query(MetricsAggregator.BED_OCCUPANCY, Comparator.comparing(n -> n.path("ward").asText()), false);
+    }
+
+    /** Flow per unit and hour, ordered by unit then hour. */
+    public ArrayNode patientFlow() {
+        return query(MetricsAggregator.PATIENT_FLOW, Comparator.<ObjectNode, String>comparing(n -> n.path("unit").asText())
+                .thenComparingLong(n -> n.path("hourStartMs").asLong()), false);
+    }
+
+    /** Wait-time windows per department, ordered by department then window (without their samples). */
+    public ArrayNode waitTimes() {
+        return query(MetricsAggregator.WAIT_TIMES, Comparator.<ObjectNode, String>comparing(n -> n.path("department")
+                .asText()).thenComparingLong(n -> n.path("windowStartMs").asLong()), true);
+    }
+
+    private ArrayNode query(String storeName, Comparator<ObjectNode> order, boolean withoutSamples) {
+        KafkaStreams s = streams;
+        if (s == null || s.state() != KafkaStreams.State.RUNNING) {
+            throw new AnalyticsUnavailableException("the analytics application is " + state());
+        }
+        List<ObjectNode> rows = new ArrayList<>();
+        try {
+            ReadOnlyKeyValueStore<String, String> store = s.store(StoreQueryParameters.fromNameAndType(storeName,
+                    QueryableStoreTypes.keyValueStore()));
+            try (KeyValueIterator<String, String> all = store.all()) {
+                while (all.hasNext()) {
+                    KeyValue<String, String> kv = all.next();
+                    ObjectNode n = AnalyticsJson.object(kv.value);
+                    if (n.has("occupied") && n.get("occupied").asInt() == 0) {
+                        continue;
+                    }
+                    if (withoutSamples) {
+                        n.remove("samplesMs");
+                        if (n.path("count").asInt() == 0) {
+                            continue;
+                        }
+                    }
+                    rows.add(n);
+                }
+            }
+        } catch (InvalidStateStoreException e) {
+            throw new AnalyticsUnavailableException("the analytics state is not queryable now (" + state() + ")");
+        }
+        rows.sort(order);
+        ArrayNode array = AnalyticsJson.MAPPER.createArrayNode();
+        rows.forEach(array::add);
+        return array;
+    }
+
+    /** GET /analytics/{metric}: the metric as JSON, 503 while the state is restoring or rebalancing. */
+    public void answer(Exchange exchange, String metric) {
+        try {
+            ArrayNode rows = switch (metric) {
+                case "bed-occupancy" -> bedOccupancy();
+                case "patient-flow" -> patientFlow();
+                case "wait-times" -> waitTimes();
+                default -> throw new IllegalArgumentException("unknown metric " + metric);
+            };
+            exchange.getMessage().setBody(AnalyticsJson.text(rows));
+            exchange.getMessage().setHeader(Exchange.HTTP_RESPONSE_CODE, 200);
+        } catch (AnalyticsUnavailableException e) {
+            exchange.getMessage().setBody("{\"error\":\"" + e.getMessage() + "\"}");
+            exchange.getMessage().setHeader(Exchange.HTTP_RESPONSE_CODE, 503);
+            exchange.getMessage().setHeader("Retry-After", "5");
+        }
+        exchange.getMessage().setHeader(Exchange.CONTENT_TYPE, "application/json");
+    }
+
+    // ---- counters
+
+    @Override
+    public void rejected(String kind) {
+        rejected.computeIfAbsent(kind, k -> new AtomicLong()).incrementAndGet();
+        count("cmm.analytics.rejected", kind);
+    }
+
+    @Override
+    public void duplicate() {
+        duplicates.incrementAndGet();
+        count("cmm.analytics.duplicates", null);
+    }
+
+    /** ADT messages dead-lettered by this instance since it started, by rule. */
+    public Map<String, Long> rejectedCounts() {
+        Map<String, Long> copy = new java.util.TreeMap<>();
+        rejected.forEach((k, v) -> copy.put(k, v.get()));
+        return copy;
+    }
+
+    public long duplicateCount() {
+        return duplicates.get();
+    }
+
+    private void count(String name, String reason) {
+        MeterRegistry registry = camelContext == null ? null : camelContext.getRegistry().findSingleByType(MeterRegistry.class);
+        if (registry == null) {
+            return;
+        }
+        meters.computeIfAbsent(name + "|" + reason, k -> {
+            Counter.Builder b = Counter.builder(name).description(reason == null
+                    ? "ADT messages ignored by the analytics as duplicates (same MSH-10)"
+                    : "ADT messages dead-lettered by the analytics, by rule");
+            if (reason != null) {
+                b.tag("reason", reason);
+            }
+            return b.register(registry);
+        }).increment();
+    }
+
+    AnalyticsSettings settings() {
+        return settings;
+    }
+
+    // ---- configuration (cmm.analytics.*, documented in config/analytics.properties)
+
+    public void setApplicationId(String applicationId) { this.applicationId = applicationId; }
+    public void setAdtTopicPrefix(String adtTopicPrefix) { this.adtTopicPrefix = adtTopicPrefix; }
+    public void setAdtEvents(String adtEvents) { this.adtEvents = adtEvents; }
+    public void setBedOccupancyTopic(String bedOccupancyTopic) { this.bedOccupancyTopic = bedOccupancyTopic; }
+    public void setPatientFlowTopic(String patientFlowTopic) { this.patientFlowTopic = patientFlowTopic; }
+    public void setWaitTimesTopic(String waitTimesTopic) { this.waitTimesTopic = waitTimesTopic; }
+    public void setDeadLetterTopic(String deadLetterTopic) { this.deadLetterTopic = deadLetterTopic; }
+    public void setWards(String wards) { this.wards = wards; }
+    public void setWaitPatientClasses(String waitPatientClasses) { this.waitPatientClasses = waitPatientClasses; }
+    public void setTimeZone(String timeZone) { this.timeZone = timeZone; }
+    public void setMaxFutureSkewMs(long maxFutureSkewMs) { this.maxFutureSkewMs = maxFutureSkewMs; }
+    public void setRetentionMs(long retentionMs) { this.retentionMs = retentionMs; }
+    public void setMaxEventsPerPatient(int maxEventsPerPatient) { this.maxEventsPerPatient = maxEventsPerPatient; }
+    public void setFlowGraceMs(long flowGraceMs) { this.flowGraceMs = flowGraceMs; }
+    public void setWaitWindowMs(long waitWindowMs) { this.waitWindowMs = waitWindowMs; }
+    public void setWaitAdvanceMs(long waitAdvanceMs) { this.waitAdvanceMs = waitAdvanceMs; }
+    public void setWaitGraceMs(long waitGraceMs) { this.waitGraceMs = waitGraceMs; }
+    public void setPunctuationMs(long punctuationMs) { this.punctuationMs = punctuationMs; }
+    public void setStateDir(String stateDir) { this.stateDir = stateDir; }
+    public void setStandbyReplicas(int standbyReplicas) { this.standbyReplicas = standbyReplicas; }
+    public void setReplicationFactor(int replicationFactor) { this.replicationFactor = replicationFactor; }
+    public void setCommitIntervalMs(long commitIntervalMs) { this.commitIntervalMs = commitIntervalMs; }
+    public void setCloseTimeoutMs(long closeTimeoutMs) { this.closeTimeoutMs = closeTimeoutMs; }
+    public void setSessionTimeoutMs(int sessionTimeoutMs) { this.sessionTimeoutMs = sessionTimeoutMs; }
+}
