@@ -195,6 +195,13 @@ public class LakeSink extends ServiceSupport implements CamelContextAware {
         if (uploadUri == null || uploadUri.isBlank()) {
             throw new IllegalArgumentException("Lake sink " + sinkName + ": no object store (cmm.lake.upload-uri)");
         }
+    }
+
+    /** At the first poll, not at start: a runtime whose lake-sink route is off (the precondition) never gets here. */
+    private void prepare() throws IOException {
+        if (folder != null) {
+            return;
+        }
         folder = workDir == null || workDir.isBlank() ? Files.createTempDirectory("cmm-lake-" + sinkName)
                 : Files.createDirectories(Path.of(workDir, sinkName));
         producer = camelContext.createProducerTemplate();
@@ -259,6 +266,7 @@ public class LakeSink extends ServiceSupport implements CamelContextAware {
      * not be read, for the dead-letter topic. Nothing while backing off after a failure.
      */
     public List<RejectedRecord> poll() throws IOException {
+        prepare();
         if (System.currentTimeMillis() < backoffUntil) {
             return List.of();
         }

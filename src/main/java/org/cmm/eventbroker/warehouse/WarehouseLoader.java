@@ -77,6 +77,7 @@ public class WarehouseLoader extends ServiceSupport implements CamelContextAware
     private volatile long recordsLoaded;
     private volatile long recordsRejected;
     private WarehouseHealthCheck healthCheck;
+    private boolean migrated;
 
     record Status(long recordsLoaded, long recordsRejected, int failuresInARow, String lastFailure) {
     }
@@ -146,8 +147,18 @@ public class WarehouseLoader extends ServiceSupport implements CamelContextAware
         if (jdbcUrl == null || jdbcUrl.isBlank()) {
             throw new IllegalArgumentException("Warehouse loader: no database (cmm.warehouse.jdbc-url)");
         }
-        if (migrate) {
-            Flyway.configure().dataSource(jdbcUrl, user, password).locations("classpath:db/warehouse").load().migrate();
+    }
+
+    /**
+     * At the first load, not at start: a runtime whose warehouse-loader route is off (the precondition) never touches
+     * a database. Migrations fail the load (and are retried) rather than the runtime's start.
+     */
+    private void prepare() {
+        if (healthCheck != null) {
+            if (!migrated && migrate) {
+                migrateSchema();
+            }
+            return;
         }
         healthCheck = new WarehouseHealthCheck(this);
         healthCheck.setCamelContext(camelContext);
@@ -155,6 +166,14 @@ public class WarehouseLoader extends ServiceSupport implements CamelContextAware
         if (registry != null) {
             registry.register(healthCheck);
         }
+        if (migrate) {
+            migrateSchema();
+        }
+    }
+
+    private void migrateSchema() {
+        Flyway.configure().dataSource(jdbcUrl, user, password).locations("classpath:db/warehouse").load().migrate();
+        migrated = true;
     }
 
     @Override
@@ -257,6 +276,7 @@ public class WarehouseLoader extends ServiceSupport implements CamelContextAware
             return;
         }
         try {
+            prepare();
             ConsumerRecords<String, byte[]> records = consumer().poll(Duration.ofMillis(pollTimeoutMs));
             if (!records.isEmpty()) {
                 loadInOneTransaction(records);
