@@ -275,6 +275,9 @@ public class LakeSink extends ServiceSupport implements CamelContextAware {
         for (ConsumerRecord<String, byte[]> record : records) {
             TopicPartition tp = new TopicPartition(record.topic(), record.partition());
             consumed.put(tp, record.offset() + 1);
+            if (record.value() == null) {
+                continue; // a tombstone of a compacted topic: a deletion, no event to land
+            }
             PayloadKeyFields fields;
             try {
                 fields = PayloadKeyFields.of(record.value());
