@@ -11,7 +11,7 @@ public class WarehouseHealthCheck extends AbstractHealthCheck {
     private final WarehouseLoader loader;
 
     public WarehouseHealthCheck(WarehouseLoader loader) {
-        super("cmm", "warehouse-loader");
+        super("cmm", "warehouse-loader-" + loader.getLoaderName());
         this.loader = loader;
     }
 

@@ -47,7 +47,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Records that cannot be loaded are kept in {@code etl_rejected_record} with the reason, in the same transaction.
  * A failure (database away, Kafka away) rolls back, seeks back and retries after a growing back-off; the health check
- * {@code cmm:warehouse-loader} is DOWN meanwhile. Logs name topics, partitions, offsets and counts only.
+ * {@code cmm:warehouse-loader-<name>} is DOWN meanwhile. Logs name topics, partitions, offsets and counts only.
  */
 public class WarehouseLoader extends ServiceSupport implements CamelContextAware {
 
@@ -95,6 +95,10 @@ public class WarehouseLoader extends ServiceSupport implements CamelContextAware
     /** Names the loader's offsets in etl_kafka_offset and its consumer group (cmm-warehouse-<name>). */
     public void setLoaderName(String loaderName) {
         this.loaderName = loaderName;
+    }
+
+    public String getLoaderName() {
+        return loaderName;
     }
 
     public void setJdbcUrl(String jdbcUrl) {
@@ -277,6 +281,10 @@ public class WarehouseLoader extends ServiceSupport implements CamelContextAware
         }
         try {
             prepare();
+            if (failuresInARow > 0) {
+                // recovered only when the database answers: a poll that happens to return nothing proves nothing
+                storedOffsets();
+            }
             ConsumerRecords<String, byte[]> records = consumer().poll(Duration.ofMillis(pollTimeoutMs));
             if (!records.isEmpty()) {
                 loadInOneTransaction(records);

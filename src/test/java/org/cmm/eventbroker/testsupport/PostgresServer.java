@@ -46,10 +46,21 @@ public final class PostgresServer implements AutoCloseable {
         PostgresServer server = new PostgresServer(folder, bin, FreePorts.next(), root);
         server.run(List.of(bin.resolve("initdb").toString(), "-D", folder.resolve("data").toString(), "-U", "postgres",
                 "-A", "trust", "--no-sync", "-E", "UTF8"));
-        server.run(List.of(bin.resolve("pg_ctl").toString(), "-D", folder.resolve("data").toString(), "-w", "-t", "60",
-                "-l", folder.resolve("server.log").toString(), "-o",
-                "-p " + server.port + " -k " + folder + " -c listen_addresses=127.0.0.1 -c fsync=off", "start"));
+        server.startServer();
         return server;
+    }
+
+    /** Starts the server again on its port and data (after {@link #stopServer()}): an outage ends. */
+    public void startServer() throws IOException, InterruptedException {
+        run(List.of(bin.resolve("pg_ctl").toString(), "-D", folder.resolve("data").toString(), "-w", "-t", "60",
+                "-l", folder.resolve("server.log").toString(), "-o",
+                "-p " + port + " -k " + folder + " -c listen_addresses=127.0.0.1 -c fsync=off", "start"));
+    }
+
+    /** Stops the server at once (connections cut, data kept): an outage begins. */
+    public void stopServer() throws IOException, InterruptedException {
+        run(List.of(bin.resolve("pg_ctl").toString(), "-D", folder.resolve("data").toString(), "-m", "immediate",
+                "-w", "stop"));
     }
 
     public String jdbcUrl() {
@@ -84,8 +95,9 @@ public final class PostgresServer implements AutoCloseable {
     @Override
     public void close() throws Exception {
         try {
-            run(List.of(bin.resolve("pg_ctl").toString(), "-D", folder.resolve("data").toString(), "-m", "immediate",
-                    "-w", "stop"));
+            if (Files.exists(folder.resolve("data").resolve("postmaster.pid"))) {
+                stopServer();
+            }
         } finally {
             try (Stream<Path> files = Files.walk(folder)) {
                 files.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());

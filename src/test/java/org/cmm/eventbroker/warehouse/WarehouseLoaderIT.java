@@ -4,6 +4,10 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.math.BigDecimal;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.math.RoundingMode;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
@@ -43,7 +47,8 @@ import org.junit.jupiter.api.TestMethodOrder;
  * The warehouse loader (routes/warehouse/warehouse-loader.camel.yaml) against a real Kafka broker and a real PostgreSQL:
  * the census per ward per day and the lab turnaround the warehouse's views answer equal what this test computes itself
  * from the same scripted events (sent partly late and out of order); the patient history is type 2 in event-time order;
- * a replay of every record (offsets set back, every event sent again) changes no count.
+ * a replay of every record (offsets set back, every event sent again) changes no count; PostgreSQL stopped and started
+ * again: the health check says so meanwhile, and the event sent during the outage is loaded once.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class WarehouseLoaderIT {
@@ -100,7 +105,8 @@ class WarehouseLoaderIT {
                 "cmm.warehouse.poll-interval-ms", "50",
                 "cmm.warehouse.poll-timeout-ms", "100",
                 "cmm.warehouse.topic-discovery-ms", "300",
-                "cmm.warehouse.initial-backoff-ms", "200")).start();
+                "cmm.warehouse.initial-backoff-ms", "200",
+                "cmm.warehouse.max-backoff-ms", "1000")).start();
         producer = KafkaClients.forBootstrap(env.bootstrapServers()).producer("warehouse-it", Map.of());
     }
 
@@ -160,6 +166,27 @@ class WarehouseLoaderIT {
         assertEquals(before, counts());
         assertEquals(expectedCensus(), warehouseCensus());
         assertEquals(expectedTurnaround(), warehouseTurnaround());
+    }
+
+    @Test
+    @Order(3)
+    void whilePostgresqlIsAwayTheHealthCheckIsDownAndTheEventsAreLoadedWhenItIsBack() throws Exception {
+        Map<String, Integer> before = counts();
+        postgres.stopServer();
+        send("hl7.adt.a01", "e12", adt(new Adt("e12", "A01", "P5", "V5", "ICU", at(4, 9), "ECHO")));
+        HttpClient http = HttpClient.newHttpClient();
+        URI health = URI.create("http://127.0.0.1:" + env.managementPort() + "/observe/health");
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).until(() -> http.send(
+                HttpRequest.newBuilder(health).build(), HttpResponse.BodyHandlers.ofString()).body()
+                .contains("Warehouse loader cannot load"));
+        
+        postgres.startServer();
+        awaitLoaded();
+        before.merge("fact_encounter_event", 1, Integer::sum);
+        before.merge("dim_patient", 1, Integer::sum);
+        assertEquals(before, counts());
+        await().atMost(Duration.ofSeconds(10)).until(() -> !http.send(HttpRequest.newBuilder(health).build(),
+                HttpResponse.BodyHandlers.ofString()).body().contains("Warehouse loader cannot load"));
     }
 
     private static void sendAll() throws Exception {
