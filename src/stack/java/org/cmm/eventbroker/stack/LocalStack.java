@@ -192,6 +192,15 @@ public final class LocalStack implements AutoCloseable {
         overrides.putIfAbsent("cmm.fhir.history.enabled", "true");
         overrides.putIfAbsent("cmm.fhir.subscription.email.smtp-host", host);
         overrides.putIfAbsent("cmm.fhir.subscription.email.smtp-port", String.valueOf(port("cmm.stack.smtp.port", 3025)));
+        // the data lake sink lands the topics in the stack's S3 store (docs/data-platform.md)
+        overrides.putIfAbsent("cmm.lake.enabled", "true");
+        overrides.putIfAbsent("cmm.lake.s3.endpoint", s3.endpoint());
+        overrides.putIfAbsent("cmm.lake.s3.bucket", setting("cmm.stack.s3.bucket", "cmm-data-lake"));
+        overrides.putIfAbsent("cmm.lake.s3.access-key", setting("cmm.stack.s3.access-key", "cmm-local"));
+        overrides.putIfAbsent("cmm.lake.s3.secret-key", setting("cmm.stack.s3.secret-key", "cmm-local-secret"));
+        // files written within seconds and new topics found soon, for a stack someone is watching
+        overrides.putIfAbsent("cmm.lake.idle-cut-ms", "2000");
+        overrides.putIfAbsent("cmm.lake.topic-discovery-ms", "3000");
         // everything Hawtio's Camel plugin can show, which production leaves off for its CPU cost (README, Benchmarks)
         overrides.putIfAbsent("camel.main.jmx-management-statistics-level", "Extended");
         overrides.putIfAbsent("camel.main.endpoint-runtime-statistics-enabled", "true");

@@ -34,6 +34,7 @@ import org.cmm.eventbroker.fhir.FhirR4;
 import org.cmm.eventbroker.dev.EmbeddedKafkaBroker;
 import org.cmm.eventbroker.testsupport.FreePorts;
 import org.cmm.eventbroker.testsupport.HapiSender;
+import org.cmm.eventbroker.testsupport.Hl7Samples;
 import org.cmm.eventbroker.testsupport.OrderMessages;
 import org.cmm.eventbroker.testsupport.TestPeers;
 import org.junit.jupiter.api.AfterAll;
@@ -184,6 +185,24 @@ class LocalStackIT {
                 String message = OrderMessages.labOrder("STACK-" + peer.name(), "STACK-P1");
                 assertEquals("AA", sender.send(sender.parse(message)), peer.name());
             }
+        }
+    }
+
+    @Test
+    void anHl7MessageSentToTheRuntimeLandsInTheStacksDataLake() throws Exception {
+        try (HapiSender sender = new HapiSender(Integer.parseInt(SETTINGS.get("cmm.mllp.port")))) {
+            assertEquals("AA", sender.send(sender.parse(Hl7Samples.load("adt-a01.hl7", "STACK-LAKE-1"))));
+        }
+        try (S3Client s3 = S3Client.builder()
+                .endpointOverride(URI.create(stack.s3().endpoint()))
+                .forcePathStyle(true)
+                .region(Region.US_EAST_1)
+                .credentialsProvider(StaticCredentialsProvider.create(
+                        AwsBasicCredentials.create("cmm-local", "cmm-local-secret")))
+                .build()) {
+            await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).until(() -> s3
+                    .listObjectsV2(b -> b.bucket("cmm-data-lake").prefix("events/topic=hl7.adt.a01/")).contents()
+                    .stream().anyMatch(o -> o.key().endsWith(".parquet")));
         }
     }
 

@@ -1,0 +1,665 @@
+package org.cmm.eventbroker.warehouse;
+
+import java.math.BigDecimal;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+
+import org.apache.camel.CamelContext;
+import org.apache.camel.CamelContextAware;
+import org.apache.camel.health.HealthCheckHelper;
+import org.apache.camel.health.HealthCheckRegistry;
+import org.apache.camel.support.service.ServiceSupport;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.Header;
+import org.cmm.eventbroker.platform.kafka.KafkaClients;
+import org.flywaydb.core.Flyway;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Loads the warehouse's star schema (db/warehouse, Flyway) continuously from the ADT, lab result and dispensing
+ * topics. Exactly once without Kafka commits: each poll's rows and the next offsets of its partitions are written in
+ * one database transaction, and at start (and after each rebalance or failure) the consumer seeks to the offsets the
+ * database holds. Rows are keyed by the source event id ({@code ce_id}), so an event sent twice is loaded once.
+ * Late and out-of-order events: facts carry their own event time and the durable keys; the patient's type-2 history
+ * is re-ordered by event time after each load, and stays are derived in event-time order by the views.
+ *
+ * <p>Records that cannot be loaded are kept in {@code etl_rejected_record} with the reason, in the same transaction.
+ * A failure (database away, Kafka away) rolls back, seeks back and retries after a growing back-off; the health check
+ * {@code cmm:warehouse-loader-<name>} is DOWN meanwhile. Logs name topics, partitions, offsets and counts only.
+ */
+public class WarehouseLoader extends ServiceSupport implements CamelContextAware {
+
+    private static final Logger LOG = LoggerFactory.getLogger(WarehouseLoader.class);
+    private static final Set<String> DEMOGRAPHIC_TRIGGERS = Set.of("A01", "A04", "A08", "A28", "A31");
+
+    private CamelContext camelContext;
+    private String loaderName = "warehouse";
+    private String jdbcUrl;
+    private String user;
+    private String password;
+    private boolean migrate = true;
+    private String adtTopicPrefix = "hl7.adt.";
+    private String labResultsTopicPrefix = "lab.results.";
+    private String dispensingTopicPrefix = "pharmacy.dispensing.";
+    private long pollTimeoutMs = 500;
+    private long topicDiscoveryMs = 30_000;
+    private long initialBackoffMs = 1000;
+    private long maxBackoffMs = 60_000;
+
+    private KafkaConsumer<String, byte[]> consumer;
+    private Connection connection;
+    private long backoffUntil;
+    private long backoffMs;
+    private volatile int failuresInARow;
+    private volatile String lastFailure;
+    private volatile long recordsLoaded;
+    private volatile long recordsRejected;
+    private WarehouseHealthCheck healthCheck;
+    private boolean migrated;
+
+    record Status(long recordsLoaded, long recordsRejected, int failuresInARow, String lastFailure) {
+    }
+
+    @Override
+    public void setCamelContext(CamelContext camelContext) {
+        this.camelContext = camelContext;
+    }
+
+    @Override
+    public CamelContext getCamelContext() {
+        return camelContext;
+    }
+
+    /** Names the loader's offsets in etl_kafka_offset and its consumer group (cmm-warehouse-<name>). */
+    public void setLoaderName(String loaderName) {
+        this.loaderName = loaderName;
+    }
+
+    public String getLoaderName() {
+        return loaderName;
+    }
+
+    public void setJdbcUrl(String jdbcUrl) {
+        this.jdbcUrl = jdbcUrl;
+    }
+
+    public void setUser(String user) {
+        this.user = user;
+    }
+
+    public void setPassword(String password) {
+        this.password = password;
+    }
+
+    /** Apply the Flyway migrations at start (off where a DBA applies them). */
+    public void setMigrate(boolean migrate) {
+        this.migrate = migrate;
+    }
+
+    public void setAdtTopicPrefix(String adtTopicPrefix) {
+        this.adtTopicPrefix = adtTopicPrefix;
+    }
+
+    public void setLabResultsTopicPrefix(String labResultsTopicPrefix) {
+        this.labResultsTopicPrefix = labResultsTopicPrefix;
+    }
+
+    public void setDispensingTopicPrefix(String dispensingTopicPrefix) {
+        this.dispensingTopicPrefix = dispensingTopicPrefix;
+    }
+
+    public void setPollTimeoutMs(long pollTimeoutMs) {
+        this.pollTimeoutMs = pollTimeoutMs;
+    }
+
+    public void setTopicDiscoveryMs(long topicDiscoveryMs) {
+        this.topicDiscoveryMs = topicDiscoveryMs;
+    }
+
+    public void setInitialBackoffMs(long initialBackoffMs) {
+        this.initialBackoffMs = initialBackoffMs;
+    }
+
+    public void setMaxBackoffMs(long maxBackoffMs) {
+        this.maxBackoffMs = maxBackoffMs;
+    }
+
+    @Override
+    protected void doStart() throws Exception {
+        if (jdbcUrl == null || jdbcUrl.isBlank()) {
+            throw new IllegalArgumentException("Warehouse loader: no database (cmm.warehouse.jdbc-url)");
+        }
+    }
+
+    /**
+     * At the first load, not at start: a runtime whose warehouse-loader route is off (the precondition) never touches
+     * a database. Migrations fail the load (and are retried) rather than the runtime's start.
+     */
+    private void prepare() {
+        if (healthCheck != null) {
+            if (!migrated && migrate) {
+                migrateSchema();
+            }
+            return;
+        }
+        healthCheck = new WarehouseHealthCheck(this);
+        healthCheck.setCamelContext(camelContext);
+        HealthCheckRegistry registry = HealthCheckHelper.getHealthCheckRegistry(camelContext);
+        if (registry != null) {
+            registry.register(healthCheck);
+        }
+        if (migrate) {
+            migrateSchema();
+        }
+    }
+
+    private void migrateSchema() {
+        Flyway.configure().dataSource(jdbcUrl, user, password).locations("classpath:db/warehouse").load().migrate();
+        migrated = true;
+    }
+
+    @Override
+    protected void doStop() throws Exception {
+        if (consumer != null) {
+            consumer.close(Duration.ofSeconds(5));
+            consumer = null;
+        }
+        closeConnection();
+        HealthCheckRegistry registry = HealthCheckHelper.getHealthCheckRegistry(camelContext);
+        if (registry != null && healthCheck != null) {
+            registry.unregister(healthCheck);
+        }
+    }
+
+    Status status() {
+        return new Status(recordsLoaded, recordsRejected, failuresInARow, lastFailure);
+    }
+
+    Pattern subscription() {
+        return Pattern.compile(Arrays.stream(new String[] {adtTopicPrefix, labResultsTopicPrefix, dispensingTopicPrefix})
+                .filter(p -> p != null && !p.isBlank()).map(p -> Pattern.quote(p) + "(?!.*[.](dlq|dedup)$).*")
+                .collect(Collectors.joining("|")));
+    }
+
+    private Connection connection() throws SQLException {
+        if (connection == null || connection.isClosed()) {
+            Properties p = new Properties();
+            if (user != null && !user.isBlank()) {
+                p.setProperty("user", user);
+            }
+            if (password != null && !password.isBlank()) {
+                p.setProperty("password", password);
+            }
+            connection = DriverManager.getConnection(jdbcUrl, p);
+            connection.setAutoCommit(false);
+        }
+        return connection;
+    }
+
+    private KafkaConsumer<String, byte[]> consumer() {
+        if (consumer == null) {
+            consumer = KafkaClients.of(camelContext).consumer("warehouse-" + loaderName, "cmm-warehouse-" + loaderName,
+                    Map.of(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false",
+                            ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
+                            ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
+                            ConsumerConfig.METADATA_MAX_AGE_CONFIG, String.valueOf(topicDiscoveryMs),
+                            ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "1000"));
+            consumer.subscribe(subscription(), new ConsumerRebalanceListener() {
+                @Override
+                public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+                    // nothing buffered: every poll is loaded and its offsets stored before the next
+                }
+
+                @Override
+                public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+                    seekToStoredOffsets(partitions);
+                }
+            });
+        }
+        return consumer;
+    }
+
+    /** The consumer starts where the database says, never where Kafka's group offsets say. */
+    private void seekToStoredOffsets(Collection<TopicPartition> partitions) {
+        try {
+            Map<TopicPartition, Long> stored = storedOffsets();
+            for (TopicPartition tp : partitions) {
+                Long next = stored.get(tp);
+                if (next != null) {
+                    consumer.seek(tp, next);
+                } else {
+                    consumer.seekToBeginning(List.of(tp));
+                }
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("Warehouse offsets unreadable: " + e.getClass().getSimpleName(), e);
+        }
+    }
+
+    private Map<TopicPartition, Long> storedOffsets() throws SQLException {
+        Map<TopicPartition, Long> stored = new HashMap<>();
+        Connection c = connection();
+        try (PreparedStatement st = c.prepareStatement(
+                "SELECT kafka_topic, kafka_partition, next_offset FROM etl_kafka_offset WHERE loader = ?")) {
+            st.setString(1, loaderName);
+            try (ResultSet rs = st.executeQuery()) {
+                while (rs.next()) {
+                    stored.put(new TopicPartition(rs.getString(1), rs.getInt(2)), rs.getLong(3));
+                }
+            }
+        }
+        c.commit();
+        return stored;
+    }
+
+    /** One poll, loaded in one transaction with its offsets. */
+    public void load() throws Exception {
+        if (System.currentTimeMillis() < backoffUntil) {
+            return;
+        }
+        try {
+            prepare();
+            if (failuresInARow > 0) {
+                // recovered only when the database answers: a poll that happens to return nothing proves nothing
+                storedOffsets();
+            }
+            ConsumerRecords<String, byte[]> records = consumer().poll(Duration.ofMillis(pollTimeoutMs));
+            if (!records.isEmpty()) {
+                loadInOneTransaction(records);
+            }
+            if (failuresInARow > 0) {
+                LOG.info("Warehouse loader {} loads again after {} failed attempts", loaderName, failuresInARow);
+            }
+            failuresInARow = 0;
+            lastFailure = null;
+            backoffMs = 0;
+        } catch (Exception e) {
+            failed(e);
+            throw e;
+        }
+    }
+
+    private void loadInOneTransaction(ConsumerRecords<String, byte[]> records) throws SQLException {
+        Connection c = connection();
+        Map<TopicPartition, Long> next = new HashMap<>();
+        Set<String> patients = new HashSet<>();
+        int loaded = 0;
+        int rejected = 0;
+        try {
+            for (ConsumerRecord<String, byte[]> record : records) {
+                next.put(new TopicPartition(record.topic(), record.partition()), record.offset() + 1);
+                try {
+                    String patient = loadRecord(c, record);
+                    if (patient != null) {
+                        patients.add(patient);
+                    }
+                    loaded++;
+                } catch (WarehouseRejectException e) {
+                    reject(c, record, e.getMessage());
+                    rejected++;
+                }
+            }
+            for (String patient : patients) {
+                reorderPatientHistory(c, patient);
+            }
+            try (PreparedStatement st = c.prepareStatement("INSERT INTO etl_kafka_offset (loader, kafka_topic,"
+                    + " kafka_partition, next_offset, updated_at) VALUES (?, ?, ?, ?, now()) ON CONFLICT (loader,"
+                    + " kafka_topic, kafka_partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()")) {
+                for (Map.Entry<TopicPartition, Long> e : next.entrySet()) {
+                    st.setString(1, loaderName);
+                    st.setString(2, e.getKey().topic());
+                    st.setInt(3, e.getKey().partition());
+                    st.setLong(4, e.getValue());
+                    st.addBatch();
+                }
+                st.executeBatch();
+            }
+            c.commit();
+            recordsLoaded += loaded;
+            recordsRejected += rejected;
+            LOG.debug("Warehouse loader {}: {} records loaded, {} rejected, offsets {}", loaderName, loaded, rejected, next);
+        } catch (SQLException | RuntimeException e) {
+            try {
+                c.rollback();
+            } catch (SQLException ignored) {
+                // the connection is gone: reconnected at the next attempt
+            }
+            throw e;
+        }
+    }
+
+    private void failed(Exception e) {
+        failuresInARow++;
+        lastFailure = e.getClass().getSimpleName()
+                + (e.getCause() == null ? "" : " caused by " + e.getCause().getClass().getSimpleName());
+        backoffMs = backoffMs == 0 ? initialBackoffMs : Math.min(maxBackoffMs, backoffMs * 2);
+        backoffUntil = System.currentTimeMillis() + backoffMs;
+        LOG.warn("Warehouse loader {} could not load ({}, attempt {}); retrying from the stored offsets in {} ms",
+                loaderName, lastFailure, failuresInARow, backoffMs);
+        closeConnection();
+        if (consumer != null) {
+            // back to the stored offsets: a new consumer seeks there when its partitions are assigned
+            consumer.close(Duration.ofSeconds(1));
+            consumer = null;
+        }
+    }
+
+    private void closeConnection() {
+        if (connection != null) {
+            try {
+                connection.close();
+            } catch (SQLException ignored) {
+                // already gone
+            }
+            connection = null;
+        }
+    }
+
+    /** Loads one record's rows; returns the patient whose history changed, if any. */
+    private String loadRecord(Connection c, ConsumerRecord<String, byte[]> record)
+            throws SQLException, WarehouseRejectException {
+        Er7Message m = Er7Message.parse(record.value());
+        String type = m.get("MSH", 9, 1);
+        String eventId = header(record, "ce_id");
+        if (eventId == null) {
+            String control = m.get("MSH", 10, 1);
+            if (control == null) {
+                throw new WarehouseRejectException("no ce_id header and no control id (MSH-10)");
+            }
+            eventId = (m.get("MSH", 4, 1) == null ? "" : m.get("MSH", 4, 1)) + "/" + control;
+        }
+        String patient = m.get("PID", 3, 1);
+        if (patient == null) {
+            throw new WarehouseRejectException("no patient identifier (PID-3)");
+        }
+        OffsetDateTime messageTime = Er7Message.time(m.get("MSH", 7, 1));
+        if (record.topic().startsWith(adtTopicPrefix)) {
+            requireType(type, "ADT");
+            return loadAdt(c, record, m, eventId, patient, messageTime);
+        } else if (record.topic().startsWith(labResultsTopicPrefix)) {
+            requireType(type, "ORU");
+            loadLabResult(c, record, m, eventId, patient, messageTime);
+        } else if (record.topic().startsWith(dispensingTopicPrefix)) {
+            requireType(type, "RDS");
+            loadDispense(c, record, m, eventId, patient, messageTime);
+        } else {
+            throw new WarehouseRejectException("topic of no warehouse family");
+        }
+        return null;
+    }
+
+    private static void requireType(String type, String expected) throws WarehouseRejectException {
+        if (!expected.equals(type)) {
+            throw new WarehouseRejectException("message type " + type + " where " + expected + " was expected");
+        }
+    }
+
+    private String loadAdt(Connection c, ConsumerRecord<String, byte[]> record, Er7Message m, String eventId,
+            String patient, OffsetDateTime messageTime) throws SQLException, WarehouseRejectException {
+        String trigger = m.get("MSH", 9, 2);
+        if (trigger == null) {
+            trigger = m.get("EVN", 1, 1);
+        }
+        if (trigger == null) {
+            throw new WarehouseRejectException("ADT message without a trigger event (MSH-9.2, EVN-1)");
+        }
+        OffsetDateTime eventTime = firstNonNull(Er7Message.time(m.get("EVN", 6, 1)),
+                Er7Message.time(m.get("EVN", 2, 1)), messageTime);
+        if (eventTime == null) {
+            throw new WarehouseRejectException("ADT message without an event time (EVN-6, EVN-2, MSH-7)");
+        }
+        Integer location = null;
+        String ward = m.get("PV1", 3, 1);
+        if (ward != null) {
+            location = dimension(c, "INSERT INTO dim_location (facility, ward, room, bed) VALUES (?, ?, ?, ?)"
+                    + " ON CONFLICT (facility, ward, room, bed) DO UPDATE SET ward = EXCLUDED.ward RETURNING location_sk",
+                    orEmpty(m.get("PV1", 3, 4)), ward, orEmpty(m.get("PV1", 3, 2)), orEmpty(m.get("PV1", 3, 3)));
+        }
+        try (PreparedStatement st = c.prepareStatement("INSERT INTO fact_encounter_event (event_id, trigger_event,"
+                + " patient_id, visit_number, location_sk, event_time, date_key, time_key, kafka_topic, kafka_partition,"
+                + " kafka_offset) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING")) {
+            st.setString(1, eventId);
+            st.setString(2, trigger);
+            st.setString(3, patient);
+            st.setString(4, m.get("PV1", 19, 1));
+            st.setObject(5, location);
+            setTime(st, 6, eventTime);
+            st.setInt(7, dateKey(eventTime));
+            st.setInt(8, timeKey(eventTime));
+            st.setString(9, record.topic());
+            st.setInt(10, record.partition());
+            st.setLong(11, record.offset());
+            st.executeUpdate();
+        }
+        if (!DEMOGRAPHIC_TRIGGERS.contains(trigger)) {
+            return null;
+        }
+        try (PreparedStatement st = c.prepareStatement("INSERT INTO dim_patient (patient_id, family_name, given_name,"
+                + " birth_date, sex, valid_from, source_event_id) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                + " ON CONFLICT (source_event_id) DO NOTHING")) {
+            st.setString(1, patient);
+            st.setString(2, m.get("PID", 5, 1));
+            st.setString(3, m.get("PID", 5, 2));
+            java.time.LocalDate birth = Er7Message.date(m.get("PID", 7, 1));
+            st.setObject(4, birth);
+            st.setString(5, m.get("PID", 8, 1));
+            setTime(st, 6, eventTime);
+            st.setString(7, eventId);
+            st.executeUpdate();
+        }
+        return patient;
+    }
+
+    private void loadLabResult(Connection c, ConsumerRecord<String, byte[]> record, Er7Message m, String eventId,
+            String patient, OffsetDateTime messageTime) throws SQLException, WarehouseRejectException {
+        String[] obr = m.segment("OBR");
+        OffsetDateTime collected = Er7Message.time(m.get(obr, 7, 1));
+        OffsetDateTime resulted = firstNonNull(Er7Message.time(m.get(obr, 22, 1)), messageTime);
+        if (resulted == null) {
+            throw new WarehouseRejectException("lab result without a result time (OBR-22, MSH-7)");
+        }
+        List<String[]> observations = m.all("OBX");
+        if (observations.isEmpty()) {
+            throw new WarehouseRejectException("lab result without OBX segments");
+        }
+        try (PreparedStatement st = c.prepareStatement("INSERT INTO fact_lab_result (event_id, observation_seq,"
+                + " patient_id, code_sk, value, numeric_value, unit, abnormal_flags, result_status, collected_at,"
+                + " resulted_at, turnaround_minutes, date_key, time_key, kafka_topic, kafka_partition, kafka_offset)"
+                + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
+            int seq = 0;
+            for (String[] obx : observations) {
+                seq++;
+                String code = m.get(obx, 3, 1);
+                if (code == null) {
+                    throw new WarehouseRejectException("OBX " + seq + " without an observation code (OBX-3)");
+                }
+                int codeSk = dimension(c, "INSERT INTO dim_code (system, code, display) VALUES (?, ?, ?)"
+                        + " ON CONFLICT (system, code) DO UPDATE SET display = coalesce(EXCLUDED.display,"
+                        + " dim_code.display) RETURNING code_sk", system(m.get(obx, 3, 3)), code, m.get(obx, 3, 2));
+                String value = m.get(obx, 5, 1);
+                st.setString(1, eventId);
+                st.setInt(2, seq);
+                st.setString(3, patient);
+                st.setInt(4, codeSk);
+                st.setString(5, value);
+                st.setBigDecimal(6, number(value));
+                st.setString(7, m.get(obx, 6, 1));
+                st.setString(8, m.get(obx, 8, 1));
+                st.setString(9, m.get(obx, 11, 1));
+                setTime(st, 10, collected);
+                setTime(st, 11, resulted);
+                st.setBigDecimal(12, collected == null ? null
+                        : BigDecimal.valueOf(Duration.between(collected, resulted).getSeconds()).divide(BigDecimal.valueOf(60),
+                                2, java.math.RoundingMode.HALF_UP));
+                st.setInt(13, dateKey(resulted));
+                st.setInt(14, timeKey(resulted));
+                st.setString(15, record.topic());
+                st.setInt(16, record.partition());
+                st.setLong(17, record.offset());
+                st.addBatch();
+            }
+            st.executeBatch();
+        }
+    }
+
+    private void loadDispense(Connection c, ConsumerRecord<String, byte[]> record, Er7Message m, String eventId,
+            String patient, OffsetDateTime messageTime) throws SQLException, WarehouseRejectException {
+        List<String[]> dispenses = m.all("RXD");
+        if (dispenses.isEmpty()) {
+            throw new WarehouseRejectException("dispensing message without RXD segments");
+        }
+        try (PreparedStatement st = c.prepareStatement("INSERT INTO fact_medication_dispense (event_id, dispense_seq,"
+                + " patient_id, order_id, code_sk, quantity, unit, dispensed_at, date_key, time_key, kafka_topic,"
+                + " kafka_partition, kafka_offset) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
+            int seq = 0;
+            for (String[] rxd : dispenses) {
+                seq++;
+                String code = m.get(rxd, 2, 1);
+                if (code == null) {
+                    throw new WarehouseRejectException("RXD " + seq + " without a dispense code (RXD-2)");
+                }
+                OffsetDateTime at = firstNonNull(Er7Message.time(m.get(rxd, 3, 1)), messageTime);
+                if (at == null) {
+                    throw new WarehouseRejectException("RXD " + seq + " without a dispense time (RXD-3, MSH-7)");
+                }
+                int codeSk = dimension(c, "INSERT INTO dim_code (system, code, display) VALUES (?, ?, ?)"
+                        + " ON CONFLICT (system, code) DO UPDATE SET display = coalesce(EXCLUDED.display,"
+                        + " dim_code.display) RETURNING code_sk", system(m.get(rxd, 2, 3)), code, m.get(rxd, 2, 2));
+                st.setString(1, eventId);
+                st.setInt(2, seq);
+                st.setString(3, patient);
+                st.setString(4, firstNonNull(m.get("ORC", 2, 1), m.get("ORC", 3, 1)));
+                st.setInt(5, codeSk);
+                st.setBigDecimal(6, number(m.get(rxd, 4, 1)));
+                st.setString(7, m.get(rxd, 5, 1));
+                setTime(st, 8, at);
+                st.setInt(9, dateKey(at));
+                st.setInt(10, timeKey(at));
+                st.setString(11, record.topic());
+                st.setInt(12, record.partition());
+                st.setLong(13, record.offset());
+                st.addBatch();
+            }
+            st.executeBatch();
+        }
+    }
+
+    /** Type 2: each version valid until the next version by event time; the last one current. */
+    private static void reorderPatientHistory(Connection c, String patient) throws SQLException {
+        try (PreparedStatement st = c.prepareStatement("UPDATE dim_patient p SET valid_to = x.next_from,"
+                + " is_current = (x.next_from IS NULL) FROM (SELECT patient_sk, lead(valid_from) OVER (ORDER BY"
+                + " valid_from, source_event_id) AS next_from FROM dim_patient WHERE patient_id = ?) x"
+                + " WHERE p.patient_sk = x.patient_sk")) {
+            st.setString(1, patient);
+            st.executeUpdate();
+        }
+    }
+
+    private void reject(Connection c, ConsumerRecord<String, byte[]> record, String reason) throws SQLException {
+        try (PreparedStatement st = c.prepareStatement("INSERT INTO etl_rejected_record (kafka_topic, kafka_partition,"
+                + " kafka_offset, reason) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
+            st.setString(1, record.topic());
+            st.setInt(2, record.partition());
+            st.setLong(3, record.offset());
+            st.setString(4, reason);
+            st.executeUpdate();
+        }
+        LOG.warn("Warehouse loader {}: not loaded {}-{}@{}: {}", loaderName, record.topic(), record.partition(),
+                record.offset(), reason);
+    }
+
+    private static int dimension(Connection c, String upsert, String... values) throws SQLException {
+        try (PreparedStatement st = c.prepareStatement(upsert)) {
+            for (int i = 0; i < values.length; i++) {
+                st.setString(i + 1, values[i]);
+            }
+            try (ResultSet rs = st.executeQuery()) {
+                rs.next();
+                return rs.getInt(1);
+            }
+        }
+    }
+
+    private static String system(String hl7System) {
+        if (hl7System == null) {
+            return "local";
+        }
+        return switch (hl7System) {
+            case "LN" -> "http://loinc.org";
+            case "RXNORM" -> "http://www.nlm.nih.gov/research/umls/rxnorm";
+            case "NDC" -> "http://hl7.org/fhir/sid/ndc";
+            default -> hl7System;
+        };
+    }
+
+    private static BigDecimal number(String value) {
+        if (value == null) {
+            return null;
+        }
+        try {
+            return new BigDecimal(value.trim());
+        } catch (NumberFormatException e) {
+            return null;
+        }
+    }
+
+    private static void setTime(PreparedStatement st, int index, OffsetDateTime time) throws SQLException {
+        if (time == null) {
+            st.setNull(index, java.sql.Types.TIMESTAMP_WITH_TIMEZONE);
+        } else {
+            st.setObject(index, time);
+        }
+    }
+
+    static int dateKey(OffsetDateTime t) {
+        OffsetDateTime utc = t.withOffsetSameInstant(ZoneOffset.UTC);
+        return utc.getYear() * 10000 + utc.getMonthValue() * 100 + utc.getDayOfMonth();
+    }
+
+    static int timeKey(OffsetDateTime t) {
+        OffsetDateTime utc = t.withOffsetSameInstant(ZoneOffset.UTC);
+        return utc.getHour() * 60 + utc.getMinute();
+    }
+
+    private static String header(ConsumerRecord<String, byte[]> record, String name) {
+        Header h = record.headers().lastHeader(name);
+        return h == null || h.value() == null ? null : new String(h.value(), java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    private static String orEmpty(String s) {
+        return s == null ? "" : s;
+    }
+
+    @SafeVarargs
+    private static <T> T firstNonNull(T... values) {
+        for (T v : values) {
+            if (v != null) {
+                return v;
+            }
+        }
+        return null;
+    }
+
+}
