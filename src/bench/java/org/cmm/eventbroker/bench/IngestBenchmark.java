@@ -28,7 +28,13 @@ import org.cmm.eventbroker.platform.kafka.TopicsToEnd;
  * acknowledged AA is then looked up on Kafka: it must be there exactly once, with the bytes sent.
  *
  * <p>System properties: bench.connections (16), bench.messages (100000), bench.warmup (20000), bench.rate (1000),
- * bench.rateSeconds (30), bench.systems (raw,handwritten,runtime), bench.heap (512m).
+ * bench.rateSeconds (30), bench.systems (raw,handwritten,runtime; also raw-secure and runtime-secure), bench.heap (512m).
+ *
+ * <p>The secured systems (issue 12, {@link SecureBench}) run against a second broker of the same harness JVM in the
+ * production posture (SASL_SSL SCRAM-SHA-512, the RBAC authorizer and its audit): raw-secure is the raw baseline over
+ * it with the runtime's credentials, runtime-secure the runtime with cmm.security.enabled=true (MLLP over TLS with a
+ * client certificate, its Kafka clients over SASL_SSL). Ratios: runtime-secure/runtime (the issue's aim: at least
+ * 0.8), raw-secure/raw and runtime-secure/raw-secure.
  */
 public final class IngestBenchmark {
 
@@ -61,8 +67,18 @@ public final class IngestBenchmark {
                 Map.of("num.partitions", "4"))) {
             broker.start();
             String bootstrap = broker.bootstrapServers();
-            for (String system : SYSTEMS) {
-                systems.put(system, runSystem(system, bootstrap, out));
+            SecureBench secure = null;
+            try {
+                if (SYSTEMS.stream().anyMatch(s -> s.endsWith("-secure"))) {
+                    secure = SecureBench.start(work.resolve("security"), work.resolve("kafka-secure"));
+                }
+                for (String system : SYSTEMS) {
+                    systems.put(system, runSystem(system, bootstrap, secure, out));
+                }
+            } finally {
+                if (secure != null) {
+                    secure.close();
+                }
             }
         } finally {
             EmbeddedKafkaBroker.deleteDataDir(work);
@@ -78,6 +94,22 @@ public final class IngestBenchmark {
         if (rt > 0 && hand > 0) {
             ratios.put("runtime/handwritten", round(rt / hand));
         }
+        double rawSecure = throughput(systems, "raw-secure");
+        double rtSecure = throughput(systems, "runtime-secure");
+        if (rtSecure > 0 && rt > 0) {
+            ratios.put("runtime-secure/runtime", round(rtSecure / rt));
+        }
+        if (rawSecure > 0 && raw > 0) {
+            ratios.put("raw-secure/raw", round(rawSecure / raw));
+        }
+        if (rtSecure > 0 && rawSecure > 0) {
+            ratios.put("runtime-secure/raw-secure", round(rtSecure / rawSecure));
+        }
+        Object cpu = serverCpu(systems, "runtime");
+        Object cpuSecure = serverCpu(systems, "runtime-secure");
+        if (cpu instanceof Number c && cpuSecure instanceof Number cs && c.doubleValue() > 0) {
+            ratios.put("runtime-secure/runtime server CPU per message", round(cs.doubleValue() / c.doubleValue()));
+        }
         report.put("ratios", ratios);
         printTable(systems, ratios);
         String json = Json.write(report);
@@ -87,22 +119,29 @@ public final class IngestBenchmark {
         System.out.println("figures written to " + file);
     }
 
-    private static Map<String, Object> runSystem(String system, String bootstrap, Path out) throws Exception {
+    private static Map<String, Object> runSystem(String system, String plainBootstrap, SecureBench secure, Path out)
+            throws Exception {
         System.out.println("=== " + system + " ===");
         String prefix = switch (system) {
             case "raw" -> "raw";
+            case "raw-secure" -> "raws";
             case "handwritten" -> "hw";
             case "runtime" -> "rt";
+            case "runtime-secure" -> "rts";
             default -> throw new IllegalArgumentException("unknown system " + system);
         };
+        boolean secured = system.endsWith("-secure");
+        String bootstrap = secured ? secure.bootstrapServers() : plainBootstrap;
+        KafkaClients verifier = secured ? secure.adminClients() : KafkaClients.forBootstrap(bootstrap);
         SyntheticMessages messages = new SyntheticMessages(prefix.toUpperCase() + "-", 5_000, 42);
         LongFunction<SyntheticMessages.Sample> source = messages::message;
         Map<String, Object> figures = new LinkedHashMap<>();
         ChildJvm child = null;
         int port = freePort();
         try {
-            if (system.equals("raw")) {
-                try (RawKafkaLoad raw = new RawKafkaLoad(bootstrap, prefix, CONNECTIONS)) {
+            if (system.startsWith("raw")) {
+                try (RawKafkaLoad raw = secured ? new RawKafkaLoad(bootstrap, secure.clientSecurity(false), prefix, CONNECTIONS)
+                        : new RawKafkaLoad(bootstrap, prefix, CONNECTIONS)) {
                     raw.run(source, 0, WARMUP);
                     long harnessBefore = harnessCpuNanos();
                     MllpLoad.Result r = raw.run(source, WARMUP, MESSAGES);
@@ -110,7 +149,7 @@ public final class IngestBenchmark {
                     sat.put("brokerAndLoadCpuMicrosPerMessage", round((harnessCpuNanos() - harnessBefore) / 1000.0 / r.sent));
                     System.out.println("  broker + producer threads CPU per message " + sat.get("brokerAndLoadCpuMicrosPerMessage") + " us");
                     figures.put("saturation", sat);
-                    figures.put("verification", verify(bootstrap, prefix, r));
+                    figures.put("verification", verify(verifier, prefix, r));
                 }
                 return figures;
             }
@@ -124,7 +163,7 @@ public final class IngestBenchmark {
                         "-Dcmm.mllp.host=127.0.0.1",
                         "-Dcmm.mllp.port=" + port,
                         "-Dcmm.hl7.topic-prefix=" + prefix,
-                        "-Dcmm.hl7.dedup.topic=rt.dedup",
+                        "-Dcmm.hl7.dedup.topic=" + prefix + ".dedup",
                         "-Dcamel.management.host=127.0.0.1",
                         "-Dcamel.management.port=" + freePort(),
                         // the HL7 ingest flow alone, as the baselines: otherwise the flows that consume its topics
@@ -143,6 +182,9 @@ public final class IngestBenchmark {
                         "-Dcmm.device.pcd.port=" + freePort(),
                         "-Dcmm.device.alerts.pcd.host=127.0.0.1",
                         "-Dcmm.device.alerts.pcd.port=" + freePort()));
+                if (secured) {
+                    props.addAll(secure.runtimeProperties());
+                }
                 String extra = System.getProperty("bench.runtimeJvmArgs", "");
                 if (!extra.isBlank()) {
                     props.addAll(List.of(extra.trim().split("\\s+")));
@@ -151,7 +193,7 @@ public final class IngestBenchmark {
                         "org.cmm.eventbroker.runtime.EventBrokerMain", List.of(), out.resolve("runtime.log"));
             }
             child.awaitPort(port, 120_000);
-            MllpLoad load = new MllpLoad(port, CONNECTIONS);
+            MllpLoad load = new MllpLoad(port, CONNECTIONS, secured ? secure.mllpTls() : null);
             load.closed(source, 0, WARMUP);
             child.resetPeakHeap();
             long cpuBefore = child.processCpuNanos();
@@ -172,7 +214,7 @@ public final class IngestBenchmark {
             MllpLoad.Result both = new MllpLoad.Result();
             both.accepted.putAll(saturation.accepted);
             both.accepted.putAll(open.accepted);
-            figures.put("verification", verify(bootstrap, prefix, both));
+            figures.put("verification", verify(verifier, prefix, both));
             return figures;
         } finally {
             if (child != null) {
@@ -203,10 +245,10 @@ public final class IngestBenchmark {
     }
 
     /** Reads the system's topics and checks every AA'd message is there exactly once with its bytes. */
-    private static Map<String, Object> verify(String bootstrap, String prefix, MllpLoad.Result r) {
+    private static Map<String, Object> verify(KafkaClients clients, String prefix, MllpLoad.Result r) {
         Map<String, Integer> seen = new HashMap<>();
         long[] mismatched = {0};
-        try (KafkaConsumer<String, byte[]> consumer = KafkaClients.forBootstrap(bootstrap).consumer("ingest-benchmark-verify",
+        try (KafkaConsumer<String, byte[]> consumer = clients.consumer("ingest-benchmark-verify",
                 null, Map.of(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false", ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "5000"))) {
             List<String> topics = consumer.listTopics().keySet().stream()
                     .filter(t -> t.startsWith(prefix + ".") && !t.endsWith("dedup") && !t.endsWith("dlq")).toList();
@@ -247,16 +289,22 @@ public final class IngestBenchmark {
     }
 
     @SuppressWarnings("unchecked")
+    private static Object serverCpu(Map<String, Map<String, Object>> systems, String name) {
+        Map<String, Object> s = systems.get(name);
+        return s == null ? null : ((Map<String, Object>) s.get("saturation")).get("serverCpuMicrosPerMessage");
+    }
+
+    @SuppressWarnings("unchecked")
     private static void printTable(Map<String, Map<String, Object>> systems, Map<String, Object> ratios) {
         System.out.println();
-        System.out.printf(Locale.ROOT, "%-12s %10s %8s %8s %8s %8s %6s %6s %6s | %8s %8s %8s | %9s %9s %s%n", "system",
+        System.out.printf(Locale.ROOT, "%-15s %10s %8s %8s %8s %8s %6s %6s %6s | %8s %8s %8s | %9s %9s %s%n", "system",
                 "msg/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "AE", "AR", "t/o", "p50@rate", "p99@rate", "max@rate",
                 "heap MB", "cpu us/msg", "lost/dup/mismatch");
         for (Map.Entry<String, Map<String, Object>> e : systems.entrySet()) {
             Map<String, Object> s = (Map<String, Object>) e.getValue().get("saturation");
             Map<String, Object> o = (Map<String, Object>) e.getValue().getOrDefault("offeredRate", Map.of());
             Map<String, Object> v = (Map<String, Object>) e.getValue().get("verification");
-            System.out.printf(Locale.ROOT, "%-12s %10s %8s %8s %8s %8s %6s %6s %6s | %8s %8s %8s | %9s %9s %s/%s/%s%n", e.getKey(),
+            System.out.printf(Locale.ROOT, "%-15s %10s %8s %8s %8s %8s %6s %6s %6s | %8s %8s %8s | %9s %9s %s/%s/%s%n", e.getKey(),
                     s.get("throughputPerSecond"), s.get("p50Ms"), s.get("p95Ms"), s.get("p99Ms"), s.get("maxMs"),
                     s.get("ae"), s.get("ar"), s.get("timeouts"), o.getOrDefault("p50Ms", "-"), o.getOrDefault("p99Ms", "-"),
                     o.getOrDefault("maxMs", "-"), e.getValue().getOrDefault("peakHeapMb", "-"),

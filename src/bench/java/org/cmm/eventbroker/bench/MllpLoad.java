@@ -39,10 +39,26 @@ public final class MllpLoad {
 
     private final int port;
     private final int connections;
+    private final javax.net.ssl.SSLSocketFactory tls;
 
     public MllpLoad(int port, int connections) {
+        this(port, connections, null);
+    }
+
+    /** MLLP over TLS when {@code tls} is not null (a client certificate in its key managers when the listener needs one). */
+    public MllpLoad(int port, int connections, javax.net.ssl.SSLSocketFactory tls) {
         this.port = port;
         this.connections = connections;
+        this.tls = tls;
+    }
+
+    private MllpClient connect() throws IOException {
+        if (tls == null) {
+            return new MllpClient("127.0.0.1", port, 15_000);
+        }
+        javax.net.ssl.SSLSocket socket = (javax.net.ssl.SSLSocket) tls.createSocket("127.0.0.1", port);
+        socket.startHandshake();
+        return new MllpClient(socket, 15_000);
     }
 
     /** Closed model: messages 0..count-1 are split across the connections, each sent after the previous ACK. */
@@ -66,7 +82,7 @@ public final class MllpLoad {
             Histogram h = new Histogram(60_000_000L, 3);
             histograms.add(h);
             Thread t = new Thread(() -> {
-                try (MllpClient client = new MllpClient("127.0.0.1", port, 15_000)) {
+                try (MllpClient client = connect()) {
                     long i;
                     while ((i = next.getAndIncrement()) < count) {
                         SyntheticMessages.Sample sample = messages.apply(first + i);

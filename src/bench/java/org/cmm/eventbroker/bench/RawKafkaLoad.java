@@ -24,7 +24,12 @@ public final class RawKafkaLoad implements AutoCloseable {
     private final int threads;
 
     public RawKafkaLoad(String bootstrapServers, String topicPrefix, int threads) {
-        producer = baselineProducer(bootstrapServers);
+        this(bootstrapServers, new Properties(), topicPrefix, threads);
+    }
+
+    /** With client security settings (security.protocol, sasl.*, ssl.*): the baseline against the secured broker. */
+    public RawKafkaLoad(String bootstrapServers, Properties security, String topicPrefix, int threads) {
+        producer = baselineProducer(bootstrapServers, security);
         this.topicPrefix = topicPrefix;
         this.threads = threads;
     }
@@ -32,10 +37,15 @@ public final class RawKafkaLoad implements AutoCloseable {
     /**
      * The producer settings the runtime's hl7-topic-sink uses (acks=all, idempotent, linger 0), for both baselines.
      * Deliberately a plain KafkaProducer, not one from KafkaClients: the baseline measures Kafka alone, against the
-     * benchmark's unsecured broker.
+     * benchmark's unsecured broker (or, for raw-secure, its secured broker with the same client settings as the runtime).
      */
     static KafkaProducer<String, byte[]> baselineProducer(String bootstrapServers) {
+        return baselineProducer(bootstrapServers, new Properties());
+    }
+
+    static KafkaProducer<String, byte[]> baselineProducer(String bootstrapServers, Properties security) {
         Properties p = new Properties();
+        p.putAll(security);
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");

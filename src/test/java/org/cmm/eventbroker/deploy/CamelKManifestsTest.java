@@ -54,6 +54,9 @@ class CamelKManifestsTest {
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
     private static final Path CAMEL_K = Path.of("deploy", "camel-k");
     private static final String PROJECT_JAR = "mvn:org.cmm.eventbroker:cmm-event-broker:0.1.0-SNAPSHOT";
+    private static final java.util.Properties CLUSTER = CamelKManifests.load(CAMEL_K.resolve("cluster.properties"));
+    /** A property key that names a password, secret, token, key password, JAAS configuration, key or trust store. */
+    static final Pattern NAMES_A_SECRET = Pattern.compile("(?i).*(password|secret|token|jaas|keystore|truststore).*");
     private static final Pattern PLACEHOLDER = Pattern.compile("\\{\\{(\\?)?([A-Za-z0-9_.-]+)(?::[^}]*)?}}");
     private static final Pattern KAMELET = Pattern.compile("kamelet:([a-z0-9-]+)");
     private static final Pattern PROJECT_COMPONENT = Pattern.compile("\\b(mllp-listener|mllp-sender|kafka-delivery)\\b|org\\.cmm\\.eventbroker\\.");
@@ -213,12 +216,18 @@ class CamelKManifestsTest {
         for (JsonNode property : spec.path("traits").path("camel").path("properties")) {
             String key = property.asText().split("=", 2)[0];
             set.add(key);
-            if (!defaults.containsKey(key)) {
-                problems.add("property " + key + " is not a key of the runtime's configuration");
+            if (!defaults.containsKey(key) && !CLUSTER.containsKey(key)) {
+                problems.add("property " + key + " is not a key of the runtime's configuration or of cluster.properties");
             }
         }
         for (JsonNode config : spec.path("traits").path("mount").path("configs")) {
             String name = config.asText().replaceFirst("^(configmap|secret):", "");
+            if (config.asText().equals("secret:" + CamelKManifests.CREDENTIALS_SECRET)) {
+                // the secret properties: the keys of the Secret's template
+                set.addAll(CamelKManifests.load(CAMEL_K.resolve(CamelKManifests.CREDENTIALS_TEMPLATE)).stringPropertyNames());
+            } else if (config.asText().startsWith("secret:")) {
+                problems.add("mounted Secret " + name + " is not " + CamelKManifests.CREDENTIALS_SECRET);
+            }
             if (config.asText().startsWith("configmap:")) {
                 Properties mounted = configMaps.get(name);
                 if (mounted == null && !generated.containsKey(name)) {
@@ -419,6 +428,83 @@ class CamelKManifestsTest {
         ObjectNode noJar = original.deepCopy();
         ((ObjectNode) noJar.path("spec")).set("dependencies", YAML.createArrayNode().add("camel:kafka"));
         assertTrue(problems(noJar, defaults, kamelets, configMaps).stream().anyMatch(p -> p.contains(PROJECT_JAR)));
+    }
+
+    /**
+     * Issue 12: properties of an Integration whose key names a secret but whose value is a literal. Allowed: a value made
+     * only of {{placeholders}} (resolved from the mounted Secret), a path into the mounted TLS Secret, and keys that
+     * name a header or a format rather than a secret (token-header, ssl-truststore-type).
+     */
+    static List<String> secretLiterals(JsonNode integration) {
+        List<String> problems = new ArrayList<>();
+        Set<String> tlsMounts = new TreeSet<>();
+        for (JsonNode resource : integration.path("spec").path("traits").path("mount").path("resources")) {
+            String r = resource.asText();
+            if (r.startsWith("secret:") && r.contains("@")) {
+                tlsMounts.add(r.substring(r.indexOf('@') + 1) + "/");
+            }
+        }
+        for (JsonNode property : integration.path("spec").path("traits").path("camel").path("properties")) {
+            String[] kv = property.asText().split("=", 2);
+            String key = kv[0];
+            String value = kv.length > 1 ? kv[1] : "";
+            if (!NAMES_A_SECRET.matcher(key).matches() || key.endsWith("-header") || key.endsWith("-type")) {
+                continue;
+            }
+            boolean placeholders = !value.isEmpty() && value.replaceAll("\\{\\{[A-Za-z0-9_.-]+}}", "").isEmpty();
+            boolean mountedFile = tlsMounts.stream().anyMatch(value::startsWith) && !value.contains("..");
+            if (!placeholders && !mountedFile) {
+                problems.add("property " + key + " holds a literal value; it must come from a Secret");
+            }
+        }
+        return problems;
+    }
+
+    @Test
+    void noIntegrationHoldsASecretAsALiteralValue() throws IOException {
+        Set<String> template = CamelKManifests.load(CAMEL_K.resolve(CamelKManifests.CREDENTIALS_TEMPLATE)).stringPropertyNames();
+        for (String key : template) {
+            assertTrue(CamelKManifests.isSecretKey(key), key + " in the template names a secret");
+            assertEquals("", CamelKManifests.load(CAMEL_K.resolve(CamelKManifests.CREDENTIALS_TEMPLATE)).getProperty(key),
+                    key + " has no value in the template");
+        }
+        assertTrue(template.containsAll(List.of("cmm.kafka.sasl-jaas-config", "cmm.security.tls.keystore-password",
+                "cmm.security.tls.truststore-password")), template.toString());
+        for (Path file : manifests()) {
+            JsonNode integration = integration(file);
+            assertEquals(List.of(), secretLiterals(integration), file.toString());
+            List<String> configs = new ArrayList<>();
+            integration.path("spec").path("traits").path("mount").path("configs").forEach(c -> configs.add(c.asText()));
+            assertTrue(configs.contains("secret:" + CamelKManifests.CREDENTIALS_SECRET), file + " mounts the credentials");
+            List<String> properties = new ArrayList<>();
+            integration.path("spec").path("traits").path("camel").path("properties").forEach(p -> properties.add(p.asText()));
+            assertTrue(properties.contains("cmm.security.enabled=true"), file + " runs in the production posture");
+            assertTrue(properties.contains("camel.component.kafka.security-protocol=SASL_SSL"), file + " speaks SASL_SSL to Kafka");
+        }
+        assertEquals("true", CLUSTER.getProperty("cmm.security.enabled", "").trim(), "cluster.properties: cmm.security.enabled");
+        for (String key : CLUSTER.stringPropertyNames()) {
+            if (CamelKManifests.isSecretKey(key)) {
+                assertTrue(CLUSTER.getProperty(key).trim().matches("(\\{\\{[A-Za-z0-9_.-]+}})+"),
+                        "cluster.properties: " + key + " is a {{placeholder}} of the Secret, not a value");
+            }
+        }
+    }
+
+    @Test
+    void aSecretAsALiteralValueIsReported() throws IOException {
+        JsonNode original = integration(CAMEL_K.resolve("hl7-mllp-inbound.integration.yaml"));
+        assertEquals(List.of(), secretLiterals(original));
+        for (String literal : List.of("camel.component.kafka.sasl-jaas-config=org.apache.kafka.common.security.scram.ScramLoginModule required username=\"u\" password=\"p\";",
+                "cmm.security.tls.keystore-password=changeit", "cmm.security.tls.truststore=/tmp/truststore.p12",
+                "cmm.fhir.subscription.sms.token=abc", "cmm.security.tls.keystore-password=",
+                "cmm.security.tls.keystore=/etc/cmm/tls/../../tmp/k.p12")) {
+            ObjectNode broken = original.deepCopy();
+            ((ArrayNode) broken.path("spec").path("traits").path("camel").path("properties")).add(literal);
+            assertEquals(1, secretLiterals(broken).size(), literal + " is reported");
+        }
+        ObjectNode placeholder = original.deepCopy();
+        ((ArrayNode) placeholder.path("spec").path("traits").path("camel").path("properties")).add("x.password={{x.password}}");
+        assertEquals(List.of(), secretLiterals(placeholder));
     }
 
     @Test

@@ -29,8 +29,10 @@ import org.junit.jupiter.api.Test;
 /**
  * docker/Dockerfile and docker/compose.yaml, checked without a Docker engine: they parse, every image is pinned to an
  * exact version, the runtime service publishes every port application.properties makes it listen on and mounts the
- * routes and Kamelets, its Kafka is a service of the file, and the image is multi-stage, non-root, with those ports
- * exposed and those folders as volumes. Each check is also run on a deliberately broken copy, to show it can fail.
+ * routes and Kamelets, and the image is multi-stage, non-root, with those ports exposed and those folders as volumes.
+ * Both follow the production posture (issue 12): security on, no insecure override, generated material on a named
+ * volume, an HTTPS healthcheck, Kafka the runtime's own secure embedded broker, no PLAINTEXT Kafka listener beyond
+ * loopback, no secret as an environment literal. Each check is also run on a deliberately broken copy, to show it can fail.
  */
 class ContainerFilesTest {
 
@@ -155,26 +157,97 @@ class ContainerFilesTest {
         if (!mounts.containsKey("/app/data")) {
             problems.add(RUNTIME + ": no volume on /app/data");
         }
-        String bootstrap = environment(runtime).get("CMM_KAFKA_BOOTSTRAP_SERVERS");
-        if (bootstrap == null || bootstrap.isBlank()) {
-            problems.add(RUNTIME + ": CMM_KAFKA_BOOTSTRAP_SERVERS is not set (the embedded broker would start)");
-        } else {
-            for (String server : bootstrap.split(",")) {
-                String host = server.trim().split(":")[0];
-                if (!services.has(host)) {
-                    problems.add(RUNTIME + ": bootstrap server " + server + " is not a service of the file");
-                } else {
-                    boolean waits = false;
-                    for (JsonNode dependency : dependsOn(runtime)) {
-                        waits |= dependency.asText().equals(host);
-                    }
-                    if (!waits) {
-                        problems.add(RUNTIME + ": does not depend on its Kafka service " + host);
-                    }
+        problems.addAll(securePostureProblems(compose, runtime));
+        return problems;
+    }
+
+    /** Environment keys that name a secret: their value must come from a file (a *_FILE key), never a literal. */
+    static final Pattern SECRET_KEY = Pattern.compile("(?i).*(PASSWORD|SECRET|TOKEN|JAAS|KEYSTORE|TRUSTSTORE|CREDENTIAL|_KEY)$");
+
+    /**
+     * Issue 12: the runtime in the production posture (security on, no insecure override), its generated material on a
+     * named volume, its healthcheck over HTTPS against the generated CA, Kafka its own secure embedded broker, no
+     * PLAINTEXT Kafka listener on a non-loopback address in any service, no secret as an environment literal.
+     */
+    static List<String> securePostureProblems(JsonNode compose, JsonNode runtime) {
+        List<String> problems = new ArrayList<>();
+        Map<String, String> env = environment(runtime);
+        if (!"true".equals(env.get("CMM_SECURITY_ENABLED"))) {
+            problems.add(RUNTIME + ": CMM_SECURITY_ENABLED is not \"true\"");
+        }
+        if (env.containsKey("CMM_KAFKA_BOOTSTRAP_SERVERS")) {
+            problems.add(RUNTIME + ": CMM_KAFKA_BOOTSTRAP_SERVERS is set: the runtime's secure embedded broker is the Kafka "
+                    + "of this file");
+        }
+        String embeddedHost = env.get("CMM_KAFKA_EMBEDDED_HOST");
+        if (embeddedHost != null && !isLoopback(embeddedHost)) {
+            problems.add(RUNTIME + ": CMM_KAFKA_EMBEDDED_HOST=" + embeddedHost + " is not loopback");
+        }
+        String dataVolume = null;
+        for (JsonNode volume : runtime.path("volumes")) {
+            String[] parts = volume.asText().split(":");
+            if (parts.length >= 2 && parts[1].equals("/app/data")) {
+                dataVolume = parts[0];
+            }
+        }
+        if (dataVolume != null && !compose.path("volumes").has(dataVolume)) {
+            problems.add(RUNTIME + ": /app/data (data/security) is not on a named volume of the file: " + dataVolume);
+        }
+        List<String> check = new ArrayList<>();
+        runtime.path("healthcheck").path("test").forEach(t -> check.add(t.asText()));
+        String healthcheck = String.join(" ", check);
+        if (!healthcheck.contains("https://") || !healthcheck.contains("/observe/health/ready")
+                || !healthcheck.contains("--cacert") || !healthcheck.contains("/app/data/security/ca.crt")) {
+            problems.add(RUNTIME + ": the healthcheck is not an HTTPS request to /observe/health/ready checked with "
+                    + "--cacert /app/data/security/ca.crt: " + healthcheck);
+        }
+        for (Iterator<Map.Entry<String, JsonNode>> it = compose.path("services").fields(); it.hasNext();) {
+            Map.Entry<String, JsonNode> service = it.next();
+            Map<String, String> e = environment(service.getValue());
+            problems.addAll(insecureEnvironment(service.getKey(), e));
+        }
+        return problems;
+    }
+
+    /** Problems of one service's (or image's) environment: the insecure override, secret literals, PLAINTEXT Kafka. */
+    static List<String> insecureEnvironment(String where, Map<String, String> env) {
+        List<String> problems = new ArrayList<>();
+        for (Map.Entry<String, String> e : env.entrySet()) {
+            String key = e.getKey();
+            if (key.equalsIgnoreCase("CMM_SECURITY_INSECURE_ALLOW_UNAUTHENTICATED_REMOTE_ACCESS")
+                    && !e.getValue().trim().equalsIgnoreCase("false")) {
+                problems.add(where + ": sets the insecure override " + key);
+            }
+            if (SECRET_KEY.matcher(key).matches() && !key.toUpperCase().endsWith("_FILE") && !e.getValue().isBlank()) {
+                problems.add(where + ": " + key + " holds a secret as an environment literal (use a *_FILE secret)");
+            }
+        }
+        Map<String, String> protocols = new java.util.HashMap<>();
+        String map = env.getOrDefault("KAFKA_LISTENER_SECURITY_PROTOCOL_MAP", "");
+        for (String entry : map.split(",")) {
+            String[] kv = entry.trim().split(":");
+            if (kv.length == 2) {
+                protocols.put(kv[0].trim().toUpperCase(), kv[1].trim().toUpperCase());
+            }
+        }
+        for (Map.Entry<String, String> e : env.entrySet()) {
+            Matcher listener = Pattern.compile("([A-Za-z_]+)://([^:,\\s]*):(\\d+)").matcher(e.getValue());
+            while (listener.find()) {
+                String name = listener.group(1).toUpperCase();
+                String protocol = protocols.getOrDefault(name, name);
+                if ((protocol.equals("PLAINTEXT") || protocol.equals("SASL_PLAINTEXT")) && !isLoopback(listener.group(2))) {
+                    problems.add(where + ": " + e.getKey() + " has a " + protocol + " listener " + listener.group()
+                            + " on a non-loopback address");
                 }
             }
         }
         return problems;
+    }
+
+    /** 127.0.0.1, ::1 or localhost; empty (every interface) and names of other hosts are not. */
+    static boolean isLoopback(String host) {
+        String h = host.trim();
+        return h.equals("localhost") || h.startsWith("127.") || h.equals("::1") || h.equals("[::1]");
     }
 
     private static List<JsonNode> dependsOn(JsonNode service) {
@@ -221,6 +294,8 @@ class ContainerFilesTest {
         String lastUser = null;
         Set<Integer> exposed = new TreeSet<>();
         Set<String> volumes = new TreeSet<>();
+        Map<String, String> env = new java.util.LinkedHashMap<>();
+        StringBuilder runs = new StringBuilder();
         for (String[] instruction : instructions) {
             String keyword = instruction[0];
             String args = instruction[1];
@@ -230,6 +305,8 @@ class ContainerFilesTest {
                     lastUser = null;
                     exposed.clear();
                     volumes.clear();
+                    env.clear();
+                    runs.setLength(0);
                     String[] words = args.split("\\s+");
                     if (!stages.contains(words[0])) {
                         String why = unpinned(words[0]);
@@ -259,6 +336,19 @@ class ContainerFilesTest {
                         volumes.add(m.group(1) != null ? m.group(1) : m.group(2));
                     }
                 }
+                case "ENV" -> {
+                    Matcher kv = Pattern.compile("([A-Za-z_][A-Za-z0-9_]*)=(\"[^\"]*\"|\\S+)").matcher(args);
+                    boolean any = false;
+                    while (kv.find()) {
+                        env.put(kv.group(1), kv.group(2).replace("\"", ""));
+                        any = true;
+                    }
+                    if (!any) {
+                        String[] legacy = args.trim().split("\\s+", 2);
+                        env.put(legacy[0], legacy.length > 1 ? legacy[1] : "");
+                    }
+                }
+                case "RUN" -> runs.append(args).append('\n');
                 default -> {
                     // not checked
                 }
@@ -279,6 +369,19 @@ class ContainerFilesTest {
             if (!volumes.contains(volume)) {
                 problems.add("no VOLUME " + volume);
             }
+        }
+        // issue 12: the image starts in the production posture, never with the insecure override or a PLAINTEXT
+        // embedded broker beyond loopback, and has curl for the HTTPS healthcheck
+        if (!"true".equals(env.get("CMM_SECURITY_ENABLED"))) {
+            problems.add("ENV CMM_SECURITY_ENABLED=true is missing from the final stage");
+        }
+        String embeddedHost = env.get("CMM_KAFKA_EMBEDDED_HOST");
+        if (embeddedHost != null && !isLoopback(embeddedHost)) {
+            problems.add("ENV CMM_KAFKA_EMBEDDED_HOST=" + embeddedHost + " binds the embedded broker beyond loopback");
+        }
+        problems.addAll(insecureEnvironment("ENV", env));
+        if (!runs.toString().contains("curl")) {
+            problems.add("the final stage does not install curl (the compose healthcheck uses it)");
         }
         return problems;
     }
@@ -310,7 +413,7 @@ class ContainerFilesTest {
     void composeFileParsesAndWiresTheRuntimeToItsPeers() throws IOException {
         JsonNode compose = YAML.readTree(COMPOSE.toFile());
         assertEquals(List.of(), composeProblems(compose, listeningPorts(), DOCKER.toAbsolutePath()));
-        for (String peer : List.of("kafka", "fhir", "s3", "mqtt", "hawtio")) {
+        for (String peer : List.of("fhir", "s3", "mqtt", "hawtio")) {
             assertTrue(compose.path("services").has(peer), "compose.yaml has a " + peer + " service");
         }
     }
@@ -361,12 +464,8 @@ class ContainerFilesTest {
                 "removing " + removed + " is noticed");
 
         ObjectNode floating = (ObjectNode) YAML.readTree(COMPOSE.toFile());
-        ((ObjectNode) floating.path("services").path("kafka")).put("image", "apache/kafka:latest");
-        assertTrue(composeProblems(floating, ports, dir).stream().anyMatch(p -> p.startsWith("kafka:")));
-
-        ObjectNode wrongKafka = (ObjectNode) YAML.readTree(COMPOSE.toFile());
-        ((ObjectNode) wrongKafka.path("services").path(RUNTIME).path("environment")).put("CMM_KAFKA_BOOTSTRAP_SERVERS", "kafak:9092");
-        assertTrue(composeProblems(wrongKafka, ports, dir).stream().anyMatch(p -> p.contains("kafak:9092")));
+        ((ObjectNode) floating.path("services").path("mqtt")).put("image", "eclipse-mosquitto:latest");
+        assertTrue(composeProblems(floating, ports, dir).stream().anyMatch(p -> p.startsWith("mqtt:")));
 
         ObjectNode noRoutes = (ObjectNode) YAML.readTree(COMPOSE.toFile());
         ArrayNode volumes = (ArrayNode) noRoutes.path("services").path(RUNTIME).path("volumes");
@@ -381,6 +480,81 @@ class ContainerFilesTest {
         morePorts.add(2599);
         assertTrue(composeProblems(YAML.readTree(COMPOSE.toFile()), morePorts, dir)
                 .contains(RUNTIME + ": port 2599 of application.properties is not published"), "a new listening port is noticed");
+    }
+
+    @Test
+    void securePostureChecksFailOnABrokenCompose() throws IOException {
+        Set<Integer> ports = listeningPorts();
+        Path dir = DOCKER.toAbsolutePath();
+
+        ObjectNode off = (ObjectNode) YAML.readTree(COMPOSE.toFile());
+        ((ObjectNode) off.path("services").path(RUNTIME).path("environment")).remove("CMM_SECURITY_ENABLED");
+        assertTrue(composeProblems(off, ports, dir).contains(RUNTIME + ": CMM_SECURITY_ENABLED is not \"true\""));
+
+        ObjectNode override = (ObjectNode) YAML.readTree(COMPOSE.toFile());
+        ((ObjectNode) override.path("services").path(RUNTIME).path("environment"))
+                .put("CMM_SECURITY_INSECURE_ALLOW_UNAUTHENTICATED_REMOTE_ACCESS", "true");
+        assertTrue(composeProblems(override, ports, dir).stream().anyMatch(p -> p.contains("insecure override")));
+
+        ObjectNode plainHealth = (ObjectNode) YAML.readTree(COMPOSE.toFile());
+        ArrayNode test = (ArrayNode) plainHealth.path("services").path(RUNTIME).path("healthcheck").path("test");
+        for (int i = 0; i < test.size(); i++) {
+            test.set(i, test.get(i).asText().replace("https://", "http://"));
+        }
+        assertTrue(composeProblems(plainHealth, ports, dir).stream().anyMatch(p -> p.contains("healthcheck")));
+
+        ObjectNode bindMount = (ObjectNode) YAML.readTree(COMPOSE.toFile());
+        ArrayNode volumes = (ArrayNode) bindMount.path("services").path(RUNTIME).path("volumes");
+        for (int i = 0; i < volumes.size(); i++) {
+            if (volumes.get(i).asText().endsWith(":/app/data")) {
+                volumes.set(i, "/tmp/cmm-data:/app/data");
+            }
+        }
+        assertTrue(composeProblems(bindMount, ports, dir).stream().anyMatch(p -> p.contains("named volume")));
+
+        ObjectNode externalKafka = (ObjectNode) YAML.readTree(COMPOSE.toFile());
+        ((ObjectNode) externalKafka.path("services").path(RUNTIME).path("environment"))
+                .put("CMM_KAFKA_BOOTSTRAP_SERVERS", "kafka:9092");
+        assertTrue(composeProblems(externalKafka, ports, dir).stream().anyMatch(p -> p.contains("CMM_KAFKA_BOOTSTRAP_SERVERS")));
+
+        ObjectNode plaintextKafka = (ObjectNode) YAML.readTree(COMPOSE.toFile());
+        ObjectNode kafka = ((ObjectNode) plaintextKafka.path("services")).putObject("kafka");
+        kafka.put("image", "apache/kafka:3.9.1");
+        ObjectNode kafkaEnv = kafka.putObject("environment");
+        kafkaEnv.put("KAFKA_LISTENERS", "INTERNAL://:9092,CONTROLLER://127.0.0.1:9093");
+        kafkaEnv.put("KAFKA_LISTENER_SECURITY_PROTOCOL_MAP", "INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT");
+        List<String> plaintext = composeProblems(plaintextKafka, ports, dir);
+        assertTrue(plaintext.stream().anyMatch(p -> p.startsWith("kafka:") && p.contains("INTERNAL://:9092")), plaintext.toString());
+        assertFalse(plaintext.stream().anyMatch(p -> p.contains("CONTROLLER://127.0.0.1")), "loopback is allowed");
+        kafkaEnv.put("KAFKA_LISTENER_SECURITY_PROTOCOL_MAP", "INTERNAL:SASL_SSL,CONTROLLER:PLAINTEXT");
+        assertFalse(composeProblems(plaintextKafka, ports, dir).stream().anyMatch(p -> p.startsWith("kafka:")));
+
+        ObjectNode literal = (ObjectNode) YAML.readTree(COMPOSE.toFile());
+        ((ObjectNode) literal.path("services").path("s3").path("environment")).put("MINIO_ROOT_PASSWORD", "cmm-dev-secret");
+        assertTrue(composeProblems(literal, ports, dir).stream().anyMatch(p -> p.contains("MINIO_ROOT_PASSWORD")));
+    }
+
+    @Test
+    void securePostureChecksFailOnABrokenDockerfile() throws IOException {
+        Set<Integer> ports = listeningPorts();
+        String dockerfile = Files.readString(DOCKERFILE);
+        assertTrue(dockerfile.contains("CMM_SECURITY_ENABLED=true"));
+
+        String off = dockerfile.replace("CMM_SECURITY_ENABLED=true", "CMM_SECURITY_ENABLED=false");
+        assertTrue(dockerfileProblems(off, ports).stream().anyMatch(p -> p.contains("CMM_SECURITY_ENABLED")));
+
+        String override = dockerfile.replace("ENV CMM_SECURITY_ENABLED=true",
+                "ENV CMM_SECURITY_INSECURE_ALLOW_UNAUTHENTICATED_REMOTE_ACCESS=true CMM_SECURITY_ENABLED=true");
+        assertTrue(dockerfileProblems(override, ports).stream().anyMatch(p -> p.contains("insecure override")));
+
+        String openBroker = dockerfile.replace("ENV CMM_SECURITY_ENABLED=true", "ENV CMM_KAFKA_EMBEDDED_HOST=0.0.0.0 CMM_SECURITY_ENABLED=true");
+        assertTrue(dockerfileProblems(openBroker, ports).stream().anyMatch(p -> p.contains("CMM_KAFKA_EMBEDDED_HOST")));
+
+        String password = dockerfile.replace("ENV CMM_SECURITY_ENABLED=true", "ENV CMM_SECURITY_TLS_KEYSTORE_PASSWORD=changeit CMM_SECURITY_ENABLED=true");
+        assertTrue(dockerfileProblems(password, ports).stream().anyMatch(p -> p.contains("environment literal")));
+
+        String noCurl = dockerfile.replaceAll("(?m)^RUN apt-get.*curl.*$", "");
+        assertTrue(dockerfileProblems(noCurl, ports).stream().anyMatch(p -> p.contains("curl")));
     }
 
     @Test
