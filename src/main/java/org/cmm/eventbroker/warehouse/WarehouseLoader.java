@@ -60,9 +60,10 @@ public class WarehouseLoader extends ServiceSupport implements CamelContextAware
     private String user;
     private String password;
     private boolean migrate = true;
-    private String adtTopicPrefix = "hl7.adt.";
-    private String labResultsTopicPrefix = "lab.results.";
-    private String dispensingTopicPrefix = "pharmacy.dispensing.";
+    /** The topic families, set by the route from cmm.warehouse.*-topic-prefix (config/warehouse.properties). */
+    private String adtTopicPrefix;
+    private String labResultsTopicPrefix;
+    private String dispensingTopicPrefix;
     private long pollTimeoutMs = 500;
     private long topicDiscoveryMs = 30_000;
     private long initialBackoffMs = 1000;
