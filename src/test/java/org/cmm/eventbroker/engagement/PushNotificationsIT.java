@@ -44,6 +44,13 @@ import org.cmm.eventbroker.engagement.push.Vapid;
 import org.cmm.eventbroker.platform.kafka.KafkaClients;
 import org.cmm.eventbroker.platform.security.mllp.TestPki;
 import org.cmm.eventbroker.testsupport.FreePorts;
+import org.cmm.eventbroker.testsupport.HapiSender;
+import org.cmm.eventbroker.testsupport.Hl7Samples;
+import org.cmm.eventbroker.fhir.FhirR4;
+import org.hl7.fhir.r4.model.Bundle;
+import org.hl7.fhir.r4.model.DiagnosticReport;
+import org.hl7.fhir.r4.model.Observation;
+import org.hl7.fhir.r4.model.Quantity;
 import org.cmm.eventbroker.testsupport.KafkaTopicReader;
 import org.cmm.eventbroker.testsupport.RuntimeUnderTest;
 import org.junit.jupiter.api.AfterAll;
@@ -70,6 +77,7 @@ class PushNotificationsIT {
     private static final String TEAM = "TEAMID1234";
     private static final String KEY_ID = "KEYID12345";
     private static final HttpClient HTTP = HttpClient.newHttpClient();
+    private static final long RELEASE_DELAY_MS = 4_000;
 
     @TempDir
     static Path dir;
@@ -161,7 +169,10 @@ class PushNotificationsIT {
         p.put("cmm.engagement.fcm.base-uri", fcm.baseUri());
         p.put("cmm.security.tls.truststore", pki.truststore().toString());
         p.put("cmm.security.tls.truststore-password", TestPki.PASSWORD);
-        env = RuntimeUnderTest.flows("push-device-registration", "push-notification-delivery").with(p).start();
+        p.put("cmm.engagement.portal.results.held-classes", "critical");
+        p.put("cmm.engagement.portal.results.release-delay-ms", String.valueOf(RELEASE_DELAY_MS));
+        env = RuntimeUnderTest.flows("push-device-registration", "push-notification-delivery",
+                "lab-results-mllp-inbound", "patient-portal-results").with(p).start();
         producer = KafkaClients.forBootstrap(env.bootstrapServers()).producer("push-it", Map.of());
     }
 
@@ -298,6 +309,49 @@ class PushNotificationsIT {
             }
             assertEquals(3, webPush.messages(s).size());
         }
+    }
+
+    @Test
+    void aLabResultReachesThePortalAsFhirAndThePatientsBrowserAndHeldClassesWaitForTheirRelease() throws Exception {
+        WebPushTestingService.Subscription normalPatient = webPush.subscribe(vapidPublic);
+        assertEquals(201, register(webPushBody(normalPatient, "patientId", "MRN100004")).statusCode());
+        WebPushTestingService.Subscription criticalPatient = webPush.subscribe(vapidPublic);
+        assertEquals(201, register(webPushBody(criticalPatient, "patientId", "MRN100002")).statusCode());
+        long criticalSent;
+        try (HapiSender lis = new HapiSender(env.labResultsPort())) {
+            assertEquals("AA", lis.send(lis.parse(Hl7Samples.load("oru-r01-normal.hl7", "PORTAL-N1"))));
+            criticalSent = System.currentTimeMillis();
+            assertEquals("AA", lis.send(lis.parse(Hl7Samples.load("oru-r01.hl7", "PORTAL-C1"))));
+        }
+
+        // a normal result: on the portal topic as FHIR R4, keyed by patient, and a push without its content
+        ConsumerRecord<String, byte[]> normal = env.topics().awaitRecords("patient.portal.results",
+                r -> "MRN100004".equals(r.key()), 1).get(0);
+        Bundle bundle = FhirR4.context().newJsonParser().parseResource(Bundle.class,
+                new String(normal.value(), StandardCharsets.UTF_8));
+        DiagnosticReport report = (DiagnosticReport) bundle.getEntry().get(0).getResource();
+        assertEquals("Patient/MRN100004", report.getSubject().getReference());
+        assertEquals(3, report.getResult().size());
+        Observation glucose = (Observation) bundle.getEntry().get(1).getResource();
+        assertEquals("2345-7", glucose.getCode().getCodingFirstRep().getCode());
+        assertEquals(0, ((Quantity) glucose.getValue()).getValue().compareTo(new java.math.BigDecimal("88")));
+        assertEquals("mg/dL", ((Quantity) glucose.getValue()).getUnit());
+        await().atMost(Duration.ofSeconds(30)).until(() -> !webPush.messages(normalPatient).isEmpty());
+        JsonNode push = webPush.messages(normalPatient).get(0);
+        assertEquals("You have a new result", push.path("body").asText());
+        assertFalse(push.toString().contains("MRN100004") || push.toString().contains("Glucose"), push.toString());
+
+        // a critical result is held back: released only after the configured delay, then pushed
+        List<ConsumerRecord<String, byte[]>> held = env.topics().awaitRecords("patient.portal.held",
+                r -> "MRN100002".equals(r.key()), 1);
+        assertTrue(Long.parseLong(KafkaTopicReader.header(held.get(0), "portal_release_at"))
+                >= criticalSent + RELEASE_DELAY_MS);
+        ConsumerRecord<String, byte[]> released = env.topics().awaitRecords("patient.portal.results",
+                r -> "MRN100002".equals(r.key()), 1).get(0);
+        assertTrue(released.timestamp() >= criticalSent + RELEASE_DELAY_MS,
+                "released " + (released.timestamp() - criticalSent) + " ms after the result");
+        await().atMost(Duration.ofSeconds(30)).until(() -> !webPush.messages(criticalPatient).isEmpty());
+        assertEquals(1, webPush.messages(normalPatient).size(), "the other patient got no second push");
     }
 
     @Test
