@@ -48,7 +48,9 @@ import org.cmm.eventbroker.testsupport.HapiSender;
 import org.cmm.eventbroker.testsupport.Hl7Samples;
 import org.cmm.eventbroker.fhir.FhirR4;
 import org.hl7.fhir.r4.model.Bundle;
+import org.hl7.fhir.r4.model.Appointment;
 import org.hl7.fhir.r4.model.DiagnosticReport;
+import org.hl7.fhir.r4.model.MedicationDispense;
 import org.hl7.fhir.r4.model.Observation;
 import org.hl7.fhir.r4.model.Quantity;
 import org.cmm.eventbroker.testsupport.KafkaTopicReader;
@@ -172,7 +174,8 @@ class PushNotificationsIT {
         p.put("cmm.engagement.portal.results.held-classes", "critical");
         p.put("cmm.engagement.portal.results.release-delay-ms", String.valueOf(RELEASE_DELAY_MS));
         env = RuntimeUnderTest.flows("push-device-registration", "push-notification-delivery",
-                "lab-results-mllp-inbound", "patient-portal-results").with(p).start();
+                "lab-results-mllp-inbound", "patient-portal-results", "patient-portal-medications",
+                "patient-portal-appointments").with(p).start();
         producer = KafkaClients.forBootstrap(env.bootstrapServers()).producer("push-it", Map.of());
     }
 
@@ -352,6 +355,39 @@ class PushNotificationsIT {
                 "released " + (released.timestamp() - criticalSent) + " ms after the result");
         await().atMost(Duration.ofSeconds(30)).until(() -> !webPush.messages(criticalPatient).isEmpty());
         assertEquals(1, webPush.messages(normalPatient).size(), "the other patient got no second push");
+    }
+
+    @Test
+    void dispensesAndAppointmentsReachThePortalAsFhirAndRaiseTheirPushes() throws Exception {
+        WebPushTestingService.Subscription s = webPush.subscribe(vapidPublic);
+        assertEquals(201, register(webPushBody(s, "patientId", "MRN100008")).statusCode());
+        producer.send(new ProducerRecord<>("pharmacy.dispensing.refill", "MRN100008",
+                Hl7Samples.load("rds-o13-new.hl7", "PORTAL-RX1").getBytes(StandardCharsets.ISO_8859_1))).get();
+        producer.send(new ProducerRecord<>("hl7.siu.s15", "MRN100008", Hl7Samples.load("siu-s12.hl7", "PORTAL-S1")
+                .replace("SIU^S12^SIU_S12", "SIU^S15^SIU_S15").replace("MRN100004", "MRN100008")
+                .getBytes(StandardCharsets.ISO_8859_1))).get();
+
+        ConsumerRecord<String, byte[]> rx = env.topics().awaitRecords("patient.portal.medications",
+                r -> "MRN100008".equals(r.key()), 1).get(0);
+        MedicationDispense dispense = (MedicationDispense) FhirR4.context().newJsonParser().parseResource(Bundle.class,
+                new String(rx.value(), StandardCharsets.UTF_8)).getEntryFirstRep().getResource();
+        assertEquals("00071015523", dispense.getMedicationCodeableConcept().getCodingFirstRep().getCode());
+        assertEquals("RF", dispense.getType().getCodingFirstRep().getCode());
+        assertEquals(0, dispense.getQuantity().getValue().compareTo(new java.math.BigDecimal("60")));
+        assertEquals("Patient/MRN100008", dispense.getSubject().getReference());
+
+        ConsumerRecord<String, byte[]> apt = env.topics().awaitRecords("patient.portal.appointments",
+                r -> "MRN100008".equals(r.key()), 1).get(0);
+        Appointment appointment = (Appointment) FhirR4.context().newJsonParser().parseResource(Bundle.class,
+                new String(apt.value(), StandardCharsets.UTF_8)).getEntryFirstRep().getResource();
+        assertEquals(Appointment.AppointmentStatus.CANCELLED, appointment.getStatus());
+        assertEquals("APT5001", appointment.getIdentifierFirstRep().getValue());
+        assertEquals(30, appointment.getMinutesDuration());
+        assertEquals("Patient/MRN100008", appointment.getParticipantFirstRep().getActor().getReference());
+
+        await().atMost(Duration.ofSeconds(30)).until(() -> webPush.messages(s).size() >= 2);
+        assertEquals(Set.of("medication", "appointment"), Set.copyOf(webPush.messages(s).stream()
+                .map(m -> m.path("type").asText()).toList()));
     }
 
     @Test
