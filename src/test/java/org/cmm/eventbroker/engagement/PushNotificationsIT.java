@@ -54,6 +54,7 @@ import org.hl7.fhir.r4.model.MedicationDispense;
 import org.hl7.fhir.r4.model.Observation;
 import org.hl7.fhir.r4.model.Quantity;
 import org.cmm.eventbroker.testsupport.KafkaTopicReader;
+import org.cmm.eventbroker.testsupport.LogCapture;
 import org.cmm.eventbroker.testsupport.RuntimeUnderTest;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -85,6 +86,7 @@ class PushNotificationsIT {
     static Path dir;
 
     private static RuntimeUnderTest env;
+    private static LogCapture logs;
     private static WebPushTestingService webPush;
     private static MockApnsServer apns;
     private static FcmStandIn fcm;
@@ -97,6 +99,7 @@ class PushNotificationsIT {
 
     @BeforeAll
     static void start() throws Exception {
+        logs = LogCapture.attach();
         webPush = new WebPushTestingService();
         String[] vapid = Vapid.generateKeys();
         vapidPublic = vapid[0];
@@ -195,6 +198,9 @@ class PushNotificationsIT {
         }
         if (webPush != null) {
             webPush.close();
+        }
+        if (logs != null) {
+            logs.close();
         }
     }
 
@@ -355,6 +361,8 @@ class PushNotificationsIT {
                 "released " + (released.timestamp() - criticalSent) + " ms after the result");
         await().atMost(Duration.ofSeconds(30)).until(() -> !webPush.messages(criticalPatient).isEmpty());
         assertEquals(1, webPush.messages(normalPatient).size(), "the other patient got no second push");
+        assertEquals(List.of(), logs.linesContaining(List.of("MRN100004", "MRN100002", "Glucose", "Potassium",
+                normalPatient.p256dh(), normalPatient.auth())), "no patient id, result or push key in the log");
     }
 
     @Test
