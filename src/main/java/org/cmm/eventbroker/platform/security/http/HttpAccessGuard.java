@@ -32,6 +32,10 @@ public final class HttpAccessGuard implements Handler<RoutingContext> {
     /** Realm named in {@code WWW-Authenticate}. */
     public static final String REALM = "cmm-event-broker";
 
+    /** The key under which an allowed request's {@link Caller} is kept in its routing context (for handlers that
+     * decide more, e.g. the event API's per-topic access). */
+    public static final String CALLER = "cmm.access.caller";
+
     private static final Logger LOG = LoggerFactory.getLogger(HttpAccessGuard.class);
     private static final Set<String> JOLOKIA_READS = Set.of("read", "list", "search", "version");
 
@@ -137,6 +141,7 @@ public final class HttpAccessGuard implements Handler<RoutingContext> {
                 return;
             }
             ctx.request().headers().remove(HttpHeaders.AUTHORIZATION);
+            ctx.put(CALLER, caller);
             ctx.next();
         } catch (RuntimeException e) {
             LOG.warn("Access check failed on {} {} ({}); refused", method, path, e.getClass().getSimpleName());
