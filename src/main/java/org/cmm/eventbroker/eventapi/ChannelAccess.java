@@ -43,6 +43,11 @@ final class ChannelAccess {
 
     /** Whether the caller may do {@code operation} (READ or WRITE) on the topic; always true with access control off. */
     boolean allows(Caller caller, AclOperation operation, String topic) {
+        return allows(caller, operation, ResourceType.TOPIC, topic);
+    }
+
+    /** Whether the caller may do {@code operation} on the named resource (a topic or a consumer group). */
+    boolean allows(Caller caller, AclOperation operation, ResourceType type, String name) {
         if (!enabled) {
             return true;
         }
@@ -57,7 +62,7 @@ final class ChannelAccess {
             return true;
         }
         Set<String> roles = current.rolesOf(caller.name(), Set.of(), caller.roles());
-        return current.grants(roles, operation, ResourceType.TOPIC, topic);
+        return current.grants(roles, operation, type, name);
     }
 
     /** The bindings as the file says now (re-read when its size or modification time changed), or null. */

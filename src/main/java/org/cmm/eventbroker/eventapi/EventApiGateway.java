@@ -36,6 +36,7 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.acl.AclOperation;
 import org.apache.kafka.common.errors.RecordTooLargeException;
+import org.apache.kafka.common.resource.ResourceType;
 import org.cmm.eventbroker.platform.kafka.KafkaClients;
 import org.cmm.eventbroker.platform.security.audit.AuditEvent;
 import org.cmm.eventbroker.platform.security.audit.AuditSink;
@@ -96,6 +97,12 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
     private StreamTickets tickets;
     private ChannelAccess access;
     private Subscriptions subscriptions;
+    private ConsumerInstances consumerInstances;
+    private ApiUsage usage;
+    private String usageTopic = "analytics.api.usage";
+    private long usageIntervalMs = 60_000;
+    private int maxConsumerInstances = 100;
+    private long consumerIdleTimeoutMs = 300_000;
     private HttpAccess httpAccess;
     private AuditSink audit;
     private final Set<StreamSession> sessions = ConcurrentHashMap.newKeySet();
@@ -178,37 +185,90 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
 
         Handler<RoutingContext> guard = httpAccess.enabled() ? httpAccess.intakeGuard() : RoutingContext::next;
         BodyHandler body = BodyHandler.create(false).setBodyLimit(maxRequestBytes);
-        Handler<RoutingContext> failure = this::failure;
+        usage = new ApiUsage(camelContext.getRegistry().findSingleByType(io.micrometer.core.instrument.MeterRegistry.class));
+        Mount m = new Mount(router, guard, body);
         // Kafka REST Proxy v3
-        get(router, "/v3/clusters", guard, failure, this::clusters);
-        get(router, "/v3/clusters/:cluster_id", guard, failure, this::cluster);
-        get(router, "/v3/clusters/:cluster_id/topics", guard, failure, this::topics);
-        get(router, "/v3/clusters/:cluster_id/topics/:topic", guard, failure, this::topic);
-        get(router, "/v3/clusters/:cluster_id/topics/:topic/partitions", guard, failure, this::partitions);
-        get(router, "/v3/clusters/:cluster_id/topics/:topic/partitions/:partition", guard, failure, this::partition);
-        get(router, "/v3/clusters/:cluster_id/topics/:topic/records", guard, failure, this::read);
-        router.route(HttpMethod.POST, "/v3/clusters/:cluster_id/topics/:topic/records").handler(body)
-                .handler(guard).handler(this::produce).failureHandler(failure);
+        m.get("/v3/clusters", this::clusters);
+        m.get("/v3/clusters/:cluster_id", this::cluster);
+        m.get("/v3/clusters/:cluster_id/topics", this::topics);
+        m.get("/v3/clusters/:cluster_id/topics/:topic", this::topic);
+        m.get("/v3/clusters/:cluster_id/topics/:topic/partitions", this::partitions);
+        m.get("/v3/clusters/:cluster_id/topics/:topic/partitions/:partition", this::partition);
+        m.get("/v3/clusters/:cluster_id/topics/:topic/records", this::read);
+        m.route(HttpMethod.POST, "/v3/clusters/:cluster_id/topics/:topic/records", true, this::produce);
+        // Kafka REST Proxy v2 consumer instances
+        consumerInstances = new ConsumerInstances((group, overrides) -> clients.consumer("cmm-eventapi-v2", group,
+                overrides), maxConsumerInstances, consumerIdleTimeoutMs);
+        m.route(HttpMethod.POST, "/consumers/:group", true, this::createConsumer);
+        m.route(HttpMethod.POST, "/consumers/:group/instances/:instance/subscription", true, this::subscribeConsumer);
+        m.get("/consumers/:group/instances/:instance/subscription", this::consumerSubscription);
+        m.get("/consumers/:group/instances/:instance/records", this::consumerRecords);
+        m.route(HttpMethod.POST, "/consumers/:group/instances/:instance/offsets", true, this::commitConsumer);
+        m.route(HttpMethod.DELETE, "/consumers/:group/instances/:instance", false, this::deleteConsumer);
         // streams
-        router.route(HttpMethod.POST, "/streams/tickets").handler(guard).handler(this::ticket).failureHandler(failure);
-        router.route(HttpMethod.GET, "/streams/:topic").handler(guard).handler(this::sse).failureHandler(failure);
-        router.route(HttpMethod.GET, "/ws/streams/:topic").handler(guard).handler(this::websocket)
-                .failureHandler(failure);
-        // marketplace
-        router.route(HttpMethod.POST, "/portal/api/subscriptions").handler(body).handler(guard)
-                .handler(this::subscribe).failureHandler(failure);
-        get(router, "/portal/api/subscriptions", guard, failure, this::listSubscriptions);
-        router.route(HttpMethod.POST, "/portal/api/subscriptions/:id/approve").handler(guard)
-                .handler(this::approve).failureHandler(failure);
+        m.route(HttpMethod.POST, "/streams/tickets", false, this::ticket);
+        m.get("/streams/:topic", this::sse);
+        m.get("/ws/streams/:topic", this::websocket);
+        // marketplace: the portal page and its API
+        m.get("/portal/", this::portal);
+        m.route(HttpMethod.POST, "/portal/api/subscriptions", true, this::subscribe);
+        m.get("/portal/api/subscriptions", this::listSubscriptions);
+        m.route(HttpMethod.POST, "/portal/api/subscriptions/:id/approve", false, this::approve);
+        if (usageTopic != null && !usageTopic.isBlank()) {
+            ensureTopic(usageTopic);
+            java.time.Instant[] from = {java.time.Instant.now()};
+            streams.scheduleWithFixedDelay(() -> {
+                java.time.Instant to = java.time.Instant.now();
+                try {
+                    usage.publish(producer, usageTopic, from[0], to);
+                } catch (RuntimeException e) {
+                    LOG.warn("Usage events not published: {}", e.getClass().getSimpleName());
+                }
+                from[0] = to;
+            }, usageIntervalMs, usageIntervalMs, TimeUnit.MILLISECONDS);
+        }
         mounted = true;
         LOG.info("Event API on port {}: /v3 (Kafka REST Proxy v3), /streams (SSE), /ws/streams (WebSocket), "
                 + "/portal/api/subscriptions; access per channel {}", serverPort,
                 httpAccess.enabled() ? "from " + bindings : "off (development posture)");
     }
 
-    private static void get(VertxPlatformHttpRouter router, String path, Handler<RoutingContext> guard,
-            Handler<RoutingContext> failure, Handler<RoutingContext> handler) {
-        router.route(HttpMethod.GET, path).handler(guard).handler(handler).failureHandler(failure);
+    /** Mounts routes: the body (when it has one), the usage record, the access guard, the handler; errors in the API's shape. */
+    private final class Mount {
+        private final VertxPlatformHttpRouter router;
+        private final Handler<RoutingContext> guard;
+        private final BodyHandler body;
+
+        Mount(VertxPlatformHttpRouter router, Handler<RoutingContext> guard, BodyHandler body) {
+            this.router = router;
+            this.guard = guard;
+            this.body = body;
+        }
+
+        void get(String path, Handler<RoutingContext> handler) {
+            route(HttpMethod.GET, path, false, handler);
+        }
+
+        void route(HttpMethod method, String path, boolean withBody, Handler<RoutingContext> handler) {
+            io.vertx.ext.web.Route route = router.route(method, path);
+            if (withBody) {
+                route.handler(body);
+            }
+            route.handler(usage::begin).handler(guard).handler(handler).failureHandler(EventApiGateway.this::failure);
+        }
+    }
+
+    private void ensureTopic(String topic) {
+        try {
+            admin.createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic(topic, java.util.Optional.empty(),
+                    java.util.Optional.empty()))).all().get(10, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (!(e.getCause() instanceof org.apache.kafka.common.errors.TopicExistsException)) {
+                LOG.warn("Cannot create the usage topic {}: {}", topic, e.getCause().getClass().getSimpleName());
+            }
+        } catch (Exception e) {
+            LOG.warn("Cannot create the usage topic {}: {}", topic, e.getClass().getSimpleName());
+        }
     }
 
     @Override
@@ -231,6 +291,9 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
         }
         if (reader != null) {
             reader.close();
+        }
+        if (consumerInstances != null) {
+            consumerInstances.close();
         }
         if (producer != null) {
             producer.close(Duration.ofSeconds(5));
@@ -355,6 +418,7 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
                 return;
             }
             List<RecordCodec.Produce> records = parsed.result();
+            ctx.put(ApiUsage.RECORDS_IN, records.size());
             String clusterId = ctx.get("cmm.eventapi.cluster");
             JsonNode[] answers = new JsonNode[records.size()];
             AtomicInteger pending = new AtomicInteger(records.size());
@@ -427,8 +491,118 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
             for (ConsumerRecord<String, byte[]> r : page.records()) {
                 data.add(RecordCodec.render(r));
             }
+            ctx.put(ApiUsage.RECORDS_OUT, page.records().size());
             answer.put("next_position", page.next().encode());
             return answer;
+        });
+    }
+
+    // ---- Kafka REST Proxy v2 consumer instances ----
+
+    private static final String V2 = "application/vnd.kafka.v2+json";
+
+    private static String owner(RoutingContext ctx) {
+        Caller caller = ctx.get(HttpAccessGuard.CALLER);
+        return caller == null ? "anonymous" : caller.name();
+    }
+
+    private static JsonNode body(RoutingContext ctx) {
+        if (ctx.body() == null || ctx.body().buffer() == null || ctx.body().length() == 0) {
+            return RecordCodec.JSON.createObjectNode();
+        }
+        try {
+            return RecordCodec.JSON.readTree(ctx.body().buffer().getBytes());
+        } catch (java.io.IOException e) {
+            throw new ApiException(400, 40001, "Malformed JSON.");
+        }
+    }
+
+    private void v2(RoutingContext ctx, int status, Callable<JsonNode> work) {
+        ctx.vertx().executeBlocking(work, false).onComplete(r -> {
+            if (r.failed()) {
+                error(ctx, r.cause());
+            } else if (r.result() == null) {
+                ctx.response().setStatusCode(204).end();
+            } else if (!ctx.response().ended()) {
+                ctx.response().setStatusCode(status).putHeader("Content-Type", V2).end(r.result().toString());
+            }
+        });
+    }
+
+    private void createConsumer(RoutingContext ctx) {
+        v2(ctx, 200, () -> {
+            String group = ctx.pathParam("group");
+            Caller caller = ctx.get(HttpAccessGuard.CALLER);
+            if (!access.allows(caller, AclOperation.READ, ResourceType.GROUP, group)) {
+                audit.record(AuditEvent.authorization("http", caller == null ? null : caller.name(), "Read", "Group",
+                        group, false, address(ctx), "no role binding grants Read on the group"));
+                throw new ApiException(403, 40301, "Not authorized to use consumer group '" + group + "'.");
+            }
+            ConsumerInstances.Instance i = consumerInstances.create(group, body(ctx), owner(ctx));
+            return RecordCodec.JSON.createObjectNode().put("instance_id", i.name)
+                    .put("base_uri", base(ctx) + "/consumers/" + group + "/instances/" + i.name);
+        });
+    }
+
+    private void subscribeConsumer(RoutingContext ctx) {
+        v2(ctx, 204, () -> {
+            ConsumerInstances.Instance i = consumerInstances.get(ctx.pathParam("group"), ctx.pathParam("instance"),
+                    owner(ctx));
+            JsonNode topics = body(ctx).get("topics");
+            if (topics == null || !topics.isArray() || topics.isEmpty()) {
+                throw new ApiException(422, 42204, "topics must be a non-empty array (topic_pattern is not served).");
+            }
+            List<String> names = new java.util.ArrayList<>();
+            for (JsonNode t : topics) {
+                String topic = t.asText();
+                if (catalog.describe(topic).isEmpty()) {
+                    throw new ApiException(404, 40401, "Topic '" + topic + "' not found.");
+                }
+                checkChannel(ctx.get(HttpAccessGuard.CALLER), AclOperation.READ, topic, address(ctx));
+                names.add(topic);
+            }
+            consumerInstances.subscribe(i, names);
+            return null;
+        });
+    }
+
+    private void consumerSubscription(RoutingContext ctx) {
+        v2(ctx, 200, () -> {
+            ConsumerInstances.Instance i = consumerInstances.get(ctx.pathParam("group"), ctx.pathParam("instance"),
+                    owner(ctx));
+            ObjectNode n = RecordCodec.JSON.createObjectNode();
+            ArrayNode topics = n.putArray("topics");
+            consumerInstances.subscription(i).forEach(topics::add);
+            return n;
+        });
+    }
+
+    private void consumerRecords(RoutingContext ctx) {
+        v2(ctx, 200, () -> {
+            ConsumerInstances.Instance i = consumerInstances.get(ctx.pathParam("group"), ctx.pathParam("instance"),
+                    owner(ctx));
+            long timeout = intParam(ctx, "timeout", 1000, 0, (int) readWaitMaxMs);
+            long maxBytes = intParam(ctx, "max_bytes", 8 * 1024 * 1024, 1, Integer.MAX_VALUE);
+            ArrayNode polled = consumerInstances.poll(i, timeout, maxBytes);
+            ctx.put(ApiUsage.RECORDS_OUT, polled.size());
+            return polled;
+        });
+    }
+
+    private void commitConsumer(RoutingContext ctx) {
+        v2(ctx, 200, () -> {
+            ConsumerInstances.Instance i = consumerInstances.get(ctx.pathParam("group"), ctx.pathParam("instance"),
+                    owner(ctx));
+            consumerInstances.commit(i, body(ctx));
+            return null;
+        });
+    }
+
+    private void deleteConsumer(RoutingContext ctx) {
+        v2(ctx, 204, () -> {
+            consumerInstances.delete(consumerInstances.get(ctx.pathParam("group"), ctx.pathParam("instance"),
+                    owner(ctx)));
+            return null;
         });
     }
 
@@ -564,6 +738,8 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
                     .putHeader("Content-Type", "text/event-stream; charset=utf-8")
                     .putHeader("Cache-Control", "no-cache").putHeader("X-Accel-Buffering", "no");
             response.write("retry: 2000\n: stream of " + s.topic() + "\n\n");
+            java.util.concurrent.atomic.AtomicLong sent = new java.util.concurrent.atomic.AtomicLong();
+            ctx.put(ApiUsage.RECORDS_OUT, sent);
             StreamSession[] holder = new StreamSession[1];
             StreamSession session = new StreamSession(s.topic(), s.consumer(), s.start(), keyFilter,
                     new StreamSession.Sink() {
@@ -574,6 +750,7 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
 
                         @Override
                         public void send(String id, ConsumerRecord<String, byte[]> record) {
+                            sent.incrementAndGet();
                             response.write("id: " + id + "\ndata: " + RecordCodec.render(record).toString() + "\n\n");
                         }
 
@@ -611,6 +788,8 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
             }
             ServerWebSocket ws = upgraded.result();
             ws.setWriteQueueMaxSize(streamWriteQueueBytes);
+            java.util.concurrent.atomic.AtomicLong sent = new java.util.concurrent.atomic.AtomicLong();
+            ctx.put(ApiUsage.RECORDS_OUT, sent);
             StreamSession[] holder = new StreamSession[1];
             StreamSession session = new StreamSession(s.topic(), s.consumer(), s.start(), keyFilter,
                     new StreamSession.Sink() {
@@ -621,6 +800,7 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
 
                         @Override
                         public void send(String id, ConsumerRecord<String, byte[]> record) {
+                            sent.incrementAndGet();
                             ObjectNode frame = RecordCodec.JSON.createObjectNode().put("id", id);
                             frame.setAll(RecordCodec.render(record));
                             ws.writeTextMessage(frame.toString());
@@ -650,6 +830,26 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
     }
 
     // ---- marketplace ----
+
+    private volatile String portalPage;
+
+    private void portal(RoutingContext ctx) {
+        String page = portalPage;
+        if (page == null) {
+            try (java.io.InputStream in = EventApiGateway.class.getClassLoader()
+                    .getResourceAsStream("eventapi/portal/index.html")) {
+                page = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            } catch (java.io.IOException | RuntimeException e) {
+                error(ctx, new ApiException(500, "The portal page is missing."));
+                return;
+            }
+            portalPage = page;
+        }
+        ctx.response().putHeader("Content-Type", "text/html; charset=utf-8")
+                .putHeader("Content-Security-Policy", "default-src 'self'; script-src 'self' 'unsafe-inline'; "
+                        + "style-src 'unsafe-inline'")
+                .putHeader("X-Content-Type-Options", "nosniff").end(page);
+    }
 
     private void subscribe(RoutingContext ctx) {
         blocking(ctx, 201, () -> {
@@ -870,6 +1070,22 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
 
     public void setAutoApprove(String autoApprove) {
         this.autoApprove = autoApprove;
+    }
+
+    public void setMaxConsumerInstances(int maxConsumerInstances) {
+        this.maxConsumerInstances = maxConsumerInstances;
+    }
+
+    public void setConsumerIdleTimeoutMs(long consumerIdleTimeoutMs) {
+        this.consumerIdleTimeoutMs = consumerIdleTimeoutMs;
+    }
+
+    public void setUsageTopic(String usageTopic) {
+        this.usageTopic = usageTopic;
+    }
+
+    public void setUsageIntervalMs(long usageIntervalMs) {
+        this.usageIntervalMs = usageIntervalMs;
     }
 
     public void setProduceLingerMs(String produceLingerMs) {

@@ -20,7 +20,7 @@ class EventApiDocumentsTest {
     @Test
     void theOpenApiDocumentListsEveryPathTheGatewayServes() throws Exception {
         String source = Files.readString(Path.of("src/main/java/org/cmm/eventbroker/eventapi/EventApiGateway.java"));
-        Matcher m = Pattern.compile("(?:HttpMethod\\.[A-Z]+|get\\(router),\\s*\"(/[^\"]*)\"").matcher(source);
+        Matcher m = Pattern.compile("(?:HttpMethod\\.[A-Z]+,|m\\.get\\()\\s*\"(/[^\"]*)\"").matcher(source);
         Set<String> served = new TreeSet<>();
         while (m.find()) {
             served.add(m.group(1).replaceAll(":([a-z_]+)", "{$1}"));

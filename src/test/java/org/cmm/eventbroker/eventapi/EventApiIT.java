@@ -62,11 +62,13 @@ class EventApiIT {
         env = RuntimeUnderTest.flows("event-api").with(Map.of(
                 "cmm.eventapi.max-record-bytes", "4096",
                 "cmm.eventapi.max-request-bytes", "65536",
-                "cmm.eventapi.stream.heartbeat-ms", "500")).start();
+                "cmm.eventapi.stream.heartbeat-ms", "500",
+                "cmm.eventapi.usage.interval-ms", "1000")).start();
         try (Admin admin = KafkaClients.forBootstrap(env.bootstrapServers()).admin("event-api-it", Map.of())) {
             admin.createTopics(List.of(new NewTopic("api.orders", 3, (short) 1), new NewTopic("api.kcat", 2, (short) 1),
                     new NewTopic("api.cursor", 2, (short) 1), new NewTopic("api.sse", 2, (short) 1),
-                    new NewTopic("api.ws", 1, (short) 1))).all().get(30, TimeUnit.SECONDS);
+                    new NewTopic("api.ws", 1, (short) 1), new NewTopic("api.v2", 1, (short) 1),
+                    new NewTopic("api.browser", 1, (short) 1))).all().get(30, TimeUnit.SECONDS);
         }
         http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
         base = "http://127.0.0.1:" + env.httpPort();
@@ -196,6 +198,44 @@ class EventApiIT {
     }
 
     @Test
+    void theV2ConsumerInstanceApiSubscribesReadsCommitsAndLeaves() throws Exception {
+        String kcat = TestPeers.require("kcat").toString();
+        kcatProduce(kcat, "api.v2", "a:{\"n\":1}\nb:{\"n\":2}\n");
+        HttpResponse<String> created = send(HttpRequest.newBuilder(uri("/consumers/v2-readers"))
+                .header("Content-Type", "application/vnd.kafka.v2+json").POST(HttpRequest.BodyPublishers.ofString(
+                        "{\"name\":\"c1\",\"format\":\"json\",\"auto.offset.reset\":\"earliest\"}")));
+        assertEquals(200, created.statusCode(), created.body());
+        String instance = JSON.readTree(created.body()).path("base_uri").asText();
+        assertTrue(instance.endsWith("/consumers/v2-readers/instances/c1"), instance);
+        String path = "/consumers/v2-readers/instances/c1";
+        assertEquals(204, send(HttpRequest.newBuilder(uri(path + "/subscription")).header("Content-Type",
+                "application/vnd.kafka.v2+json").POST(HttpRequest.BodyPublishers.ofString("{\"topics\":[\"api.v2\"]}")))
+                .statusCode());
+        List<JsonNode> records = new ArrayList<>();
+        await().atMost(Duration.ofSeconds(30)).until(() -> {
+            HttpResponse<String> r = send(HttpRequest.newBuilder(uri(path + "/records?timeout=500")).GET());
+            JSON.readTree(r.body()).forEach(records::add);
+            return records.size() >= 2;
+        });
+        assertEquals(List.of(1, 2), records.stream().map(r -> r.path("value").path("n").asInt()).sorted().toList());
+        assertEquals(204, send(HttpRequest.newBuilder(uri(path + "/offsets")).POST(HttpRequest.BodyPublishers.noBody()))
+                .statusCode());
+        // the group's committed offset, as a Kafka admin client sees it
+        try (Admin admin = KafkaClients.forBootstrap(env.bootstrapServers()).admin("event-api-it", Map.of())) {
+            long committed = admin.listConsumerGroupOffsets("v2-readers").partitionsToOffsetAndMetadata()
+                    .get(10, TimeUnit.SECONDS).get(new TopicPartition("api.v2", 0)).offset();
+            assertEquals(2, committed);
+        }
+        assertEquals(404, send(HttpRequest.newBuilder(uri(path + "/subscription")).header("Content-Type",
+                "application/vnd.kafka.v2+json").POST(HttpRequest.BodyPublishers.ofString("{\"topics\":[\"no.such\"]}")))
+                .statusCode());
+        assertEquals(204, send(HttpRequest.newBuilder(uri(path)).DELETE()).statusCode());
+        HttpResponse<String> gone = send(HttpRequest.newBuilder(uri(path + "/records")).GET());
+        assertEquals(404, gone.statusCode());
+        assertEquals(40403, JSON.readTree(gone.body()).path("error_code").asInt());
+    }
+
+    @Test
     void serverSentEventsResumeExactlyAfterTheLastEventIdAndFilterByKey() throws Exception {
         String kcat = TestPeers.require("kcat").toString();
         BlockingQueue<String[]> events = new LinkedBlockingQueue<>();
@@ -309,6 +349,30 @@ class EventApiIT {
     }
 
     @Test
+    void usageIsCountedPerClientAndApiAsPrometheusMetricsAndUsageEvents() throws Exception {
+        String path = "/v3/clusters/" + clusterId + "/topics/api.kcat/records";
+        post(path, "{\"key\":{\"type\":\"STRING\",\"data\":\"u\"},\"value\":{\"type\":\"STRING\",\"data\":\"usage\"}}", 200);
+        post(path, "{\"value\":", 400);
+        String api = "POST /v3/clusters/:cluster_id/topics/:topic/records";
+        List<ConsumerRecord<String, byte[]>> events = env.topics().awaitRecords("analytics.api.usage",
+                r -> new String(r.value(), StandardCharsets.UTF_8).contains("\"api\":\"" + api + "\"")
+                        && new String(r.value(), StandardCharsets.UTF_8).contains("\"topic\":\"api.kcat\""), 1);
+        JsonNode event = JSON.readTree(events.get(0).value());
+        assertEquals("anonymous", event.path("client").asText());
+        assertEquals("api.kcat", event.path("topic").asText());
+        assertTrue(event.path("requests").asInt() >= 1 && event.path("records_in").asInt() >= 1, event.toString());
+        HttpResponse<String> metrics = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+                + env.managementPort() + "/observe/metrics")).GET().build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, metrics.statusCode());
+        String text = metrics.body();
+        assertTrue(text.lines().anyMatch(l -> l.startsWith("cmm_eventapi_requests_total{") && l.contains("api=\"" + api + "\"")
+                && l.contains("client=\"anonymous\"") && l.contains("outcome=\"client_error\"")), "a 400 is counted");
+        assertTrue(text.lines().anyMatch(l -> l.startsWith("cmm_eventapi_records_total{") && l.contains("direction=\"in\"")
+                && l.contains("topic=\"api.kcat\"")));
+        assertTrue(text.contains("cmm_eventapi_latency_seconds_bucket{"), "latency histogram");
+    }
+
+    @Test
     void theAsyncApiDocumentPassesTheAsyncApiParserWithZeroErrors() throws Exception {
         HttpResponse<String> yaml = send(HttpRequest.newBuilder(uri("/asyncapi.yaml")).GET());
         assertEquals(200, yaml.statusCode());
@@ -328,7 +392,50 @@ class EventApiIT {
         assertEquals(0, result.path("errors").asInt(), result.toString());
     }
 
+    @Test
+    void chromiumsOwnEventSourceStreamsThroughThePortalAndResumesAfterAnEventId() throws Exception {
+        String chromium = TestPeers.require("chromium").toString();
+        kcatProduce(TestPeers.require("kcat").toString(), "api.browser", "b1:first\nb1:second\nb1:third\n");
+        Path profile = Files.createTempDirectory("chromium-portal");
+        String page = base + "/portal/?topic=api.browser&from=earliest&max=3";
+        String dom = chromium(chromium, profile.resolve("a"), "--dump-dom", page);
+        List<String[]> events = domEvents(dom);
+        assertEquals(List.of("0", "1", "2"), events.stream().map(e -> e[1]).toList(), dom);
+        assertTrue(dom.contains("b1 first") && dom.contains("b1 third"), "the values are shown");
+        assertTrue(dom.contains("hl7.{messageType}.{triggerEvent}"), "the channels of /asyncapi.json are listed");
+        // the browser resumes after the first event's id: exactly the two after it
+        String resumed = chromium(chromium, profile.resolve("b"), "--dump-dom", base
+                + "/portal/?topic=api.browser&max=2&last_event_id=" + events.get(0)[0]);
+        assertEquals(List.of("1", "2"), domEvents(resumed).stream().map(e -> e[1]).toList(), resumed);
+        Path screenshot = Path.of("target", "portal-stream.png").toAbsolutePath();
+        chromium(chromium, profile.resolve("c"), "--screenshot=" + screenshot, page);
+        assertTrue(Files.size(screenshot) > 5_000, "a screenshot was taken");
+    }
+
     // ---- helpers ----
+
+    /** The events the portal page listed: {data-id, data-offset}. */
+    private static List<String[]> domEvents(String dom) {
+        java.util.regex.Matcher m = java.util.regex.Pattern
+                .compile("<li class=\"event\" data-id=\"([^\"]+)\" data-offset=\"([0-9]+)\"").matcher(dom);
+        List<String[]> events = new ArrayList<>();
+        while (m.find()) {
+            events.add(new String[] {m.group(1), m.group(2)});
+        }
+        return events;
+    }
+
+    /** Headless Chromium as HawtioIT runs it (the flags that work on this machine); what it printed. */
+    private static String chromium(String executable, Path userDataDir, String mode, String url) throws Exception {
+        List<String> command = new ArrayList<>(List.of("timeout", "90", executable, "--headless", "--no-sandbox",
+                "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", "--user-data-dir=" + userDataDir, "--window-size=1200,900",
+                "--virtual-time-budget=10000", mode, url));
+        Process p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        byte[] out = p.getInputStream().readAllBytes();
+        assertTrue(p.waitFor(90, TimeUnit.SECONDS), "Chromium finished");
+        return new String(out, StandardCharsets.UTF_8);
+    }
 
     private static WebSocket.Listener collector(BlockingQueue<JsonNode> frames) {
         return new WebSocket.Listener() {
