@@ -11,7 +11,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.common.TopicPartition;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -47,7 +47,7 @@ final class StreamSession {
     }
 
     private final String topic;
-    private final KafkaConsumer<String, byte[]> consumer;
+    private final Consumer<String, byte[]> consumer;
     private final Map<Integer, Long> positions;
     private final String keyFilter;
     private final Sink sink;
@@ -62,7 +62,7 @@ final class StreamSession {
     private long stalledSince;
     private long sent;
 
-    StreamSession(String topic, KafkaConsumer<String, byte[]> consumer, Map<Integer, Long> start, String keyFilter,
+    StreamSession(String topic, Consumer<String, byte[]> consumer, Map<Integer, Long> start, String keyFilter,
             Sink sink, long heartbeatMs, long stallTimeoutMs, Runnable onEnd) {
         this.topic = topic;
         this.consumer = consumer;
