@@ -63,7 +63,8 @@ class EventApiIT {
                 "cmm.eventapi.max-record-bytes", "4096",
                 "cmm.eventapi.max-request-bytes", "65536",
                 "cmm.eventapi.stream.heartbeat-ms", "500",
-                "cmm.eventapi.usage.interval-ms", "1000")).start();
+                "cmm.eventapi.usage.interval-ms", "1000",
+                "cmm.eventapi.stream.max-per-client", "4")).start();
         try (Admin admin = KafkaClients.forBootstrap(env.bootstrapServers()).admin("event-api-it", Map.of())) {
             admin.createTopics(List.of(new NewTopic("api.orders", 3, (short) 1), new NewTopic("api.kcat", 2, (short) 1),
                     new NewTopic("api.cursor", 2, (short) 1), new NewTopic("api.sse", 2, (short) 1),
@@ -314,6 +315,42 @@ class EventApiIT {
         });
         assertEquals(": heartbeat", heartbeat.get(10, TimeUnit.SECONDS));
         response.body().close();
+    }
+
+    @Test
+    void aClientOverItsStreamLimitIsRefusedWith429UntilOneOfItsStreamsCloses() throws Exception {
+        List<HttpResponse<InputStream>> open = new ArrayList<>();
+        int refusedStatus = 0;
+        String refusedBody = null;
+        try {
+            for (int i = 0; i < 6 && refusedBody == null; i++) {
+                HttpResponse<InputStream> r = http.send(HttpRequest.newBuilder(uri("/streams/api.ws")).GET().build(),
+                        HttpResponse.BodyHandlers.ofInputStream());
+                if (r.statusCode() == 200) {
+                    open.add(r);
+                } else {
+                    refusedStatus = r.statusCode();
+                    try (InputStream in = r.body()) {
+                        refusedBody = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+                    }
+                }
+            }
+            assertNotNull(refusedBody, "a stream over the client's limit is refused");
+            assertEquals(429, refusedStatus);
+            assertEquals(429, JSON.readTree(refusedBody).path("error_code").asInt());
+            assertTrue(open.size() <= 4, "at most cmm.eventapi.stream.max-per-client streams: " + open.size());
+        } finally {
+            for (HttpResponse<InputStream> r : open) {
+                r.body().close();
+            }
+        }
+        // closed streams give their places back
+        await().atMost(Duration.ofSeconds(10)).until(() -> {
+            HttpResponse<InputStream> r = http.send(HttpRequest.newBuilder(uri("/streams/api.ws")).GET().build(),
+                    HttpResponse.BodyHandlers.ofInputStream());
+            r.body().close();
+            return r.statusCode() == 200;
+        });
     }
 
     @Test
