@@ -94,6 +94,7 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
     private KafkaProducer<String, byte[]> producer;
     private CursorReader reader;
     private ScheduledThreadPoolExecutor streams;
+    private ScheduledThreadPoolExecutor housekeeping;
     private StreamTickets tickets;
     private ChannelAccess access;
     private Subscriptions subscriptions;
@@ -214,12 +215,29 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
         m.route(HttpMethod.POST, "/portal/api/subscriptions", true, this::subscribe);
         m.get("/portal/api/subscriptions", this::listSubscriptions);
         m.route(HttpMethod.POST, "/portal/api/subscriptions/:id/approve", false, this::approve);
+        // housekeeping off the stream scheduler: idle v2 instances closed, usage events written
+        housekeeping = new ScheduledThreadPoolExecutor(1, r -> {
+            Thread t = new Thread(r, "cmm-eventapi-housekeeping");
+            t.setDaemon(true);
+            return t;
+        });
+        housekeeping.scheduleWithFixedDelay(() -> {
+            try {
+                consumerInstances.expire();
+            } catch (RuntimeException e) {
+                LOG.warn("Idle consumer instances not closed: {}", e.getClass().getSimpleName());
+            }
+        }, 30, 30, TimeUnit.SECONDS);
         if (usageTopic != null && !usageTopic.isBlank()) {
-            ensureTopic(usageTopic);
             java.time.Instant[] from = {java.time.Instant.now()};
-            streams.scheduleWithFixedDelay(() -> {
+            boolean[] ensured = {false};
+            housekeeping.scheduleWithFixedDelay(() -> {
                 java.time.Instant to = java.time.Instant.now();
                 try {
+                    if (!ensured[0]) {
+                        ensureTopic(usageTopic);
+                        ensured[0] = true;
+                    }
                     usage.publish(producer, usageTopic, from[0], to);
                 } catch (RuntimeException e) {
                     LOG.warn("Usage events not published: {}", e.getClass().getSimpleName());
@@ -278,6 +296,9 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
 
     @Override
     protected void doStop() {
+        if (housekeeping != null) {
+            housekeeping.shutdownNow();
+        }
         if (streams != null) {
             sessions.forEach(StreamSession::stop);
             streams.shutdown();
