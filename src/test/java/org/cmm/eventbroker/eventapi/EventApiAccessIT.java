@@ -29,7 +29,6 @@ import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.acl.AclOperation;
 import org.apache.kafka.common.resource.ResourceType;
 import org.cmm.eventbroker.platform.kafka.KafkaClients;
-import org.cmm.eventbroker.platform.security.kafka.LocalJwksIssuerStandIn;
 import org.cmm.eventbroker.platform.security.kafka.RoleBindings;
 import org.cmm.eventbroker.testsupport.RuntimeUnderTest;
 import org.cmm.eventbroker.testsupport.TestPeers;

@@ -30,7 +30,7 @@ import com.sun.net.httpserver.HttpServer;
  * {@code groups} claim and Keycloak-style {@code realm_access.roles}. Kafka clients fetch tokens from it with Kafka's
  * own {@code OAuthBearerLoginCallbackHandler}, exactly as they would from Keycloak.
  */
-public final class LocalJwksIssuerStandIn implements AutoCloseable {
+final class LocalJwksIssuerStandIn implements AutoCloseable {
 
     /** A registered client: its secret and what its tokens say. */
     record Client(String secret, String subject, List<String> groups, List<String> roles) {
@@ -42,7 +42,7 @@ public final class LocalJwksIssuerStandIn implements AutoCloseable {
     private final String audience;
     private final Map<String, Client> clients = new ConcurrentHashMap<>();
 
-    public LocalJwksIssuerStandIn(String audience) throws Exception {
+    LocalJwksIssuerStandIn(String audience) throws Exception {
         this.audience = audience;
         this.key = new RSAKeyGenerator(2048).keyID("stand-in-1").generate();
         this.foreignKey = new RSAKeyGenerator(2048).keyID("stand-in-1").generate();
@@ -55,11 +55,11 @@ public final class LocalJwksIssuerStandIn implements AutoCloseable {
         server.start();
     }
 
-    public String issuer() {
+    String issuer() {
         return "http://127.0.0.1:" + server.getAddress().getPort();
     }
 
-    public String jwksUri() {
+    String jwksUri() {
         return issuer() + "/jwks";
     }
 
@@ -72,7 +72,7 @@ public final class LocalJwksIssuerStandIn implements AutoCloseable {
     }
 
     /** A token for the subject signed by this issuer. */
-    public String token(String subject, List<String> groups, List<String> roles, long expiresInSeconds) throws Exception {
+    String token(String subject, List<String> groups, List<String> roles, long expiresInSeconds) throws Exception {
         return sign(key, subject, groups, roles, expiresInSeconds);
     }
 
