@@ -41,9 +41,9 @@ public record CdsAlert(String schema, String alertId, String type, String priori
                 Instant.ofEpochMilli(createdAtMs).toString(), new Trigger(topic, partition, offset));
     }
 
-    /** cds.<type>.<priority> */
-    public String topic() {
-        return "cds." + type + "." + priority;
+    /** {@code <type>.<priority>} (drug-interaction.high): the topic is {@code <cds topic prefix>.<kind>}, set by the cds-alert-sink Kamelet. */
+    public String kind() {
+        return type + "." + priority;
     }
 
     public byte[] toJson() {

@@ -30,7 +30,6 @@ public class CdsAlertRecord implements Processor {
         m.setHeader("ce_specversion", "1.0");
         m.setHeader("ce_id", alert.alertId());
         m.setHeader("ce_source", "/cmm/cds/" + alert.ruleId());
-        m.setHeader("ce_type", alert.topic());
         m.setHeader("ce_time", alert.createdAt());
         m.setHeader("ce_subject", alert.patientId());
         m.setHeader("content-type", "application/json");

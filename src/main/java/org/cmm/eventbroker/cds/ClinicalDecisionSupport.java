@@ -38,7 +38,8 @@ public class ClinicalDecisionSupport extends ServiceSupport implements Processor
     private String rulesFile;
     private CdsRuleEngine engine;
     private CamelContext camelContext;
-    private String stateTopic = "cds.state";
+    /** Set by the route from cmm.cds.state-topic; required. */
+    private String stateTopic;
     private long stateWriteTimeoutMs = 5000;
     private long stateLoadTimeoutMs = 120_000;
     private String hl7TopicPrefix;
@@ -109,6 +110,7 @@ public class ClinicalDecisionSupport extends ServiceSupport implements Processor
 
     @Override
     protected void doStart() throws Exception {
+        org.apache.camel.util.ObjectHelper.notNull(stateTopic, "stateTopic (cmm.cds.state-topic)");
         if (engine == null) {
             throw new IllegalArgumentException("cdsRulesEngine needs rulesFile (cmm.cds.rules-file)");
         }
@@ -162,7 +164,7 @@ public class ClinicalDecisionSupport extends ServiceSupport implements Processor
         }
         if (!result.alerts().isEmpty()) {
             LOG.info("CDS: {} raised {} alert(s): {}", event.reference(), result.alerts().size(),
-                    result.alerts().stream().map(a -> a.ruleId() + "->" + a.topic() + " " + a.alertId()).toList());
+                    result.alerts().stream().map(a -> a.ruleId() + "->" + a.kind() + " " + a.alertId()).toList());
         }
         in.setHeader(ALERT_COUNT, result.alerts().size());
         in.setBody(new ArrayList<>(result.alerts()));

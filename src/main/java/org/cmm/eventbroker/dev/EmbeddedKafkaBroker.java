@@ -23,6 +23,8 @@ import org.apache.kafka.common.utils.Time;
 import org.apache.kafka.metadata.storage.Formatter;
 import org.apache.kafka.server.common.MetadataVersion;
 import org.cmm.eventbroker.platform.security.kafka.AuditingOAuthBearerValidator;
+import org.cmm.eventbroker.platform.security.kafka.AuditingSslEngineFactory;
+import org.cmm.eventbroker.platform.security.kafka.DataAccessReplicaSelector;
 import org.cmm.eventbroker.platform.security.kafka.CmmKafkaPrincipalBuilder;
 import org.cmm.eventbroker.platform.security.kafka.RbacAuthorizer;
 import org.slf4j.Logger;
@@ -273,6 +275,8 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         p.put("listener.name.controller.ssl.client.auth", "required");
         p.put("listener.name.sasl_ssl.ssl.client.auth", "none");
         p.put("ssl.principal.mapping.rules", s.principalMappingRules());
+        // failed TLS handshakes (no or an untrusted certificate, garbage, plain text) audited, not only logged
+        p.put("ssl.engine.factory.class", AuditingSslEngineFactory.class.getName());
         p.put("principal.builder.class", CmmKafkaPrincipalBuilder.class.getName());
         // the default, 0, never re-authenticates: a revoked user or an expired token would keep its connections
         p.put("connections.max.reauth.ms", String.valueOf(s.reauthMs()));
@@ -309,6 +313,8 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         p.put("listener.name.sasl_ssl.sasl.enabled.mechanisms", String.join(",", mechanisms));
 
         p.put("authorizer.class.name", RbacAuthorizer.class.getName());
+        // who reads which partition of a patient topic, from when: Kafka asks the replica selector on every fetch
+        p.put("replica.selector.class", DataAccessReplicaSelector.class.getName());
         List<String> supers = new ArrayList<>();
         supers.add("User:" + s.brokerPrincipal());
         s.superUsers().forEach(u -> supers.add("User:" + u));

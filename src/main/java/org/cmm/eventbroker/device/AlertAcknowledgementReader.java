@@ -14,10 +14,13 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 import org.cmm.eventbroker.hl7.Hl7Headers;
+import org.cmm.eventbroker.platform.security.http.VerifiedCaller;
 
 /**
  * Reads {@code POST /device-alerts/{alertId}/ack} ({@code {"acknowledgedBy":"<who>","acknowledgedAt":"<when>"}},
- * when optional: now) into the acknowledgement record for {@code device.alerts.acknowledgements}: key = alert id,
+ * when optional: now) into the acknowledgement record. With access control on, {@code acknowledgedBy} is the caller the
+ * access guard verified ({@link VerifiedCaller}: the token's user or the client certificate), whatever the body says
+ * (the body may omit it); only without access control (development posture) does the body name who. The record for {@code device.alerts.acknowledgements}: key = alert id,
  * body {@code {"alertId","acknowledgedBy","acknowledgedAt","source":"http"}}. Request headers are dropped.
  * Also writes the acknowledgement of an alert a device reported as acknowledged ({@link #fromDevice}).
  */
@@ -65,11 +68,15 @@ public class AlertAcknowledgementReader implements org.apache.camel.Processor {
         if (root == null || !root.isObject()) {
             throw new DeviceAlertRejectedException("payload is not a JSON object with acknowledgedBy");
         }
-        JsonNode by = root.get("acknowledgedBy");
-        if (by == null || !by.isTextual()) {
-            throw new DeviceAlertRejectedException("acknowledgedBy is missing or not a string");
+        // with access control on, who acknowledged is the verified caller; a name in the body is not trusted
+        String who = VerifiedCaller.name(in).orElse(null);
+        if (who == null) {
+            JsonNode by = root.get("acknowledgedBy");
+            if (by == null || !by.isTextual()) {
+                throw new DeviceAlertRejectedException("acknowledgedBy is missing or not a string");
+            }
+            who = DeviceAlert.requireIdentifier("acknowledgedBy", by.asText());
         }
-        DeviceAlert.requireIdentifier("acknowledgedBy", by.asText());
         OffsetDateTime at;
         JsonNode when = root.get("acknowledgedAt");
         if (when == null || when.isNull()) {
@@ -83,7 +90,7 @@ public class AlertAcknowledgementReader implements org.apache.camel.Processor {
             DeviceAlert.requireTimely(at, clock.instant(), maxClockSkewMs, maxAgeMs);
         }
         in.getHeaders().clear();
-        write(in, alertId, by.asText(), at, "http");
+        write(in, alertId, who, at, "http");
     }
 
     /** The acknowledgement of an alert whose device reported it acknowledged (state acknowledged). */
@@ -108,7 +115,6 @@ public class AlertAcknowledgementReader implements org.apache.camel.Processor {
         m.setHeader(Hl7Headers.CE_SPECVERSION, "1.0");
         m.setHeader(Hl7Headers.CE_ID, "ack:" + alertId + ':' + at.toInstant().toEpochMilli());
         m.setHeader(Hl7Headers.CE_SOURCE, "/devices/alerts/acknowledgements/" + source);
-        m.setHeader(Hl7Headers.CE_TYPE, "device.alerts.acknowledgements");
         m.setHeader(Hl7Headers.CE_TIME, at.toString());
         m.setHeader(Hl7Headers.CONTENT_TYPE, "application/json");
     }

@@ -196,7 +196,6 @@ public class AlertTriage extends ServiceSupport implements Processor {
         m.setHeader(Hl7Headers.CE_SPECVERSION, "1.0");
         m.setHeader(Hl7Headers.CE_ID, "notify:" + alertId + ':' + System.currentTimeMillis());
         m.setHeader(Hl7Headers.CE_SOURCE, "/devices/alerts/processing");
-        m.setHeader(Hl7Headers.CE_TYPE, "notifications.push.alert");
         if (time != null) {
             m.setHeader(Hl7Headers.CE_TIME, time);
         }

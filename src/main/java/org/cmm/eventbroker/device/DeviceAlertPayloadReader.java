@@ -190,7 +190,6 @@ public class DeviceAlertPayloadReader implements Processor {
         if (source != null) {
             m.setHeader(Hl7Headers.CE_SOURCE, source);
         }
-        m.setHeader(Hl7Headers.CE_TYPE, "device.alerts." + alert.kind().topicName());
         m.setHeader(Hl7Headers.CE_TIME, alert.timestamp().toString());
         if (alert.patientId() != null) {
             m.setHeader(Hl7Headers.CE_SUBJECT, alert.patientId());

@@ -23,13 +23,6 @@ public final class FhirEventHeaders {
     /** {@code rest-hook}, {@code websocket}, {@code email} or {@code sms}. */
     public static final String CHANNEL_TYPE = "fhir_channel_type";
 
-    /** Topic every change event is also written to; the Subscription processor consumes it. */
-    public static final String CHANGED_TOPIC = "fhir.resource.changed";
-    /** Compacted topic of the registered subscriptions, keyed {@code Subscription/<id>}. */
-    public static final String SUBSCRIPTIONS_TOPIC = "fhir.subscriptions";
-    /** Prefix of the per-channel notification topics. */
-    public static final String NOTIFICATION_TOPIC_PREFIX = "fhir.subscription";
-
     /** Extension on Subscription counting the failed delivery attempts. */
     public static final String ERROR_COUNT_EXTENSION = "http://cmm.org/fhir/StructureDefinition/subscription-error-count";
 

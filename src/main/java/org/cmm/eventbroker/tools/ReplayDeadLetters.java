@@ -49,7 +49,7 @@ public final class ReplayDeadLetters {
     public static void main(String[] args) throws Exception {
         String bootstrap = null;
         String commandConfig = null;
-        String topic = "hl7.dlq";
+        String topic = null;
         String mllp = "127.0.0.1:2575";
         long fromOffset = 0;
         String reasonContains = null;
@@ -66,6 +66,11 @@ public final class ReplayDeadLetters {
                     System.exit(2);
                 }
             }
+        }
+        if (topic == null || topic.isBlank()) {
+            // the dead-letter topic is the site's (cmm.hl7.dead-letter-topic, hl7.dlq by default): named, never guessed
+            System.err.println("--topic is required: the dead-letter topic to replay (cmm.hl7.dead-letter-topic)");
+            System.exit(2);
         }
         int colon = mllp.lastIndexOf(':');
         List<Outcome> outcomes = replay(KafkaCommandConfig.clientsOrExit(bootstrap, commandConfig), topic,

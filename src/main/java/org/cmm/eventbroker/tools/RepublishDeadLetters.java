@@ -54,7 +54,7 @@ public final class RepublishDeadLetters {
     public static void main(String[] args) throws Exception {
         String bootstrap = null;
         String commandConfig = null;
-        String topic = "delivery.dlq";
+        String topic = null;
         long fromOffset = 0;
         String originalTopic = null;
         String reasonContains = null;
@@ -71,6 +71,11 @@ public final class RepublishDeadLetters {
                     System.exit(2);
                 }
             }
+        }
+        if (topic == null || topic.isBlank()) {
+            // the dead-letter topic is the site's (cmm.delivery.dead-letter-topic, delivery.dlq by default): named, never guessed
+            System.err.println("--topic is required: the dead-letter topic to republish from (cmm.delivery.dead-letter-topic)");
+            System.exit(2);
         }
         List<Outcome> outcomes = republish(KafkaCommandConfig.clientsOrExit(bootstrap, commandConfig), topic, fromOffset,
                 originalTopic, reasonContains);

@@ -36,7 +36,8 @@ public class NotificationTask implements Processor {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private String topicPrefix = "notifications.push";
+    /** Set by the route from cmm.workflow.tasks.notification-topic-prefix; required. */
+    private String topicPrefix;
 
     /** First part of the notification topics, {@code notifications.push}. */
     public void setTopicPrefix(String topicPrefix) {

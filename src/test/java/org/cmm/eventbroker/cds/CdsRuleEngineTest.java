@@ -51,7 +51,7 @@ class CdsRuleEngineTest {
         List<CdsAlert> alerts = engine.evaluate(e, null).alerts();
         assertEquals(1, alerts.size());
         CdsAlert a = alerts.get(0);
-        assertEquals("cds.abnormal-result.critical", a.topic());
+        assertEquals("abnormal-result.critical", a.kind());
         assertEquals("critical-lab-result", a.ruleId());
         assertEquals(List.of("2823-3"), a.codes());
         assertTrue(a.summary().contains("HH") && !a.summary().contains("7.1") && !a.summary().contains("DOE"), a.summary());
@@ -89,7 +89,7 @@ class CdsRuleEngineTest {
         CdsRuleEngine.Evaluation second = engine.evaluate(event("pharmacy.orders.inpatient", "P1",
                 rde("P1", "NW", "O-2", "99999", "Aspirin 81 mg chewable tablet"), 2000), first.state());
         assertEquals(1, second.alerts().size());
-        assertEquals("cds.drug-interaction.high", second.alerts().get(0).topic());
+        assertEquals("drug-interaction.high", second.alerts().get(0).kind());
         assertEquals(2, second.state().activeMedications.size());
     }
 
@@ -108,7 +108,7 @@ class CdsRuleEngineTest {
                 rde("P1", "NW", "O-1", "29046", "lisinopril"), 1000), null).state();
         CdsRuleEngine.Evaluation e = engine.evaluate(event("pharmacy.orders.outpatient", "P1",
                 rde("P1", "NW", "O-2", "9997", "spironolactone"), 2000), s);
-        assertEquals("cds.drug-interaction.medium", e.alerts().get(0).topic());
+        assertEquals("drug-interaction.medium", e.alerts().get(0).kind());
         assertTrue(engine.evaluate(event("pharmacy.orders.outpatient", "P1",
                 rde("P1", "NW", "O-3", "197361", "Amlodipine 5 MG Oral Tablet"), 3000), e.state()).alerts().isEmpty());
     }
@@ -152,7 +152,7 @@ class CdsRuleEngineTest {
         assertTrue(engine.dueCareGaps("P1", s, 3 * DAY - 1).isEmpty(), "not before the period ended");
         List<CdsRuleEngine.DueCareGap> due = engine.dueCareGaps("P1", s, 3 * DAY);
         assertEquals(1, due.size());
-        assertEquals("cds.care-gap.medium", due.get(0).alert().topic());
+        assertEquals("care-gap.medium", due.get(0).alert().kind());
         assertEquals("potassium-follow-up", due.get(0).alert().ruleId());
         PatientState reported = engine.careGapReported(s, due.get(0).followUpKey());
         assertTrue(engine.dueCareGaps("P1", reported, 10 * DAY).isEmpty(), "reported once");
@@ -183,7 +183,7 @@ class CdsRuleEngineTest {
         assertEquals(Set.of("mr1"), s.activeMedications.keySet());
         ClinicalEvent clar = reader.read("pharmacy.orders.outpatient", 0, offset++, 2000, "P9",
                 rde("P9", "NW", "O-7", "21212", "clarithromycin").getBytes(StandardCharsets.ISO_8859_1), null);
-        assertEquals("cds.drug-interaction.high", engine.evaluate(clar, s).alerts().get(0).topic());
+        assertEquals("drug-interaction.high", engine.evaluate(clar, s).alerts().get(0).kind());
         String stopped = active.replace("\"active\"", "\"stopped\"");
         ClinicalEvent stop = reader.read("pharmacy.orders.outpatient", 0, offset++, 3000, "P9", stopped.getBytes(StandardCharsets.UTF_8), null);
         assertTrue(engine.evaluate(stop, s).state().activeMedications.isEmpty());

@@ -131,7 +131,7 @@ final class RestHookTestSupport implements AutoCloseable {
     /** Registers the subscription on fhir.subscriptions as the registration route would (key, R4 JSON). */
     void register(Subscription s) throws Exception {
         byte[] value = FhirR4.context().newJsonParser().encodeResourceToString(s).getBytes(StandardCharsets.UTF_8);
-        producer.send(new ProducerRecord<>(FhirEventHeaders.SUBSCRIPTIONS_TOPIC, key(s), value)).get(10, TimeUnit.SECONDS);
+        producer.send(new ProducerRecord<>("fhir.subscriptions", key(s), value)).get(10, TimeUnit.SECONDS);
     }
 
     @Override

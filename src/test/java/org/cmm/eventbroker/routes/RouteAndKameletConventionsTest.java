@@ -317,14 +317,69 @@ class RouteAndKameletConventionsTest {
                 problems.add(uri);
             }
             if (uri.startsWith("kafka-delivery:")) {
-                String prefix = endpoint.path("parameters").path("topicPrefix").asText();
-                if (!prefix.startsWith("{{")) {
-                    problems.add(uri + " topicPrefix " + prefix);
+                for (String parameter : List.of("topic", "topicPrefix")) {
+                    JsonNode value = endpoint.path("parameters").path(parameter);
+                    if (!value.isMissingNode() && !value.asText().startsWith("{{")) {
+                        problems.add(uri + " " + parameter + " " + value.asText());
+                    }
                 }
             }
         }
         collectTopicHeaders(template, problems);
+        collectBeanTopicProperties(template, problems);
         return problems;
+    }
+
+    /** A bean property naming a topic (topic, topicPrefix, stateTopic, ...) is a placeholder of the configuration. */
+    private static void collectBeanTopicProperties(JsonNode node, List<String> problems) {
+        if (node.isObject()) {
+            JsonNode properties = node.path("properties");
+            if (node.has("type") && properties.isObject()) {
+                properties.fields().forEachRemaining(p -> {
+                    String name = p.getKey();
+                    boolean topical = name.equals("topic") || name.equals("topicPrefix") || name.endsWith("Topic")
+                            || name.endsWith("TopicPrefix");
+                    if (topical && !p.getValue().asText().startsWith("{{")) {
+                        problems.add("bean " + node.path("name").asText() + "." + name + " = " + p.getValue().asText());
+                    }
+                });
+            }
+            node.fields().forEachRemaining(e -> collectBeanTopicProperties(e.getValue(), problems));
+        } else if (node.isArray()) {
+            node.forEach(child -> collectBeanTopicProperties(child, problems));
+        }
+    }
+
+    @TestFactory
+    Stream<DynamicTest> noRouteFileNamesATopicLiterally() throws IOException {
+        return files("routes", ".camel.yaml").stream().map(file -> DynamicTest.dynamicTest(file.toString(), () ->
+                assertEquals(List.of(), topicLiterals(YAML.readTree(file.toFile())),
+                        file + ": a topic is a placeholder of the configuration (config/<domain>.properties)")));
+    }
+
+    /** Java files that may name a topic family: each holds a default that has no Camel configuration to come from. */
+    private static final Map<String, String> JAVA_TOPIC_DEFAULTS = Map.of(
+            "AuditCloudEvents.java", "the audit topics of the broker's authorizer plugin (security.audit.<kind>)",
+            "RbacAuthorizer.java", "the broker plugin's default of cmm.authorizer.audit.patient.topic.prefixes");
+
+    @org.junit.jupiter.api.Test
+    void noJavaSourceNamesATopicOutsideTheBrokerPluginsDefaults() throws IOException {
+        Pattern literal = Pattern.compile("\"(hl7|ehr|lab|pharmacy|device|fhir|cds|workflow|notifications|analytics"
+                + "|patient|security\\.audit|delivery)\\.[a-z]");
+        List<String> problems = new ArrayList<>();
+        for (Path file : files("src/main/java", ".java")) {
+            if (JAVA_TOPIC_DEFAULTS.containsKey(file.getFileName().toString())) {
+                continue;
+            }
+            List<String> lines = java.nio.file.Files.readAllLines(file);
+            for (int i = 0; i < lines.size(); i++) {
+                String line = lines.get(i).trim();
+                if (!line.startsWith("*") && !line.startsWith("//") && !line.startsWith("/*") && literal.matcher(line).find()) {
+                    problems.add(file + ":" + (i + 1) + ": " + line);
+                }
+            }
+        }
+        assertEquals(List.of(), problems, "topics come from configuration (camel.kamelet.*, cmm.*), not Java literals");
     }
 
     private static void collectTopicHeaders(JsonNode node, List<String> problems) {
@@ -357,6 +412,11 @@ class RouteAndKameletConventionsTest {
     void theTopicCheckSeesALiteralTopicInAnEndpointAPrefixOrAHeader() throws IOException {
         assertEquals(1, topicLiterals(YAML.readTree("{from: {uri: 'kamelet:source', steps: [{to: {uri: 'kafka:lab.results.x'}}]}}")).size());
         assertEquals(1, topicLiterals(YAML.readTree("{from: {uri: 'kafka-delivery:g', parameters: {topicPrefix: hl7}}}")).size());
+        assertEquals(1, topicLiterals(YAML.readTree("{from: {uri: 'kafka-delivery:g', parameters: {topic: fhir.resource.changed}}}")).size());
+        assertEquals(1, topicLiterals(YAML.readTree(
+                "[{beans: [{name: b, type: x.Y, properties: {stateTopic: cds.state, other: 1}}]}]")).size());
+        assertEquals(List.of(), topicLiterals(YAML.readTree(
+                "[{beans: [{name: b, type: x.Y, properties: {stateTopic: '{{cmm.cds.state-topic}}'}}]}]")));
         assertEquals(1, topicLiterals(YAML.readTree(
                 "{from: {uri: 'kamelet:source', steps: [{setHeader: {name: kafka.OVERRIDE_TOPIC, simple: 'cds.${header.t}'}}]}}")).size());
         assertEquals(List.of(), topicLiterals(YAML.readTree(

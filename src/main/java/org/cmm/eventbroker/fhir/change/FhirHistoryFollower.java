@@ -49,7 +49,8 @@ public class FhirHistoryFollower extends ServiceSupport implements CamelContextA
     private final FhirChangeReader reader = new FhirChangeReader();
     private CamelContext camelContext;
     private KafkaClients kafka;
-    private String cursorTopic = "fhir.history.cursor";
+    /** Set by the route from cmm.fhir.history.cursor-topic; required. */
+    private String cursorTopic;
     private String serverBaseUrl;
     private String topicPrefix = "fhir";
     private long overlapMs = 2000;
@@ -212,6 +213,7 @@ public class FhirHistoryFollower extends ServiceSupport implements CamelContextA
 
     @Override
     protected void doStart() throws Exception {
+        org.apache.camel.util.ObjectHelper.notNull(cursorTopic, "cursorTopic (cmm.fhir.history.cursor-topic)");
         if (camelContext == null) {
             throw new IllegalStateException("fhirHistoryFollower needs the CamelContext (a bean of the registry)");
         }

@@ -51,7 +51,8 @@ public class RestHookHeartbeats extends ServiceSupport {
     private final Clock clock;
     private long startedAt;
     private String registryBean = "subscriptionRegistry";
-    private String topic = FhirEventHeaders.NOTIFICATION_TOPIC_PREFIX + "." + CHANNEL;
+    /** The rest-hook notification topic, set by the route from cmm.fhir.subscription.topic-prefix; required. */
+    private String topic;
     private KafkaConsumer<String, byte[]> follower;
     private final Set<TopicPartition> assigned = new HashSet<>();
     private boolean registered;
@@ -130,6 +131,7 @@ public class RestHookHeartbeats extends ServiceSupport {
     private void follow(CamelContext context) {
         boolean first = follower == null;
         if (first) {
+            org.apache.camel.util.ObjectHelper.notNull(topic, "topic (the rest-hook notification topic)");
             follower = KafkaClients.of(context).consumer("rest-hook-heartbeats", null,
                     Map.of(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false"));
             startedAt = clock.millis();

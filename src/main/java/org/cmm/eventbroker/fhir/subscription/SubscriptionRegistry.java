@@ -48,7 +48,8 @@ public class SubscriptionRegistry extends ServiceSupport implements CamelContext
 
     private final Map<String, Subscription> subscriptions = new ConcurrentHashMap<>();
     private CamelContext camelContext;
-    private String topic = FhirEventHeaders.SUBSCRIPTIONS_TOPIC;
+    /** Set by the route from cmm.fhir.subscription.registry-topic; required. */
+    private String topic;
     private long loadTimeoutMs = 60_000;
     private long writeTimeoutMs = 5_000;
     private KafkaProducer<String, byte[]> producer;
@@ -134,6 +135,7 @@ public class SubscriptionRegistry extends ServiceSupport implements CamelContext
 
     @Override
     protected void doStart() throws Exception {
+        org.apache.camel.util.ObjectHelper.notNull(topic, "topic (cmm.fhir.subscription.registry-topic)");
         if (camelContext == null) {
             throw new IllegalStateException("subscriptionRegistry needs the CamelContext (a bean of the registry)");
         }

@@ -233,7 +233,9 @@ public class KafkaDeliveryConsumer extends DefaultConsumer {
         // a new exchange per attempt, never returned to a pool: a retry must not see anything of the failed try
         Exchange exchange = getEndpoint().createExchange();
         toExchange(record, exchange.getMessage());
-        exchange.getMessage().setHeader(TOPIC_TYPE, record.topic().substring(endpoint.getTopicPrefix().length() + 1));
+        if (endpoint.getTopicPrefix() != null && !endpoint.getTopicPrefix().isBlank()) {
+            exchange.getMessage().setHeader(TOPIC_TYPE, record.topic().substring(endpoint.getTopicPrefix().length() + 1));
+        }
         exchange.getMessage().setHeader(ATTEMPT, attempt);
         exchange.getMessage().setHeader(FINAL_ATTEMPT,
                 endpoint.getMaxAttempts() > 0 && attempt >= endpoint.getMaxAttempts());

@@ -13,6 +13,7 @@ import org.apache.camel.support.DefaultEndpoint;
 public class KafkaDeliveryEndpoint extends DefaultEndpoint {
 
     private String groupId;
+    private String topic;
     private String topicPrefix;
     private String topicTypes;
     private int concurrency = 4;
@@ -38,9 +39,7 @@ public class KafkaDeliveryEndpoint extends DefaultEndpoint {
         if (groupId == null || groupId.isBlank()) {
             throw new IllegalArgumentException("kafka-delivery needs a groupId (kafka-delivery:<groupId>)");
         }
-        if (topicPrefix == null || topicPrefix.isBlank()) {
-            throw new IllegalArgumentException("kafka-delivery:" + groupId + " needs a topicPrefix (e.g. lab.orders)");
-        }
+        topicPattern(); // exactly one of topic and topicPrefix, named in the error otherwise
         KafkaDeliveryConsumer consumer = new KafkaDeliveryConsumer(this, processor);
         configureConsumer(consumer);
         return consumer;
@@ -53,6 +52,15 @@ public class KafkaDeliveryEndpoint extends DefaultEndpoint {
     /** The Kafka consumer group; instances with the same group share the partitions. */
     public void setGroupId(String groupId) {
         this.groupId = groupId;
+    }
+
+    public String getTopic() {
+        return topic;
+    }
+
+    /** One topic to consume (fhir.resource.changed), instead of a family by {@link #setTopicPrefix topicPrefix}. */
+    public void setTopic(String topic) {
+        this.topic = topic;
     }
 
     public String getTopicPrefix() {
@@ -78,6 +86,15 @@ public class KafkaDeliveryEndpoint extends DefaultEndpoint {
 
     /** The subscription: the prefix, a dot, then one of the types (or any single topic segment). */
     public java.util.regex.Pattern topicPattern() {
+        boolean one = topic != null && !topic.isBlank();
+        boolean family = topicPrefix != null && !topicPrefix.isBlank();
+        if (one == family) {
+            throw new IllegalArgumentException("kafka-delivery:" + groupId + " needs either a topic (fhir.resource.changed)"
+                    + " or a topicPrefix (e.g. lab.orders, with topicTypes), not both");
+        }
+        if (one) {
+            return java.util.regex.Pattern.compile(java.util.regex.Pattern.quote(topic));
+        }
         String types = topicTypes == null || topicTypes.isBlank() ? "[^.]+"
                 : "(" + String.join("|", java.util.Arrays.stream(topicTypes.split(",")).map(String::trim)
                         .filter(t -> !t.isEmpty()).map(java.util.regex.Pattern::quote).toList()) + ")";

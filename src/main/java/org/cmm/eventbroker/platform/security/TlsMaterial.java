@@ -87,6 +87,21 @@ public final class TlsMaterial {
         return context(keystore != null);
     }
 
+    /** The trust managers of the truststore (verifying client certificates on servers that ask for them). */
+    public javax.net.ssl.TrustManager[] trustManagers() {
+        if (truststore == null) {
+            throw new IllegalStateException("verifying client certificates needs a truststore: " + TRUSTSTORE + " is empty");
+        }
+        try {
+            TrustManagerFactory trust = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+            trust.init(load(truststore, truststorePassword, TRUSTSTORE));
+            return trust.getTrustManagers();
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("TLS material unusable (" + TRUSTSTORE + "): " + e.getClass().getSimpleName()
+                    + ": " + e.getMessage(), e);
+        }
+    }
+
     private SSLContext context(boolean withKey) {
         try {
             KeyManagerFactory keys = null;

@@ -293,7 +293,7 @@ class FhirSubscriptionMatcherIT {
     @Test
     @Order(8)
     void anUnreadableChangeRecordIsDeadLetteredAndTheFlowGoesOn() throws Exception {
-        ProducerRecord<String, byte[]> bad = new ProducerRecord<>(FhirEventHeaders.CHANGED_TOPIC, "Observation/broken",
+        ProducerRecord<String, byte[]> bad = new ProducerRecord<>("fhir.resource.changed", "Observation/broken",
                 "{not json".getBytes(StandardCharsets.UTF_8));
         addHeaders(bad, "Observation", "broken", "1", "created");
         producer.send(bad).get(10, TimeUnit.SECONDS);
@@ -385,7 +385,7 @@ class FhirSubscriptionMatcherIT {
         String v = r.getMeta().getVersionId() != null ? r.getMeta().getVersionId() : String.valueOf(version++);
         r.getMeta().setVersionId(v);
         byte[] json = FhirR4.context().newJsonParser().encodeResourceToString(r).getBytes(StandardCharsets.UTF_8);
-        ProducerRecord<String, byte[]> record = new ProducerRecord<>(FhirEventHeaders.CHANGED_TOPIC, type + "/" + idPart, json);
+        ProducerRecord<String, byte[]> record = new ProducerRecord<>("fhir.resource.changed", type + "/" + idPart, json);
         addHeaders(record, type, idPart, v, operation);
         producer.send(record).get(10, TimeUnit.SECONDS);
     }
@@ -394,7 +394,7 @@ class FhirSubscriptionMatcherIT {
         String v = String.valueOf(version++);
         byte[] stub = ("{\"resourceType\":\"" + type + "\",\"id\":\"" + idPart + "\",\"meta\":{\"versionId\":\"" + v + "\"}}")
                 .getBytes(StandardCharsets.UTF_8);
-        ProducerRecord<String, byte[]> record = new ProducerRecord<>(FhirEventHeaders.CHANGED_TOPIC, type + "/" + idPart, stub);
+        ProducerRecord<String, byte[]> record = new ProducerRecord<>("fhir.resource.changed", type + "/" + idPart, stub);
         addHeaders(record, type, idPart, v, "deleted");
         producer.send(record).get(10, TimeUnit.SECONDS);
     }
@@ -425,7 +425,7 @@ class FhirSubscriptionMatcherIT {
     }
 
     private List<ConsumerRecord<String, byte[]>> registryRecords(String id) {
-        return read(FhirEventHeaders.SUBSCRIPTIONS_TOPIC).stream().filter(r -> id.equals(r.key())).toList();
+        return read("fhir.subscriptions").stream().filter(r -> id.equals(r.key())).toList();
     }
 
     private List<ConsumerRecord<String, byte[]>> notifications(String channel, String subscriptionId) {

@@ -56,6 +56,7 @@ class SubscriptionRegistrationIT {
         camel.getRegistry().bind(KafkaClients.REGISTRY_NAME, KafkaClients.forBootstrap(broker.bootstrapServers()));
         camel.start();
         registry = new SubscriptionRegistry();
+        registry.setTopic("fhir.subscriptions");
         registry.setCamelContext(camel);
         registry.start();
         SubscriptionStatusWriter statusWriter = new SubscriptionStatusWriter();

@@ -34,7 +34,7 @@ import org.slf4j.LoggerFactory;
  * that consumes its subscription's partition (or to all). Logs name connection keys and subscription ids only.
  *
  * <p>With access control on ({@link HttpAccess}, {@code cmm.access.websocket.*}) a bind must carry an access token
- * ({@code bind <id> <token>}) of the configured issuer holding a role or scope allowed to read Subscriptions, else
+ * ({@code bind <id> <token>}) of the configured issuer allowed to read that Subscription ({@link SubscriptionReadGrant}), else
  * it is refused ({@code error ...}) and nothing is bound: nobody can make a notification count as delivered by
  * binding in the real client's place. Each decision is audited (source {@code websocket}). One connection binds to
  * at most {@code cmm.access.websocket.max-bindings-per-connection} Subscriptions (ids are often sequential), whether
@@ -55,13 +55,14 @@ public class WebsocketBindings {
     private final Map<String, Set<String>> byConnection = new ConcurrentHashMap<>();
     private String serverBaseUrl = "";
     private boolean resourceContent;
+    private final java.util.concurrent.atomic.AtomicBoolean contentWithheldWarned = new java.util.concurrent.atomic.AtomicBoolean();
 
     /**
-     * Whether backport {@code full-resource} subscriptions get the resource in the bundle. Off by default: without
-     * access control the R4 websocket bind has no authentication, so anyone who knows a subscription id could read
-     * the resources; off, such subscriptions get {@code id-only} bundles and read the resource from the FHIR server
-     * with their own credentials. Switch it on only with access control on, where every bind carries a token allowed
-     * to read the Subscription.
+     * Whether backport {@code full-resource} subscriptions get the resource in the bundle. Off by default. Even when
+     * on, resources are sent only with access control on, where every bind carried a token allowed to read that very
+     * Subscription ({@link SubscriptionReadGrant}); without access control the bind has no authentication (anyone who
+     * knows a subscription id could read the resources), so such subscriptions get {@code id-only} bundles and read
+     * the resource from the FHIR server with their own credentials.
      */
     public void setResourceContent(boolean resourceContent) {
         this.resourceContent = resourceContent;
@@ -99,7 +100,7 @@ public class WebsocketBindings {
                 message.setBody("error " + refusal);
                 return;
             }
-            bySubscription.computeIfAbsent(id, k -> ConcurrentHashMap.newKeySet()).add(key);
+            bindVerified(key, id);
             LOG.info("Websocket connection {} bound to Subscription/{}", key, id);
             message.setBody("bound " + id);
         } else {
@@ -108,9 +109,9 @@ public class WebsocketBindings {
     }
 
     /**
-     * Why a bind is refused, or null when it may go ahead (then it is counted for the connection): too many
-     * bindings on one connection; with access control on, no token, an invalid one, or one without a role or scope
-     * allowed to read Subscriptions.
+     * Why a bind is refused, or null when it may go ahead ({@link #bindVerified} then counts it): too many
+     * bindings on one connection; with access control on, no token, an invalid one, or one not allowed to read this
+     * Subscription ({@link SubscriptionReadGrant}: {@code subscription-reader:<id>}, or a role reading every one).
      */
     private String refusal(Exchange exchange, String key, String id, String token) {
         HttpAccess access = HttpAccess.of(exchange.getContext());
@@ -132,17 +133,23 @@ public class WebsocketBindings {
                         false, null, e.getMessage()));
                 return "invalid token";
             }
-            boolean granted = caller.holdsAny(access.websocketBindRoles());
+            boolean granted = SubscriptionReadGrant.allows(caller, id, access.websocketBindRoles());
             if (!granted || access.auditGranted()) {
                 audit.record(AuditEvent.authorization("websocket", caller.name(), "bind", "Subscription", id, granted,
-                        null, granted ? null : "needs one of " + access.websocketBindRoles()));
+                        null, granted ? null : "needs " + SubscriptionReadGrant.roleFor(id) + " or one of "
+                                + access.websocketBindRoles()));
             }
             if (!granted) {
                 return "forbidden: the token may not read Subscription/" + id;
             }
         }
-        ids.add(id);
         return null;
+    }
+
+    /** Records a binding that passed {@link #refusal}: the connection gets the Subscription's notifications. */
+    void bindVerified(String key, String id) {
+        byConnection.computeIfAbsent(key, k -> ConcurrentHashMap.newKeySet()).add(id);
+        bySubscription.computeIfAbsent(id, k -> ConcurrentHashMap.newKeySet()).add(key);
     }
 
     /** Forgets a connection (closed or failed). */
@@ -185,7 +192,13 @@ public class WebsocketBindings {
         Message message = exchange.getMessage();
         message.getHeaders().clear();
         message.setHeader(CONNECTION_KEY, String.join(",", keys));
-        message.setBody(n.isBackport() ? BackportNotificationBundle.json(n, serverBaseUrl, resourceContent) : "ping " + id);
+        // resource content only to clients that proved they may read this Subscription (every bind with access on)
+        boolean content = resourceContent && HttpAccess.of(exchange.getContext()).enabled();
+        if (resourceContent && !content && contentWithheldWarned.compareAndSet(false, true)) {
+            LOG.warn("cmm.fhir.subscription.websocket.resource-content is on but access control is off: websocket "
+                    + "clients are not authenticated, so notification bundles carry no resource content (id-only)");
+        }
+        message.setBody(n.isBackport() ? BackportNotificationBundle.json(n, serverBaseUrl, content) : "ping " + id);
     }
 
 }

@@ -9,7 +9,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  * An {@link AuditEvent} as the CloudEvent (structured JSON, spec 1.0) the audit topics carry, shaped like Confluent's
  * audit-log events: {@code type}, {@code source}, {@code subject}, {@code time}, and in {@code data}:
  * {@code authenticationInfo.principal}, {@code authorizationInfo.{granted,operation,resourceType,resourceName,
- * patternType}}, {@code request.{clientId,correlationId}}, {@code clientAddress}, {@code result.{status,message}}.
+ * patternType}}, {@code request.{clientId,correlationId}}, {@code clientAddress}, {@code result.{status,message}};
+ * data-access events of one partition also {@code dataAccess.{partition,logEndOffsetAtFirstRead}}.
  * Nothing of a message's contents and no secret is ever part of an {@link AuditEvent}, so none can be here.
  */
 public final class AuditCloudEvents {
@@ -48,6 +49,13 @@ public final class AuditCloudEvents {
             authz.put("resourceType", event.resourceType());
             authz.put("resourceName", event.resourceName());
             authz.put("patternType", event.patternType());
+        }
+        if (event.partition() != null) {
+            ObjectNode access = data.putObject("dataAccess");
+            access.put("partition", event.partition());
+            if (event.logEndOffset() != null) {
+                access.put("logEndOffsetAtFirstRead", event.logEndOffset());
+            }
         }
         ObjectNode request = data.putObject("request");
         request.put("clientId", event.clientId());

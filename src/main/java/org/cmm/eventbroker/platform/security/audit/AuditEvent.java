@@ -24,10 +24,21 @@ import java.util.Objects;
  * @param correlationId Kafka correlation id or request id; may be null
  * @param reason        why it was refused (no content, no secret); may be null
  * @param time          when it was decided
+ * @param partition     data access: the partition read; else null
+ * @param logEndOffset  data access: the partition's log end offset at the first read (the reader's position was at
+ *                      or before it: Kafka hands the fetch offset itself to no plug-in); else null
  */
 public record AuditEvent(Kind kind, String principal, String source, boolean granted, String operation,
         String resourceType, String resourceName, String patternType, String clientAddress, String clientId,
-        String correlationId, String reason, Instant time) {
+        String correlationId, String reason, Instant time, Integer partition, Long logEndOffset) {
+
+    /** A decision about a whole resource (no partition). */
+    public AuditEvent(Kind kind, String principal, String source, boolean granted, String operation,
+            String resourceType, String resourceName, String patternType, String clientAddress, String clientId,
+            String correlationId, String reason, Instant time) {
+        this(kind, principal, source, granted, operation, resourceType, resourceName, patternType, clientAddress,
+                clientId, correlationId, reason, time, null, null);
+    }
 
     /** The three audit topics' event kinds. */
     public enum Kind {

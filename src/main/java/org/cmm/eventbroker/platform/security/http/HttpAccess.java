@@ -51,8 +51,10 @@ public final class HttpAccess {
                 roleClients.isBlank() ? audiences : list(roleClients));
         auditGranted = Boolean.parseBoolean(get(properties, "cmm.access.audit-granted", "true"));
         Map<String, String> entries = entries(properties);
+        ClientCertificateRoles certificates = ClientCertificateRoles.parse(
+                Boolean.parseBoolean(get(properties, ClientCertificateRequests.ENABLED, "false")), entries);
         intakeGuard = new HttpAccessGuard(context, "http", AccessRules.parse(HTTP_RULE_PREFIX, entries), verifier,
-                auditGranted, null, Set.of());
+                auditGranted, null, Set.of(), certificates);
         managementGuard = new HttpAccessGuard(context, "management",
                 AccessRules.parse(MANAGEMENT_RULE_PREFIX, entries), verifier, auditGranted,
                 get(properties, "cmm.access.management.jolokia-path", "/observe/jolokia"),

@@ -46,6 +46,7 @@ public final class HttpAccessGuard implements Handler<RoutingContext> {
     private final boolean auditGranted;
     private final String jolokiaPath;
     private final Set<String> jolokiaWriteRoles;
+    private final ClientCertificateRoles certificates;
 
     /**
      * @param source            the way in the audit records name: {@code http} or {@code management}
@@ -54,6 +55,17 @@ public final class HttpAccessGuard implements Handler<RoutingContext> {
      */
     public HttpAccessGuard(CamelContext camelContext, String source, AccessRules rules, BearerTokenVerifier verifier,
             boolean auditGranted, String jolokiaPath, Set<String> jolokiaWriteRoles) {
+        this(camelContext, source, rules, verifier, auditGranted, jolokiaPath, jolokiaWriteRoles,
+                new ClientCertificateRoles(false, java.util.Map.of()));
+    }
+
+    /**
+     * @param certificates client certificates as an alternative to bearer tokens (a request without an
+     *                     {@code Authorization} header whose TLS connection presented a verified certificate)
+     */
+    public HttpAccessGuard(CamelContext camelContext, String source, AccessRules rules, BearerTokenVerifier verifier,
+            boolean auditGranted, String jolokiaPath, Set<String> jolokiaWriteRoles, ClientCertificateRoles certificates) {
+        this.certificates = certificates;
         this.camelContext = camelContext;
         this.source = source;
         this.rules = rules;
@@ -85,6 +97,13 @@ public final class HttpAccessGuard implements Handler<RoutingContext> {
             return;
         }
         String authorization = ctx.request().getHeader(HttpHeaders.AUTHORIZATION);
+        if ((authorization == null || authorization.isBlank()) && certificates.enabled()) {
+            Optional<javax.security.auth.x500.X500Principal> subject = ClientCertificateRoles.verifiedSubject(ctx);
+            if (subject.isPresent()) {
+                authorize(ctx, certificates.callerFor(subject.get()), "CERTIFICATE", rule, method, path, address);
+                return;
+            }
+        }
         if (authorization == null || authorization.isBlank()) {
             audit(AuditEvent.authentication(source, null, "BEARER", false, address, "no credentials"));
             refuse(ctx, 401, "Bearer realm=\"" + REALM + "\"", "authentication required");
@@ -112,15 +131,15 @@ public final class HttpAccessGuard implements Handler<RoutingContext> {
                 refuse(ctx, 401, "Bearer realm=\"" + REALM + "\", error=\"invalid_token\"", "invalid token");
                 return;
             }
-            authorize(ctx, verified.result(), rule, method, path, address);
+            authorize(ctx, verified.result(), "BEARER", rule, method, path, address);
         });
     }
 
-    private void authorize(RoutingContext ctx, Caller caller, Optional<AccessRules.Rule> rule, String method,
-            String path, String address) {
+    private void authorize(RoutingContext ctx, Caller caller, String mechanism, Optional<AccessRules.Rule> rule,
+            String method, String path, String address) {
         try {
             if (auditGranted) {
-                audit(AuditEvent.authentication(source, caller.name(), "BEARER", true, address, null));
+                audit(AuditEvent.authentication(source, caller.name(), mechanism, true, address, null));
             }
             String refusal = null;
             if (rule.isEmpty()) {
@@ -141,6 +160,9 @@ public final class HttpAccessGuard implements Handler<RoutingContext> {
                 return;
             }
             ctx.request().headers().remove(HttpHeaders.AUTHORIZATION);
+            // the verified name reaches the route as the server's authenticated user (VerifiedCaller), never as a header
+            ctx.setUser(io.vertx.ext.auth.User.fromName(caller.name()));
+            // and the whole caller (name and roles) to handlers that decide more, e.g. the event API per topic
             ctx.put(CALLER, caller);
             ctx.next();
         } catch (RuntimeException e) {

@@ -62,7 +62,8 @@ import org.slf4j.LoggerFactory;
  * or {@code all}. Denials are always recorded (those Kafka marks to be logged: not the silent filtering of
  * topic listings).</li>
  * <li>{@value #PATIENT_TOPICS}: comma-separated topic prefixes whose reads by consumers are recorded on
- * {@code security.audit.data-access} (first fetch per principal, client and topic).</li>
+ * {@code security.audit.data-access} (first fetch per principal, client and topic). With
+ * {@code replica.selector.class=}{@link DataAccessReplicaSelector} these are recorded per partition there instead.</li>
  * <li>{@value #AUDIT_PRODUCER_PREFIX}{@code <producer setting>}: the audit writer's producer (at least
  * {@code bootstrap.servers}); without it, events go to the {@code org.cmm.eventbroker.platform.security.audit} log.</li>
  * </ul>
@@ -95,6 +96,7 @@ public class RbacAuthorizer implements Authorizer {
     private Set<String> configuredSuperUsers = Set.of();
     private String auditAllowed = "first";
     private List<String> patientTopicPrefixes = List.of();
+    private boolean selectorRecordsDataAccess;
     private final Set<Seen> firstSeen = ConcurrentHashMap.newKeySet();
     private final AtomicLong reloads = new AtomicLong();
     private ScheduledExecutorService watcher;
@@ -118,6 +120,10 @@ public class RbacAuthorizer implements Authorizer {
         if (!Set.of("none", "first", "all").contains(auditAllowed)) {
             throw new IllegalArgumentException(AUDIT_ALLOWED + " must be none, first or all, not '" + auditAllowed + "'");
         }
+        // with the data-access replica selector, reads are recorded per partition there, not per topic here
+        Object selector = configs.get("replica.selector.class");
+        selectorRecordsDataAccess = selector != null
+                && DataAccessReplicaSelector.class.getName().equals(selector.toString().trim());
         patientTopicPrefixes = Arrays.stream(setting(configs, PATIENT_TOPICS, DEFAULT_PATIENT_TOPICS)
                 .split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
         try {
@@ -233,8 +239,20 @@ public class RbacAuthorizer implements Authorizer {
         if (current.superUsers().contains(principalKey(principal))) {
             return AuthorizationResult.ALLOWED;
         }
-        return current.bindings().grantsAny(rolesOf(current, principal), op, resourceType)
-                ? AuthorizationResult.ALLOWED : AuthorizationResult.DENIED;
+        if (current.bindings().grantsAny(rolesOf(current, principal), op, resourceType)) {
+            return AuthorizationResult.ALLOWED;
+        }
+        // Kafka asks this after a denied IdempotentWrite on the cluster (InitProducerId of an idempotent producer, asked
+        // with logIfDenied=false): this denial is the one the client gets, so it is the one audited
+        String clientId = context.clientId();
+        if (clientId == null || !clientId.startsWith(KafkaAuditWriter.CLIENT_ID)) {
+            KafkaAudit.sink().record(new AuditEvent(AuditEvent.Kind.AUTHORIZATION, principal.toString(),
+                    KafkaAudit.SOURCE, false, RoleBindings.displayName(op), displayType(resourceType), "*", "ANY",
+                    context.clientAddress() == null ? null : context.clientAddress().getHostAddress(), clientId,
+                    String.valueOf(context.correlationId()), "no role of " + principal + " grants "
+                            + RoleBindings.displayName(op) + " on any " + displayType(resourceType), Instant.now()));
+        }
+        return AuthorizationResult.DENIED;
     }
 
     /** The decision for one principal, operation and resource, cached until the bindings change. */
@@ -282,7 +300,8 @@ public class RbacAuthorizer implements Authorizer {
             return; // the audit writer's own requests
         }
         ResourcePattern resource = action.resourcePattern();
-        if (allowed && action.operation() == AclOperation.READ && resource.resourceType() == ResourceType.TOPIC
+        if (allowed && !selectorRecordsDataAccess && action.operation() == AclOperation.READ
+                && resource.resourceType() == ResourceType.TOPIC
                 && context.requestType() == ApiKeys.FETCH.id && isPatientTopic(resource.name())
                 && remember(new Seen(context.principal(), context.clientAddress(), clientId, AclOperation.READ,
                         ResourceType.TOPIC, resource.name(), true))) {

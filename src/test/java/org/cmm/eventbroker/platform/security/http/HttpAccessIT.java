@@ -78,7 +78,7 @@ class HttpAccessIT {
         certificates = TestCertificates.create(java.nio.file.Files.createTempDirectory("cmm-https-test"));
         http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).sslContext(certificates.clientContext())
                 .connectTimeout(Duration.ofSeconds(10)).build();
-        keycloak = KeycloakIssuer.start();
+        keycloak = KeycloakIssuer.shared();
         env = new RuntimeUnderTest(Map.of(
                 "cmm.access.enabled", "true",
                 "cmm.security.oidc.issuer", keycloak.issuer(),
@@ -98,9 +98,6 @@ class HttpAccessIT {
                 env.close();
             }
         } finally {
-            if (keycloak != null) {
-                keycloak.close();
-            }
             logs.close();
         }
     }
@@ -298,10 +295,15 @@ class HttpAccessIT {
         assertEquals(403, post(refused, "Bearer " + porter).statusCode());
         REFUSED.add("ACK-SEC-REFUSED");
 
-        Intake ack = acknowledgement("ACK-SEC-1");
+        // the body claims someone else: the record names the verified caller, not the claim
+        Intake ack = new Intake("/device-alerts/ACK-SEC-1/ack", "{\"acknowledgedBy\":\"dr.house\"}",
+                "device.alerts.acknowledgements", null);
         HttpResponse<String> r = post(ack, "Bearer " + nurse);
         assertEquals(202, r.statusCode(), r.body());
-        env.topics().awaitRecords("device.alerts.acknowledgements", rec -> "ACK-SEC-1".equals(rec.key()), 1);
+        var records = env.topics().awaitRecords("device.alerts.acknowledgements", rec -> "ACK-SEC-1".equals(rec.key()), 1);
+        String record = new String(records.get(0).value(), StandardCharsets.UTF_8);
+        assertTrue(record.contains("\"acknowledgedBy\":\"nurse.ada\""), record);
+        assertFalse(record.contains("dr.house"), record);
 
         AuditEvent granted = AUDIT.events().stream().filter(e -> e.kind() == AuditEvent.Kind.AUTHORIZATION
                 && e.granted() && "/device-alerts/ACK-SEC-1/ack".equals(e.resourceName())).findFirst().orElseThrow();
@@ -396,7 +398,7 @@ class HttpAccessIT {
 
     @Test
     @Order(8)
-    void aWebsocketBindNeedsATokenAllowedToReadSubscriptions() throws Exception {
+    void aWebsocketBindNeedsATokenAllowedToReadThatSubscription() throws Exception {
         LinkedBlockingQueue<String> answers = new LinkedBlockingQueue<>();
         java.net.http.WebSocket socket = http.newWebSocketBuilder().buildAsync(URI.create("wss://127.0.0.1:"
                 + env.property("cmm.fhir.subscription.websocket.port") + "/fhir/subscriptions/websocket"),
@@ -416,6 +418,9 @@ class HttpAccessIT {
             socket.sendText("bind 1001 " + token("ehr-gateway"), true).get(10, TimeUnit.SECONDS);
             assertTrue(answers.poll(20, TimeUnit.SECONDS).startsWith("error forbidden"));
             String subscriber = token("subscriber");
+            // the subscriber may read Subscriptions 1001-1004 (roles subscription-reader:<id>), not 2001
+            socket.sendText("bind 2001 " + subscriber, true).get(10, TimeUnit.SECONDS);
+            assertTrue(answers.poll(20, TimeUnit.SECONDS).startsWith("error forbidden"));
             socket.sendText("bind 1001 " + subscriber, true).get(10, TimeUnit.SECONDS);
             assertEquals("bound 1001", answers.poll(20, TimeUnit.SECONDS));
             // ids are often sequential: one connection binds to at most 3 here (the test's limit)
@@ -432,6 +437,8 @@ class HttpAccessIT {
                 && "service-account-subscriber".equals(e.principal()) && "1001".equals(e.resourceName())));
         assertTrue(AUDIT.events().stream().anyMatch(e -> "websocket".equals(e.source()) && !e.granted()
                 && "service-account-ehr-gateway".equals(e.principal())));
+        assertTrue(AUDIT.events().stream().anyMatch(e -> "websocket".equals(e.source()) && !e.granted()
+                && "service-account-subscriber".equals(e.principal()) && "2001".equals(e.resourceName())));
     }
 
     @Test

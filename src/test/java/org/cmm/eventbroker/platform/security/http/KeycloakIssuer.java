@@ -8,10 +8,13 @@ import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.Map;
 import java.util.stream.Collectors;
@@ -23,12 +26,15 @@ import org.cmm.eventbroker.testsupport.FreePorts;
  * A real Keycloak (the keycloak-quarkus-dist the build unpacks into {@code target/keycloak} before the ITs) started
  * in its own process on 127.0.0.1 with the test realm {@code src/test/resources/keycloak/cmm-realm.json}: roles
  * ehr-publisher, device-gateway, clinician, fhir-publisher, workflow-engine, monitoring, operator,
- * subscription-reader; one confidential client per caller (client credentials, audience {@code cmm-event-broker}),
+ * subscription-reader:1001..1004 (the {@code subscriber} client may read those four Subscriptions); one confidential client per caller (client credentials, audience {@code cmm-event-broker}),
  * {@code no-audience} (valid but without that audience), {@code short-lived} (2 s tokens) and the public
  * {@code alert-console} with the users nurse.ada (clinician) and porter.bob (no role), and the public {@code hawtio}
  * (Hawtio's login) with ops.olga (operator, monitoring). In-memory database, so every
- * start is fresh. Start it once per test class (~30 s). The client secrets and passwords are test values of that
- * realm file and of nothing else.
+ * start is fresh. For the Kafka OAUTHBEARER matrix: the confidential clients {@code clinical-dashboard} (its service
+ * account in the group {@code /clinicians}, a {@code groups} claim with full paths), {@code audit-viewer} (realm role
+ * {@code kafka-auditor}) and {@code kafka-no-role}. Start-up takes ~30 s (minutes on a loaded machine): ITs take the
+ * one Keycloak of their JVM with {@link #shared()} (each reused failsafe fork starts at most one), stopped when the
+ * JVM exits. The client secrets and passwords are test values of that realm file and of nothing else.
  */
 public final class KeycloakIssuer implements AutoCloseable {
 
@@ -46,6 +52,27 @@ public final class KeycloakIssuer implements AutoCloseable {
         this.log = log;
     }
 
+    private static KeycloakIssuer shared;
+
+    /**
+     * The Keycloak of this JVM, started on first use and stopped by a shutdown hook: callers must not close it. The
+     * realm is the same for all, so tests that share it only use their own clients and users.
+     */
+    public static synchronized KeycloakIssuer shared() throws Exception {
+        if (shared == null || (shared.process != null && !shared.process.isAlive())) {
+            KeycloakIssuer started = start();
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                try {
+                    started.close();
+                } catch (Exception e) {
+                    // the JVM is going away; the process is destroyed with it at the latest
+                }
+            }, "keycloak-shutdown"));
+            shared = started;
+        }
+        return shared;
+    }
+
     public static KeycloakIssuer start() throws Exception {
         String running = System.getProperty("cmm.test.keycloak.port", "");
         if (!running.isBlank()) {
@@ -56,8 +83,6 @@ public final class KeycloakIssuer implements AutoCloseable {
         Path home = home();
         Path imports = home.resolve("data").resolve("import");
         Files.createDirectories(imports);
-        Files.copy(Path.of("src/test/resources/keycloak/cmm-realm.json"), imports.resolve("cmm-realm.json"),
-                StandardCopyOption.REPLACE_EXISTING);
         Path log = Files.createTempFile("keycloak", ".log");
         int port = FreePorts.next();
         ProcessBuilder builder = new ProcessBuilder(home.resolve("bin").resolve("kc.sh").toString(), "start-dev",
@@ -65,12 +90,19 @@ public final class KeycloakIssuer implements AutoCloseable {
                 "--http-management-port=" + FreePorts.next(), "--cache=local")
                 .redirectErrorStream(true).redirectOutput(log.toFile());
         builder.environment().put("JAVA_OPTS_KC_HEAP", "-Xms64m -Xmx384m");
-        KeycloakIssuer started = new KeycloakIssuer(port, builder.start(), log);
-        try {
-            return started.awaitReady();
-        } catch (RuntimeException | Error e) {
-            started.close();
-            throw e;
+        // Failsafe runs ITs in two JVMs at once: Keycloak's first start-dev of a fresh dist re-augments it in place
+        // (lib/quarkus), so two starts from the same folder wait for each other until the first is ready.
+        try (FileChannel lockFile = FileChannel.open(home.resolve(".cmm-test-start.lock"), StandardOpenOption.CREATE,
+                StandardOpenOption.WRITE); FileLock ignored = lockFile.lock()) {
+            Files.copy(Path.of("src/test/resources/keycloak/cmm-realm.json"), imports.resolve("cmm-realm.json"),
+                    StandardCopyOption.REPLACE_EXISTING);
+            KeycloakIssuer started = new KeycloakIssuer(port, builder.start(), log);
+            try {
+                return started.awaitReady();
+            } catch (RuntimeException | Error e) {
+                started.close();
+                throw e;
+            }
         }
     }
 
@@ -96,6 +128,21 @@ public final class KeycloakIssuer implements AutoCloseable {
 
     public int port() {
         return port;
+    }
+
+    /** The realm's token endpoint (client credentials, as Kafka's {@code OAuthBearerLoginCallbackHandler} calls it). */
+    public String tokenEndpoint() {
+        return issuer() + "/protocol/openid-connect/token";
+    }
+
+    /** The realm's JWK set, as its discovery document names it. */
+    public String jwksUri() {
+        return issuer() + "/protocol/openid-connect/certs";
+    }
+
+    /** The test secret of one of the realm's confidential clients. */
+    public static String clientSecret(String clientId) {
+        return clientId + "-test-secret";
     }
 
     /** A client-credentials access token of one of the realm's confidential clients (secret: {@code <client>-test-secret}). */

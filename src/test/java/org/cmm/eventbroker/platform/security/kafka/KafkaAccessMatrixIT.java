@@ -26,6 +26,7 @@ import org.apache.kafka.common.errors.SaslAuthenticationException;
 import org.apache.kafka.common.errors.TopicAuthorizationException;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
+import org.cmm.eventbroker.platform.security.http.KeycloakIssuer;
 import org.cmm.eventbroker.testsupport.LogCapture;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -34,8 +35,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Principal x operation matrix against a real broker in the production posture with real Kafka clients over
- * SCRAM-SHA-512, PLAIN, OAUTHBEARER (tokens from {@link LocalJwksIssuerStandIn}, checked by Kafka's own validator)
- * and mTLS: what a role allows works, what it does not fails with Kafka's authorization error, and each decision
+ * SCRAM-SHA-512, PLAIN, OAUTHBEARER (client-credentials tokens of a real Keycloak, {@link KeycloakIssuer}, checked
+ * by Kafka's own {@code OAuthBearerValidatorCallbackHandler} against Keycloak's JWKS; groups and roles from the token
+ * reach the authorizer on the principal) and mTLS: what a role allows works, what it does not fails with Kafka's authorization error, and each decision
  * leaves its record on the audit topics; role bindings and SCRAM users change while running; no secret reaches a
  * log line.
  */
@@ -49,26 +51,22 @@ class KafkaAccessMatrixIT {
             bind group:/clinicians clinical-reader
             bind role:kafka-auditor auditor
             """;
-    private static final String DASHBOARD_SECRET = "dashboard-" + org.cmm.eventbroker.platform.security.generation.SecurityMaterial.newPassword();
-    private static final String AUDITOR_SECRET = "auditor-" + org.cmm.eventbroker.platform.security.generation.SecurityMaterial.newPassword();
+    private static final String DASHBOARD_SECRET = KeycloakIssuer.clientSecret("clinical-dashboard");
+    private static final String AUDITOR_SECRET = KeycloakIssuer.clientSecret("audit-viewer");
 
     @TempDir
     static Path dir;
 
     static LogCapture logs;
     static SecureBroker secure;
-    static LocalJwksIssuerStandIn issuer;
+    static KeycloakIssuer issuer;
 
     @BeforeAll
     static void start() throws Exception {
         logs = LogCapture.attach();
-        issuer = new LocalJwksIssuerStandIn("cmm-event-broker");
-        issuer.register("clinical-dashboard", new LocalJwksIssuerStandIn.Client(DASHBOARD_SECRET, "svc-dashboard",
-                List.of("/clinicians"), List.of()));
-        issuer.register("audit-viewer", new LocalJwksIssuerStandIn.Client(AUDITOR_SECRET, "svc-audit-viewer",
-                List.of(), List.of("kafka-auditor")));
+        issuer = KeycloakIssuer.shared();
         secure = new SecureBroker(dir, BINDINGS, new org.cmm.eventbroker.dev.EmbeddedKafkaBroker.Oauth(issuer.issuer(),
-                issuer.jwksUri(), "cmm-event-broker", 30));
+                OidcDiscovery.jwksUri(issuer.issuer()), KeycloakIssuer.AUDIENCE, 30));
         secure.createTopics("lab.results.oru", "hl7.adt.a01", "device.vitals");
     }
 
@@ -80,42 +78,84 @@ class KafkaAccessMatrixIT {
         if (logs != null) {
             logs.close();
         }
-        if (issuer != null) {
-            issuer.close();
-        }
+    }
+
+    /** The principal Kafka makes of a Keycloak client's token: {@code User:<sub>}, the service account's id. */
+    private static String oauthPrincipal(String clientId) throws Exception {
+        return "User:" + CmmKafkaPrincipalBuilder.claims(issuer.clientToken(clientId)).path("sub").asText();
     }
 
     @Test
-    void oauthTokenWithTheCliniciansGroupReadsResultsButCannotWrite() throws Exception {
+    void keycloakTokenWithTheCliniciansGroupReadsResultsButCannotWrite() throws Exception {
+        String dashboardPrincipal = oauthPrincipal("clinical-dashboard");
         produce(secure.scram("lis", secure.passwords.get("lis")), "lab.results.oru", "result-for-dashboard");
         Properties dashboard = secure.oauth(issuer.tokenEndpoint(), "clinical-dashboard", DASHBOARD_SECRET);
         List<String> values = consume(dashboard, "clinical-dashboard", "lab.results.oru", 1);
         assertTrue(values.contains("result-for-dashboard"), values.toString());
         Exception write = assertThrows(Exception.class, () -> produce(dashboard, "lab.results.oru", "forged"));
         assertAuthorizationError(write, AuthorizationException.class);
-        JsonNode authenticated = secure.awaitAudit("authentication", e -> principal(e, "User:svc-dashboard"));
+
+        JsonNode authenticated = secure.awaitAudit("authentication", e -> principal(e, dashboardPrincipal));
         assertEquals("OAUTHBEARER", authenticated.at("/data/methodName").asText());
-        secure.awaitAudit("data-access", e -> principal(e, "User:svc-dashboard")
+        assertEquals("SUCCESS", authenticated.at("/data/result/status").asText());
+        JsonNode allowed = secure.awaitAudit("authorization", e -> principal(e, dashboardPrincipal)
+                && e.at("/data/authorizationInfo/resourceName").asText().equals("lab.results.oru")
+                && e.at("/data/authorizationInfo/operation").asText().equals("Read"));
+        assertTrue(allowed.at("/data/authorizationInfo/granted").asBoolean());
+        // an idempotent producer is refused at InitProducerId: IdempotentWrite on the cluster (asked by Kafka without
+        // logging a denial), then Write on any topic, the denial the client gets and the audit records
+        JsonNode denied = secure.awaitAudit("authorization", e -> principal(e, dashboardPrincipal)
+                && e.at("/data/authorizationInfo/operation").asText().equals("Write"));
+        assertEquals("UNAUTHORIZED", denied.at("/data/result/status").asText());
+        assertFalse(denied.at("/data/authorizationInfo/granted").asBoolean());
+        assertFalse(denied.toString().contains("forged"), "no message content in the audit");
+        secure.awaitAudit("data-access", e -> principal(e, dashboardPrincipal)
                 && e.at("/data/authorizationInfo/resourceName").asText().equals("lab.results.oru"));
     }
 
     @Test
-    void oauthRoleClaimBindsTheAuditorWhoReadsAuditButNoPatientData() throws Exception {
+    void keycloakRealmRoleBindsTheAuditorWhoReadsAuditButNoPatientData() throws Exception {
+        String auditorPrincipal = oauthPrincipal("audit-viewer");
         Properties auditor = secure.oauth(issuer.tokenEndpoint(), "audit-viewer", AUDITOR_SECRET);
         secure.awaitAudit("authentication", e -> true); // the audit topic exists and holds events
         assertFalse(consume(auditor, "auditor-console", "security.audit.authentication", 1).isEmpty());
         Exception read = assertThrows(Exception.class, () -> consume(auditor, "auditor-console", "lab.results.oru", 1));
         assertAuthorizationError(read, TopicAuthorizationException.class);
+        secure.awaitAudit("authorization", e -> principal(e, auditorPrincipal)
+                && e.at("/data/authorizationInfo/resourceName").asText().equals("lab.results.oru")
+                && !e.at("/data/authorizationInfo/granted").asBoolean());
     }
 
     @Test
-    void unsignedOrUnknownClientTokensAreRefusedAndAudited() {
+    void keycloakTokenWithoutABoundRoleAuthenticatesButIsDeniedEverything() throws Exception {
+        String nobody = oauthPrincipal("kafka-no-role");
+        Properties client = secure.oauth(issuer.tokenEndpoint(), "kafka-no-role",
+                KeycloakIssuer.clientSecret("kafka-no-role"));
+        Exception write = assertThrows(Exception.class, () -> produce(client, "lab.results.oru", "no-role"));
+        assertAuthorizationError(write, AuthorizationException.class);
+        secure.awaitAudit("authentication", e -> principal(e, nobody)
+                && e.at("/data/result/status").asText().equals("SUCCESS"));
+        secure.awaitAudit("authorization", e -> principal(e, nobody)
+                && !e.at("/data/authorizationInfo/granted").asBoolean());
+    }
+
+    @Test
+    void keycloakTokenForAnotherAudienceUnsignedTokensAndWrongSecretsAreRefusedAndAudited() throws Exception {
+        // a valid Keycloak token without the broker's audience (no audience mapper): Kafka's validator refuses it
+        String noAudience = oauthPrincipal("no-audience");
+        Exception otherAudience = assertThrows(Exception.class, () -> produce(secure.oauth(issuer.tokenEndpoint(),
+                "no-audience", KeycloakIssuer.clientSecret("no-audience")), "hl7.adt.a01", "x"));
+        assertAuthenticationError(otherAudience);
+        JsonNode audience = secure.awaitAudit("authentication", e -> principal(e, noAudience));
+        assertEquals("UNAUTHENTICATED", audience.at("/data/result/status").asText());
+
         Exception unsigned = assertThrows(Exception.class,
                 () -> produce(secure.unsignedToken("mallory"), "lab.results.oru", "x"));
         assertAuthenticationError(unsigned);
         JsonNode refused = secure.awaitAudit("authentication", e -> principal(e, "User:mallory"));
         assertEquals("OAUTHBEARER", refused.at("/data/methodName").asText());
         assertEquals("UNAUTHENTICATED", refused.at("/data/result/status").asText());
+        // Keycloak refuses the client itself: no token, so no connection
         assertThrows(Exception.class, () -> produce(
                 secure.oauth(issuer.tokenEndpoint(), "clinical-dashboard", "wrong-secret"), "lab.results.oru", "x"));
     }
@@ -197,6 +237,11 @@ class KafkaAccessMatrixIT {
         JsonNode access = secure.awaitAudit("data-access", e -> principal(e, "User:reader")
                 && e.at("/data/authorizationInfo/resourceName").asText().equals("lab.results.oru"));
         assertEquals("Read", access.at("/data/authorizationInfo/operation").asText());
+        // per partition, from the broker's replica selector: which partition, and the log end offset at the first read
+        assertEquals(0, access.at("/data/dataAccess/partition").asInt(-1), access.toString());
+        assertTrue(access.at("/data/dataAccess/logEndOffsetAtFirstRead").asLong(-1) >= 1, access.toString());
+        assertFalse(access.at("/data/request/clientId").asText().isEmpty(), access.toString());
+        assertFalse(access.toString().contains("result-for-reader"), "no record content in the audit");
         secure.awaitAudit("authorization", e -> principal(e, "User:reader")
                 && e.at("/data/authorizationInfo/resourceType").asText().equals("Group")
                 && e.at("/data/authorizationInfo/resourceName").asText().equals("other-app")
@@ -246,6 +291,53 @@ class KafkaAccessMatrixIT {
         for (JsonNode event : secure.auditEvents()) {
             assertFalse(event.toString().contains(wrongPassword), "no password in the audit");
         }
+    }
+
+    private static boolean failedTlsHandshake(JsonNode e, String reasonPart) {
+        return e.at("/data/methodName").asText().equals("SSL")
+                && e.at("/data/result/status").asText().equals("UNAUTHENTICATED")
+                && e.toString().toLowerCase(java.util.Locale.ROOT).contains(reasonPart);
+    }
+
+    @Test
+    void aTlsClientWithoutCertificateAndGarbageOnTheTlsPortsAreRefusedAuditedAndTheBrokerKeepsWorking()
+            throws Exception {
+        Properties noCertificate = secure.mtls();
+        noCertificate.remove("ssl.keystore.type");
+        noCertificate.remove("ssl.keystore.location");
+        noCertificate.remove("ssl.keystore.password");
+        Exception refused = assertThrows(Exception.class, () -> produce(noCertificate, "device.vitals", "no-cert"));
+        assertTrue(hasCause(refused, org.apache.kafka.common.errors.SslAuthenticationException.class), refused.toString());
+        JsonNode noCert = secure.awaitAudit("authentication", e -> failedTlsHandshake(e, "certificate"));
+        assertEquals("127.0.0.1", noCert.at("/data/clientAddress/0/ip").asText());
+
+        // bytes that are no TLS record, on the mTLS port and on the SASL_SSL port: the connection is closed
+        for (String bootstrap : List.of(secure.broker.sslBootstrapServers(), secure.broker.bootstrapServers())) {
+            String[] hostPort = bootstrap.split(",")[0].split(":");
+            try (java.net.Socket socket = new java.net.Socket(hostPort[0], Integer.parseInt(hostPort[1]))) {
+                socket.setSoTimeout(15_000);
+                socket.getOutputStream().write("GET / HTTP/1.1\r\nHost: kafka\r\n\r\n\u0000\u00ff garbage"
+                        .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+                socket.getOutputStream().flush();
+                byte[] answer = socket.getInputStream().readNBytes(4096);
+                assertFalse(new String(answer, java.nio.charset.StandardCharsets.ISO_8859_1).contains("HTTP/"),
+                        "no answer but TLS alerts");
+            }
+        }
+        await().atMost(Duration.ofSeconds(30)).until(() -> secure.auditEvents().stream()
+                .filter(e -> failedTlsHandshake(e, "tls handshake failed")).count() >= 3);
+
+        produce(secure.mtls(), "device.vitals", "after-garbage");
+        produce(secure.scram("lis", secure.passwords.get("lis")), "lab.results.oru", "after-garbage");
+    }
+
+    private static boolean hasCause(Throwable thrown, Class<? extends Throwable> type) {
+        for (Throwable t = thrown; t != null; t = t.getCause()) {
+            if (type.isInstance(t)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     @Test
