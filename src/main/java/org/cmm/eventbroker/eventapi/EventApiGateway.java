@@ -100,7 +100,7 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
     private Subscriptions subscriptions;
     private ConsumerInstances consumerInstances;
     private ApiUsage usage;
-    private String usageTopic = "analytics.api.usage";
+    private String usageTopic;
     private long usageIntervalMs = 60_000;
     private int maxConsumerInstances = 100;
     private long consumerIdleTimeoutMs = 300_000;
