@@ -60,6 +60,14 @@ if [ ${#packages[@]} -gt 0 ]; then
   fi
 fi
 
+# The npm tools and peers the tests run (issue 13: @asyncapi/parser validates /asyncapi.yaml; issue 16:
+# web-push-testing, the Web Push service), pinned by src/test/node's lock file; installed here once, before the two
+# failsafe JVMs start (each test installs them itself only when this step could not: no npm, --no-install).
+if [ "$install" = yes ] && command -v npm >/dev/null 2>&1 && { [ ! -d src/test/node/node_modules/@asyncapi/parser ] \
+    || [ ! -d src/test/node/node_modules/web-push-testing ]; }; then
+  (cd src/test/node && npm ci --no-audit --no-fund --ignore-scripts)
+fi
+
 java -version 2>&1 | sed -n 1p
 mvn -v | sed -n 1p
 exec mvn -B verify ${maven_args[@]+"${maven_args[@]}"}

@@ -32,6 +32,10 @@ public final class HttpAccessGuard implements Handler<RoutingContext> {
     /** Realm named in {@code WWW-Authenticate}. */
     public static final String REALM = "cmm-event-broker";
 
+    /** The key under which an allowed request's {@link Caller} is kept in its routing context (for handlers that
+     * decide more, e.g. the event API's per-topic access). */
+    public static final String CALLER = "cmm.access.caller";
+
     private static final Logger LOG = LoggerFactory.getLogger(HttpAccessGuard.class);
     private static final Set<String> JOLOKIA_READS = Set.of("read", "list", "search", "version");
 
@@ -158,6 +162,8 @@ public final class HttpAccessGuard implements Handler<RoutingContext> {
             ctx.request().headers().remove(HttpHeaders.AUTHORIZATION);
             // the verified name reaches the route as the server's authenticated user (VerifiedCaller), never as a header
             ctx.setUser(io.vertx.ext.auth.User.fromName(caller.name()));
+            // and the whole caller (name and roles) to handlers that decide more, e.g. the event API per topic
+            ctx.put(CALLER, caller);
             ctx.next();
         } catch (RuntimeException e) {
             LOG.warn("Access check failed on {} {} ({}); refused", method, path, e.getClass().getSimpleName());
