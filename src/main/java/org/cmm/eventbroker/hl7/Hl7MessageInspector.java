@@ -17,7 +17,6 @@ import ca.uhn.hl7v2.Version;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 import org.apache.camel.Processor;
-import org.apache.camel.component.hl7.HL7Charset;
 import org.cmm.eventbroker.platform.mllp.Er7Segment;
 import org.cmm.eventbroker.platform.mllp.MllpListenerHeaders;
 import org.slf4j.Logger;
@@ -189,20 +188,7 @@ public class Hl7MessageInspector implements Processor {
     }
 
     private Charset charsetOf(String msh) throws Hl7RejectedException {
-        String declared = Er7Segment.header(msh).component(18, 1).trim();
-        if (declared.isEmpty()) {
-            return defaultCharset;
-        }
-        HL7Charset hl7 = HL7Charset.getHL7Charset(declared);
-        if (hl7 != null) {
-            return Charset.forName(hl7.getJavaCharsetName());
-        }
-        try {
-            return Charset.forName(declared); // some senders put Java/IANA names such as UTF-8 there
-        } catch (RuntimeException e) {
-            throw new Hl7RejectedException("MSH-18 character set '" + printable(declared) + "' is not supported",
-                    ErrorCode.DATA_TYPE_ERROR);
-        }
+        return Hl7Charsets.of(Er7Segment.header(msh).component(18, 1).trim(), defaultCharset);
     }
 
     private static String decodeStrictly(byte[] raw, Charset charset) throws Hl7RejectedException {
