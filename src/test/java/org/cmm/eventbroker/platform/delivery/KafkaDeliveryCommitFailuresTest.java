@@ -92,4 +92,17 @@ class KafkaDeliveryCommitFailuresTest {
         assertEquals(4, delivered.size(), "every record delivered once: " + delivered);
         assertTrue(consumer.isPolling(), "the poll thread is still running");
     }
+
+    @Test
+    void aFatalPollErrorIsReportedSoReadinessCanGoDown() throws Exception {
+        context.start();
+        KafkaDeliveryEndpoint endpoint = context.getEndpoint("kafka-delivery:fatal?topicPrefix=lab.orders",
+                KafkaDeliveryEndpoint.class);
+        MockConsumer<String, byte[]> kafka = new MockConsumer<>(OffsetResetStrategy.EARLIEST);
+        kafka.setPollException(new org.apache.kafka.common.errors.AuthorizationException("not allowed"));
+        consumer = new KafkaDeliveryConsumer(endpoint, exchange -> { }, () -> kafka);
+        consumer.start();
+        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> consumer.failure() != null);
+        assertTrue(!consumer.isPolling());
+    }
 }
