@@ -81,8 +81,12 @@ public final class ExactlyOnceKillBenchmark {
             Map<String, Integer> onKafka = new HashMap<>();
             try (KafkaConsumer<String, byte[]> consumer = KafkaClients.forBootstrap(bootstrap).consumer("kill-check", null, Map.of())) {
                 TopicsToEnd.read(consumer, List.of("kill.adt.a08"), 0, Duration.ofMinutes(2), (ConsumerRecord<String, byte[]> r) -> {
-                    String id = PreParser.getFields(new String(r.value(), StandardCharsets.ISO_8859_1), "MSH-10")[0];
-                    onKafka.merge(id, 1, Integer::sum);
+                    try {
+                        String id = PreParser.getFields(new String(r.value(), StandardCharsets.ISO_8859_1), "MSH-10")[0];
+                        onKafka.merge(id, 1, Integer::sum);
+                    } catch (ca.uhn.hl7v2.HL7Exception unreadable) {
+                        onKafka.merge("unreadable", 1, Integer::sum);
+                    }
                 });
             } catch (Exception e) {
                 throw new IllegalStateException(e);
