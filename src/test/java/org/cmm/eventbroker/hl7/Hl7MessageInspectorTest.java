@@ -146,4 +146,11 @@ class Hl7MessageInspectorTest {
             }
         }
     }
+
+    @Test
+    void anMshSegmentCutBeforeItsFieldSeparatorIsRejectedNotAnException() {
+        // found by IntakeReadersProperties (jqwik): "MSH" then a line break, where MSH-1 should be
+        Hl7RejectedException e = rejected("MSH\r^~\\&|SENDER|FACILITY|C|D|20240101||ADT^A08|X1|P|2.5\r");
+        assertTrue(e.getMessage().contains("MSH-1"), e.getMessage());
+    }
 }
