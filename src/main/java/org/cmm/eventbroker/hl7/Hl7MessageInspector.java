@@ -180,6 +180,10 @@ public class Hl7MessageInspector implements Processor {
             end++;
         }
         String msh = new String(raw, start, end - start, StandardCharsets.ISO_8859_1);
+        if (msh.length() < 4) {
+            throw new Hl7RejectedException("MSH-1 field separator is missing (the segment ends after MSH)",
+                    ErrorCode.SEGMENT_SEQUENCE_ERROR);
+        }
         char fieldSeparator = msh.charAt(3);
         if (Character.isLetterOrDigit(fieldSeparator) || Character.isWhitespace(fieldSeparator)) {
             throw new Hl7RejectedException("MSH-1 field separator is not a delimiter", ErrorCode.SEGMENT_SEQUENCE_ERROR);
