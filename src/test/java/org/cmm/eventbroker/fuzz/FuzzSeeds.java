@@ -137,6 +137,9 @@ final class FuzzSeeds {
             return in;
         }
         String msh = end < 0 ? text : text.substring(0, end);
+        if (msh.length() < 4) {
+            return in;
+        }
         String rest = end < 0 ? "" : text.substring(end);
         String sep = String.valueOf(msh.charAt(3));
         String[] fields = msh.split(java.util.regex.Pattern.quote(sep), -1);
