@@ -50,6 +50,12 @@ final class ChildJvm implements AutoCloseable {
         return process.pid();
     }
 
+    /** SIGKILL: the process dies at once, with no shutdown hook and no graceful close of anything. */
+    void kill() throws InterruptedException {
+        process.toHandle().destroyForcibly();
+        process.waitFor(30, java.util.concurrent.TimeUnit.SECONDS);
+    }
+
     /** Waits until a TCP port of the child accepts connections. */
     void awaitPort(int port, long timeoutMs) throws Exception {
         long deadline = System.currentTimeMillis() + timeoutMs;

@@ -324,7 +324,7 @@ public final class IngestBenchmark {
         return Math.round(v * 100) / 100.0;
     }
 
-    private static int freePort() throws IOException {
+    static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0)) {
             return s.getLocalPort();
         }

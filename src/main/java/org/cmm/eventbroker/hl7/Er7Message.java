@@ -8,7 +8,6 @@ import java.util.Locale;
 
 import ca.uhn.hl7v2.ErrorCode;
 import org.apache.camel.Message;
-import org.apache.camel.component.hl7.HL7Charset;
 import org.cmm.eventbroker.platform.mllp.Er7Segment;
 
 /**
@@ -114,11 +113,7 @@ public final class Er7Message {
         if (declared.isEmpty()) {
             return StandardCharsets.ISO_8859_1;
         }
-        HL7Charset hl7 = HL7Charset.getHL7Charset(declared);
-        try {
-            return Charset.forName(hl7 != null ? hl7.getJavaCharsetName() : declared);
-        } catch (RuntimeException e) {
-            return StandardCharsets.ISO_8859_1; // the coded fields read here are ASCII in every charset HL7 allows
-        }
+        // the coded fields read here are ASCII in every charset HL7 allows: ISO-8859-1 when MSH-18 is unusable
+        return Hl7Charsets.orDefault(declared, StandardCharsets.ISO_8859_1);
     }
 }

@@ -4,7 +4,6 @@ import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
 import java.util.Optional;
 
-import org.apache.camel.component.hl7.HL7Charset;
 import org.cmm.eventbroker.platform.mllp.Er7Segment;
 
 /**
@@ -78,14 +77,9 @@ public final class Hl7MessageHeader {
      * @return the charset, or empty when MSH-18 names one that is not supported
      */
     public Optional<Charset> charset(Charset defaultCharset) {
-        String declared = declaredCharset();
-        if (declared.isEmpty()) {
-            return Optional.of(defaultCharset);
-        }
-        HL7Charset hl7 = HL7Charset.getHL7Charset(declared);
         try {
-            return Optional.of(Charset.forName(hl7 != null ? hl7.getJavaCharsetName() : declared));
-        } catch (RuntimeException e) {
+            return Optional.of(Hl7Charsets.of(declaredCharset(), defaultCharset));
+        } catch (Hl7RejectedException e) {
             return Optional.empty();
         }
     }

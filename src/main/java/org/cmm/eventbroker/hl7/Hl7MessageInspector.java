@@ -17,7 +17,6 @@ import ca.uhn.hl7v2.Version;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 import org.apache.camel.Processor;
-import org.apache.camel.component.hl7.HL7Charset;
 import org.cmm.eventbroker.platform.mllp.Er7Segment;
 import org.cmm.eventbroker.platform.mllp.MllpListenerHeaders;
 import org.slf4j.Logger;
@@ -181,6 +180,10 @@ public class Hl7MessageInspector implements Processor {
             end++;
         }
         String msh = new String(raw, start, end - start, StandardCharsets.ISO_8859_1);
+        if (msh.length() < 4) {
+            throw new Hl7RejectedException("MSH-1 field separator is missing (the segment ends after MSH)",
+                    ErrorCode.SEGMENT_SEQUENCE_ERROR);
+        }
         char fieldSeparator = msh.charAt(3);
         if (Character.isLetterOrDigit(fieldSeparator) || Character.isWhitespace(fieldSeparator)) {
             throw new Hl7RejectedException("MSH-1 field separator is not a delimiter", ErrorCode.SEGMENT_SEQUENCE_ERROR);
@@ -189,20 +192,7 @@ public class Hl7MessageInspector implements Processor {
     }
 
     private Charset charsetOf(String msh) throws Hl7RejectedException {
-        String declared = Er7Segment.header(msh).component(18, 1).trim();
-        if (declared.isEmpty()) {
-            return defaultCharset;
-        }
-        HL7Charset hl7 = HL7Charset.getHL7Charset(declared);
-        if (hl7 != null) {
-            return Charset.forName(hl7.getJavaCharsetName());
-        }
-        try {
-            return Charset.forName(declared); // some senders put Java/IANA names such as UTF-8 there
-        } catch (RuntimeException e) {
-            throw new Hl7RejectedException("MSH-18 character set '" + printable(declared) + "' is not supported",
-                    ErrorCode.DATA_TYPE_ERROR);
-        }
+        return Hl7Charsets.of(Er7Segment.header(msh).component(18, 1).trim(), defaultCharset);
     }
 
     private static String decodeStrictly(byte[] raw, Charset charset) throws Hl7RejectedException {

@@ -114,4 +114,43 @@ class Hl7MessageInspectorTest {
         assertTrue(reason.length() < 120, reason);
         assertTrue(!reason.contains("1234567890"), reason);
     }
+
+    @Test
+    void msh18Gb18030IsDecodedAsGb18030() throws Exception {
+        String text = "MSH|^~\\&|A|B|C|D|20240101||ADT^A08|GB1|P|2.5|||||CHN|GB 18030-2000\r"
+                + "PID|1||P1||\u738b^\u5c0f\u660e\r";
+        Exchange e = inspect(text.getBytes(java.nio.charset.Charset.forName("GB18030")));
+        assertEquals("GB18030", e.getMessage().getHeader(MllpListenerHeaders.CHARSET));
+        assertEquals("GB18030", e.getMessage().getHeader(Hl7Headers.CHARSET));
+    }
+
+    @Test
+    void msh18Cns11643IsRejectedWithTheReasonBecauseNoAckCouldBeWrittenInIt() {
+        Hl7RejectedException e = rejected("MSH|^~\\&|A|B|C|D|20240101||ADT^A08|CNS1|P|2.5|||||TWN|CNS 11643-1992\r");
+        assertTrue(e.getMessage().contains("CNS 11643-1992"), e.getMessage());
+        assertTrue(e.getMessage().contains("not supported"), e.getMessage());
+    }
+
+    @Test
+    void everyHl7CharsetNameIsEitherUsableBothWaysOrRejected() {
+        for (org.apache.camel.component.hl7.HL7Charset hl7 : org.apache.camel.component.hl7.HL7Charset.values()) {
+            String msh = "MSH|^~\\&|A|B|C|D|20240101||ADT^A08|CS1|P|2.5|||||XX|" + hl7.getHL7CharsetName() + "\r";
+            try {
+                Exchange e = inspect(msh.getBytes(StandardCharsets.US_ASCII));
+                String name = e.getMessage().getHeader(MllpListenerHeaders.CHARSET, String.class);
+                assertTrue(java.nio.charset.Charset.forName(name).canEncode(), hl7.getHL7CharsetName() + " -> " + name);
+            } catch (Hl7RejectedException rejected) {
+                assertTrue(rejected.getMessage().contains("MSH-18"), rejected.getMessage());
+            } catch (Exception other) {
+                throw new AssertionError(hl7.getHL7CharsetName() + " escaped as " + other, other);
+            }
+        }
+    }
+
+    @Test
+    void anMshSegmentCutBeforeItsFieldSeparatorIsRejectedNotAnException() {
+        // found by IntakeReadersProperties (jqwik): "MSH" then a line break, where MSH-1 should be
+        Hl7RejectedException e = rejected("MSH\r^~\\&|SENDER|FACILITY|C|D|20240101||ADT^A08|X1|P|2.5\r");
+        assertTrue(e.getMessage().contains("MSH-1"), e.getMessage());
+    }
 }

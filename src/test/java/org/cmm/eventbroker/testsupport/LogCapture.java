@@ -1,5 +1,9 @@
 package org.cmm.eventbroker.testsupport;
 
+import java.io.ByteArrayOutputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
@@ -11,10 +15,19 @@ import ch.qos.logback.classic.spi.StackTraceElementProxy;
 import ch.qos.logback.core.AppenderBase;
 import org.slf4j.LoggerFactory;
 
-/** Captures everything logged (all loggers, as configured) so a test can prove what never reaches a log. */
+/**
+ * Captures everything logged (all loggers, as configured) and everything printed on stderr (where the JVM prints an
+ * uncaught exception's stack trace, and libraries that bypass SLF4J print theirs), so a test can prove what never
+ * reaches a log. Stderr is still printed as before; each stderr line becomes one captured line prefixed
+ * {@value #STDERR}.
+ */
 public final class LogCapture extends AppenderBase<ILoggingEvent> implements AutoCloseable {
 
+    /** The prefix of captured stderr lines. */
+    public static final String STDERR = "stderr ";
+
     private final List<String> lines = new CopyOnWriteArrayList<>();
+    private PrintStream originalErr;
 
     public static LogCapture attach() {
         LogCapture capture = new LogCapture();
@@ -22,7 +35,44 @@ public final class LogCapture extends AppenderBase<ILoggingEvent> implements Aut
         capture.setContext(context);
         capture.start();
         context.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME).addAppender(capture);
+        capture.originalErr = System.err;
+        System.setErr(new PrintStream(new StderrTee(capture.originalErr, capture.lines), true, StandardCharsets.UTF_8));
         return capture;
+    }
+
+    /** Writes through to the real stderr and keeps each complete line. */
+    private static final class StderrTee extends OutputStream {
+        private final PrintStream through;
+        private final List<String> lines;
+        private final ByteArrayOutputStream line = new ByteArrayOutputStream();
+
+        StderrTee(PrintStream through, List<String> lines) {
+            this.through = through;
+            this.lines = lines;
+        }
+
+        @Override
+        public synchronized void write(int b) {
+            through.write(b);
+            if (b == '\n') {
+                lines.add(STDERR + line.toString(StandardCharsets.UTF_8));
+                line.reset();
+            } else {
+                line.write(b);
+            }
+        }
+
+        @Override
+        public synchronized void write(byte[] b, int off, int len) {
+            for (int i = off; i < off + len; i++) {
+                write(b[i]);
+            }
+        }
+
+        @Override
+        public void flush() {
+            through.flush();
+        }
     }
 
     @Override
@@ -54,5 +104,9 @@ public final class LogCapture extends AppenderBase<ILoggingEvent> implements Aut
         Logger root = context.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
         root.detachAppender(this);
         stop();
+        if (originalErr != null) {
+            System.err.flush();
+            System.setErr(originalErr);
+        }
     }
 }

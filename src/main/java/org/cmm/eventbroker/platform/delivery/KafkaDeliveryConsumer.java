@@ -20,9 +20,12 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.CommitFailedException;
+import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.errors.RebalanceInProgressException;
+import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
@@ -58,14 +61,37 @@ public class KafkaDeliveryConsumer extends DefaultConsumer {
     private final Object lock = new Object();
     private final Map<TopicPartition, PartitionLanes> partitions = new HashMap<>();
     private volatile boolean running;
-    private volatile KafkaConsumer<String, byte[]> kafka;
-    private Thread pollThread;
+    private volatile Consumer<String, byte[]> kafka;
+    private volatile Thread pollThread;
+    private volatile Throwable failure;
+    private final java.util.function.Supplier<Consumer<String, byte[]>> kafkaFactory;
+    private long lastCommitWarning;
     private ExecutorService workers;
     private ScheduledExecutorService retries;
 
     public KafkaDeliveryConsumer(KafkaDeliveryEndpoint endpoint, Processor processor) {
         super(endpoint, processor);
         this.endpoint = endpoint;
+        this.kafkaFactory = this::createKafkaConsumer;
+    }
+
+    /** With another Kafka consumer than the runtime's (a test's MockConsumer). */
+    KafkaDeliveryConsumer(KafkaDeliveryEndpoint endpoint, Processor processor,
+            java.util.function.Supplier<Consumer<String, byte[]>> kafkaFactory) {
+        super(endpoint, processor);
+        this.endpoint = endpoint;
+        this.kafkaFactory = kafkaFactory;
+    }
+
+    /** True while the poll thread runs; false before the start, after the stop, or when it ended on a fatal error. */
+    public boolean isPolling() {
+        Thread t = pollThread;
+        return running && t != null && t.isAlive() && failure == null;
+    }
+
+    /** The fatal error that ended the poll thread, or null. */
+    public Throwable failure() {
+        return failure;
     }
 
     @Override
@@ -75,7 +101,8 @@ public class KafkaDeliveryConsumer extends DefaultConsumer {
                 .newFixedThreadPool(this, "kafka-delivery-" + endpoint.getGroupId(), endpoint.getConcurrency());
         retries = getEndpoint().getCamelContext().getExecutorServiceManager()
                 .newSingleThreadScheduledExecutor(this, "kafka-delivery-retry-" + endpoint.getGroupId());
-        kafka = createKafkaConsumer();
+        kafka = kafkaFactory.get();
+        failure = null;
         running = true;
         pollThread = new Thread(this::pollLoop, "kafka-delivery-poll-" + endpoint.getGroupId());
         pollThread.start();
@@ -84,7 +111,7 @@ public class KafkaDeliveryConsumer extends DefaultConsumer {
     @Override
     protected void doStop() throws Exception {
         running = false;
-        KafkaConsumer<String, byte[]> k = kafka;
+        Consumer<String, byte[]> k = kafka;
         if (k != null) {
             k.wakeup();
         }
@@ -96,7 +123,7 @@ public class KafkaDeliveryConsumer extends DefaultConsumer {
     }
 
     /** The group's consumer, from the runtime's Kafka settings (KafkaClients) with this endpoint's own choices. */
-    private KafkaConsumer<String, byte[]> createKafkaConsumer() {
+    private Consumer<String, byte[]> createKafkaConsumer() {
         Map<String, Object> own = new HashMap<>();
         own.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         // a new group starts at the oldest record: an order published before the flow first ran is still delivered
@@ -110,7 +137,7 @@ public class KafkaDeliveryConsumer extends DefaultConsumer {
     }
 
     private void pollLoop() {
-        KafkaConsumer<String, byte[]> consumer = kafka;
+        Consumer<String, byte[]> consumer = kafka;
         try {
             consumer.subscribe(endpoint.topicPattern(), new Rebalance(consumer));
             while (running) {
@@ -119,6 +146,10 @@ public class KafkaDeliveryConsumer extends DefaultConsumer {
                     records = consumer.poll(Duration.ofMillis(100));
                 } catch (WakeupException e) {
                     break;
+                } catch (RetriableException e) {
+                    // e.g. a timeout in the rebalance listener's committed(): the next poll tries again
+                    warnAboutCommit("poll failed, retrying", e);
+                    continue;
                 }
                 synchronized (lock) {
                     for (ConsumerRecord<String, byte[]> record : records) {
@@ -130,11 +161,18 @@ public class KafkaDeliveryConsumer extends DefaultConsumer {
                     }
                     pauseOrResume(consumer);
                 }
-                commit(consumer, partitionsWithProgress());
+                try {
+                    commit(consumer, partitionsWithProgress());
+                } catch (RetriableException | CommitFailedException | RebalanceInProgressException e) {
+                    // a commit timeout or a rebalance: the progress stays uncommitted and is committed by a later
+                    // loop (or on revocation); ending the poll thread here would stop the flow for good
+                    warnAboutCommit("commit failed, retrying", e);
+                }
             }
         } catch (WakeupException e) {
             // stopping
         } catch (KafkaException | IllegalStateException e) {
+            failure = e;
             LOG.error("Delivery consumer {} stopped polling: {}", endpoint.getGroupId(), e.toString());
             getExceptionHandler().handleException("kafka-delivery consumer " + endpoint.getGroupId() + " failed", e);
         } finally {
@@ -142,7 +180,16 @@ public class KafkaDeliveryConsumer extends DefaultConsumer {
         }
     }
 
-    private void shutdown(KafkaConsumer<String, byte[]> consumer) {
+    /** At most one WARN every 30 s: a broker outage would otherwise log one per loop. */
+    private void warnAboutCommit(String what, Exception e) {
+        long now = System.nanoTime();
+        if (lastCommitWarning == 0 || now - lastCommitWarning > TimeUnit.SECONDS.toNanos(30)) {
+            lastCommitWarning = now;
+            LOG.warn("Delivery consumer {}: {} ({})", endpoint.getGroupId(), what, e.toString());
+        }
+    }
+
+    private void shutdown(Consumer<String, byte[]> consumer) {
         retries.shutdownNow();
         workers.shutdown();
         try {
@@ -176,7 +223,7 @@ public class KafkaDeliveryConsumer extends DefaultConsumer {
         return offsets;
     }
 
-    private void commit(KafkaConsumer<String, byte[]> consumer, Map<TopicPartition, OffsetAndMetadata> offsets) {
+    private void commit(Consumer<String, byte[]> consumer, Map<TopicPartition, OffsetAndMetadata> offsets) {
         if (offsets.isEmpty()) {
             return;
         }
@@ -191,7 +238,7 @@ public class KafkaDeliveryConsumer extends DefaultConsumer {
         }
     }
 
-    private void pauseOrResume(KafkaConsumer<String, byte[]> consumer) {
+    private void pauseOrResume(Consumer<String, byte[]> consumer) {
         int max = endpoint.getMaxPendingPerPartition();
         partitions.forEach((tp, lanes) -> {
             if (!lanes.isPaused() && lanes.pendingCount() >= max) {
@@ -311,9 +358,9 @@ public class KafkaDeliveryConsumer extends DefaultConsumer {
 
     private final class Rebalance implements ConsumerRebalanceListener {
 
-        private final KafkaConsumer<String, byte[]> consumer;
+        private final Consumer<String, byte[]> consumer;
 
-        Rebalance(KafkaConsumer<String, byte[]> consumer) {
+        Rebalance(Consumer<String, byte[]> consumer) {
             this.consumer = consumer;
         }
 

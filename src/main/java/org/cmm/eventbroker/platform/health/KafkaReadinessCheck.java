@@ -8,11 +8,13 @@ import org.apache.camel.impl.health.AbstractHealthCheck;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.DescribeClusterOptions;
+import org.cmm.eventbroker.platform.delivery.KafkaDeliveryConsumer;
 import org.cmm.eventbroker.platform.kafka.KafkaClients;
 
 /**
  * Readiness: can the runtime reach its Kafka cluster right now? Every ACK promises a durable write, so a runtime that
- * cannot reach Kafka answers AE to everything and should not receive traffic from a load balancer.
+ * cannot reach Kafka answers AE to everything and should not receive traffic from a load balancer. Also DOWN when a
+ * {@code kafka-delivery} consumer's poll thread ended on an error Kafka calls fatal: that flow no longer delivers.
  */
 public class KafkaReadinessCheck extends AbstractHealthCheck {
 
@@ -35,6 +37,16 @@ public class KafkaReadinessCheck extends AbstractHealthCheck {
 
     @Override
     protected void doCall(HealthCheckResultBuilder builder, Map<String, Object> options) {
+        for (org.apache.camel.Route route : getCamelContext().getRoutes()) {
+            if (route.getConsumer() instanceof KafkaDeliveryConsumer delivery && delivery.failure() != null) {
+                // the flow no longer delivers: a commit or poll failure Kafka calls fatal ended its poll thread
+                builder.detail("stopped.route", route.getRouteId());
+                builder.message("delivery consumer of route " + route.getRouteId() + " stopped polling: "
+                        + delivery.failure().getClass().getSimpleName());
+                builder.down();
+                return;
+            }
+        }
         try {
             builder.detail("bootstrap.servers", KafkaClients.of(getCamelContext()).bootstrapServers());
             int nodes = admin().describeCluster(new DescribeClusterOptions().timeoutMs(timeoutMs))

@@ -41,8 +41,15 @@ import org.slf4j.LoggerFactory;
  * Here a key is remembered for {@code windowMs} after it was first seen; the topic carries that time, so after a
  * restart only keys still inside the window come back. Keys are written in batches, one record every
  * {@code flushIntervalMs} with all keys added since the last one (one record per key was 15% of the ingest path's
- * throughput in the benchmark). The design is at-least-once: a crash before a batch is written can let a later
- * resend through as a duplicate, but can never suppress a message that was not published.
+ * throughput in the benchmark). On its own that is at-least-once: a crash before a batch is written loses the keys
+ * of the last messages published, and their resends would be published again.
+ *
+ * <p>With {@link #setRecoveryKeys recoveryKeys} set it is exactly-once across crashes: at start, after loading the
+ * batches, it reads the flow's data topics from {@code recoveryMarginMs} before the last batch written (by record
+ * time) to their end and remembers the key of every record found there ({@link RecordKeys}); those keys are written
+ * in the next batch. A message that reached Kafka is thus known when its resend arrives, whenever the runtime died.
+ * The cost is at start only (reading a few minutes of the data topics); nothing changes per message. It never
+ * suppresses a message that was not published.
  *
  * <p>Keys are sender, facility, control id and a digest: no patient data. Several instances may share the topic;
  * they learn each other's keys only when they start (no live tailing).
@@ -58,6 +65,9 @@ public class KafkaWindowedIdempotentRepository extends ServiceSupport implements
     private int maxEntries = 1_000_000;
     private long loadTimeoutMs = 60_000;
     private long flushIntervalMs = 50;
+    private RecordKeys recoveryKeys;
+    private long recoveryMarginMs = TimeUnit.MINUTES.toMillis(5);
+    private long lastBatchTime = -1;
 
     /** key -> time first seen (epoch ms), oldest first. Guarded by itself. */
     private final LinkedHashMap<String, Long> seen = new LinkedHashMap<>();
@@ -106,6 +116,19 @@ public class KafkaWindowedIdempotentRepository extends ServiceSupport implements
         this.flushIntervalMs = flushIntervalMs;
     }
 
+    /** The flow's data topics and keys, to rebuild at start the keys a crash lost; unset: no rebuilding. */
+    public void setRecoveryKeys(RecordKeys recoveryKeys) {
+        this.recoveryKeys = recoveryKeys;
+    }
+
+    /**
+     * How far before the last batch of keys the data topics are read at start (5 minutes): covers a crash right
+     * after a publish and batches that failed to be written shortly before it.
+     */
+    public void setRecoveryMarginMs(long recoveryMarginMs) {
+        this.recoveryMarginMs = recoveryMarginMs;
+    }
+
     public void setLoadTimeoutMs(long loadTimeoutMs) {
         this.loadTimeoutMs = loadTimeoutMs;
     }
@@ -128,6 +151,9 @@ public class KafkaWindowedIdempotentRepository extends ServiceSupport implements
         }
         ensureTopic();
         load();
+        if (recoveryKeys != null) {
+            recover();
+        }
         producer = kafkaClients.producer("dedup-" + topic, Map.of(
                 ProducerConfig.ACKS_CONFIG, "all",
                 ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true",
@@ -297,6 +323,7 @@ public class KafkaWindowedIdempotentRepository extends ServiceSupport implements
                 if (r.value() == null) {
                     return;
                 }
+                lastBatchTime = Math.max(lastBatchTime, r.timestamp());
                 List<Change> changes;
                 try {
                     changes = decode(r.value());
@@ -319,5 +346,77 @@ public class KafkaWindowedIdempotentRepository extends ServiceSupport implements
             evict(now);
         }
         LOG.info("De-duplication window {} ms: {} recent message ids loaded from {}", windowMs, loaded[0], topic);
+    }
+
+    /**
+     * Reads the data topics from {@code recoveryMarginMs} before the last batch (or before now, without one) to
+     * their end, and remembers every key found that the batches did not hold: the messages published just before a
+     * crash, whose keys were still waiting for their batch.
+     */
+    private void recover() throws Exception {
+        long now = System.currentTimeMillis();
+        long from = Math.max(now - windowMs, (lastBatchTime >= 0 ? lastBatchTime : now) - recoveryMarginMs);
+        List<String> topics;
+        try (Admin admin = kafkaClients.admin("dedup-recovery-admin-" + topic, Map.of())) {
+            topics = admin.listTopics().names().get(30, TimeUnit.SECONDS).stream()
+                    .filter(t -> !t.equals(topic) && recoveryKeys.covers(t)).sorted().toList();
+        }
+        if (topics.isEmpty()) {
+            return;
+        }
+        int[] recovered = {0};
+        int[] read = {0};
+        try (KafkaConsumer<String, byte[]> consumer = kafkaClients.consumer("dedup-recovery-" + topic, null, Map.of(
+                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false",
+                ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "5000"))) {
+            Duration timeout = Duration.ofMillis(loadTimeoutMs);
+            List<org.apache.kafka.common.TopicPartition> partitions = new ArrayList<>();
+            for (String t : topics) {
+                consumer.partitionsFor(t, timeout).forEach(p -> partitions.add(
+                        new org.apache.kafka.common.TopicPartition(t, p.partition())));
+            }
+            Map<org.apache.kafka.common.TopicPartition, Long> times = new java.util.HashMap<>();
+            partitions.forEach(p -> times.put(p, from));
+            Map<org.apache.kafka.common.TopicPartition, org.apache.kafka.clients.consumer.OffsetAndTimestamp> starts =
+                    consumer.offsetsForTimes(times, timeout);
+            Map<org.apache.kafka.common.TopicPartition, Long> ends = consumer.endOffsets(partitions, timeout);
+            List<org.apache.kafka.common.TopicPartition> toRead = partitions.stream()
+                    .filter(p -> starts.get(p) != null && starts.get(p).offset() < ends.get(p)).toList();
+            consumer.assign(toRead);
+            toRead.forEach(p -> consumer.seek(p, starts.get(p).offset()));
+            long deadline = System.nanoTime() + timeout.toNanos();
+            while (toRead.stream().anyMatch(p -> consumer.position(p) < ends.get(p))) {
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("Timed out rebuilding de-duplication keys from " + topics);
+                }
+                for (org.apache.kafka.clients.consumer.ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                    if (r.offset() >= ends.get(new org.apache.kafka.common.TopicPartition(r.topic(), r.partition()))) {
+                        continue;
+                    }
+                    read[0]++;
+                    String key = recoveryKeys.keyOf(r);
+                    if (key == null) {
+                        continue;
+                    }
+                    long firstSeen = Math.min(r.timestamp(), now);
+                    synchronized (seen) {
+                        if (isFresh(key, now) || now - firstSeen >= windowMs) {
+                            continue;
+                        }
+                        seen.put(key, firstSeen);
+                        recovered[0]++;
+                    }
+                    synchronized (pending) {
+                        pending.add(new Change(key, firstSeen));
+                    }
+                }
+            }
+        }
+        synchronized (seen) {
+            evict(now);
+        }
+        LOG.info("De-duplication keys rebuilt from {} records of {} written since {}: {} were missing from {}",
+                read[0], topics.size() == 1 ? topics.get(0) : topics.size() + " topics",
+                java.time.Instant.ofEpochMilli(from), recovered[0], topic);
     }
 }

@@ -12,6 +12,11 @@ import java.io.InputStream;
  * <p>Framing: start block {@code 0x0B}, payload, end block {@code 0x1C} followed by {@code 0x0D}. A {@code 0x1C}
  * that is not followed by {@code 0x0D} still ends the frame (the next byte is read as the start of what follows).
  * Nothing is ever discarded silently: bytes outside frames and cut-off frames are returned as such.
+ *
+ * <p>Bytes outside frames are bounded: once {@code maxOutsideBytes} of them have arrived without a start block, they
+ * are returned as one {@link MllpFrame.Kind#OUT_OF_FRAME} unit (small enough for a dead-letter record) and every
+ * later {@link #next()} throws an {@link IOException}: the connection is not speaking MLLP and is to be closed.
+ * Without that bound one connection could fill the heap with a stream that never holds a start block.
  */
 public final class MllpFrameReader {
 
@@ -20,8 +25,14 @@ public final class MllpFrameReader {
     static final byte CARRIAGE_RETURN = 0x0D;
     private static final byte LINE_FEED = 0x0A;
 
+    /** Bytes outside frames accepted on one connection before it is refused (64 KiB). */
+    public static final int DEFAULT_MAX_OUTSIDE_BYTES = 64 * 1024;
+
     private final InputStream in;
     private final int maxFrameBytes;
+    private final int maxOutsideBytes;
+    private Runnable unitStarted = () -> { };
+    private boolean refused;
     private final byte[] buffer = new byte[64 * 1024];
     private int position;
     private int limit;
@@ -33,8 +44,29 @@ public final class MllpFrameReader {
     private boolean afterEndBlock;
 
     public MllpFrameReader(InputStream in, int maxFrameBytes) {
+        this(in, maxFrameBytes, DEFAULT_MAX_OUTSIDE_BYTES);
+    }
+
+    public MllpFrameReader(InputStream in, int maxFrameBytes, int maxOutsideBytes) {
+        if (maxOutsideBytes < 1) {
+            throw new IllegalArgumentException("maxOutsideBytes must be at least 1, not " + maxOutsideBytes);
+        }
         this.in = in;
         this.maxFrameBytes = maxFrameBytes;
+        this.maxOutsideBytes = maxOutsideBytes;
+    }
+
+    /**
+     * Called (on the reading thread) when the first byte of a new unit arrives: a start block, or a byte outside a
+     * frame other than a line break. The listener starts its frame-read deadline there.
+     */
+    public void onUnitStarted(Runnable listener) {
+        this.unitStarted = listener;
+    }
+
+    /** True when bytes already read are waiting to be scanned (a pipelined frame). */
+    public boolean hasBufferedBytes() {
+        return position < limit || inFrame || afterEndBlock || outside.size() > 0;
     }
 
     /** True when bytes of an unfinished frame are buffered (an idle timeout now would cut a message). */
@@ -49,6 +81,9 @@ public final class MllpFrameReader {
      * @throws IOException from the stream (including {@link java.net.SocketTimeoutException} when idle)
      */
     public MllpFrame next() throws IOException {
+        if (refused) {
+            throw new IOException("more than " + maxOutsideBytes + " bytes outside any MLLP frame: not an MLLP sender");
+        }
         while (true) {
             if (position == limit) {
                 int n = in.read(buffer);
@@ -78,6 +113,9 @@ public final class MllpFrameReader {
             while (position < limit) {
                 byte b = buffer[position++];
                 if (b == START_BLOCK) {
+                    if (outside.size() == 0) {
+                        unitStarted.run();
+                    }
                     inFrame = true;
                     payload.reset();
                     payloadLength = 0;
@@ -87,7 +125,14 @@ public final class MllpFrameReader {
                     return null;
                 }
                 if (b != CARRIAGE_RETURN && b != LINE_FEED || outside.size() > 0) {
+                    if (outside.size() == 0) {
+                        unitStarted.run();
+                    }
                     outside.write(b);
+                    if (outside.size() >= maxOutsideBytes) {
+                        refused = true;
+                        return takeOutside();
+                    }
                 }
             }
             return null;

@@ -27,6 +27,9 @@ public class MllpListenerComponent extends DefaultComponent {
     private String clientAuth = "want";
     private String senderRestrictionsFile;
     private int handshakeTimeoutMs = 10_000;
+    private int frameReadTimeoutMs = 30_000;
+    private int ackWriteTimeoutMs = 10_000;
+    private int maxOutsideBytes = MllpFrameReader.DEFAULT_MAX_OUTSIDE_BYTES;
     private volatile SenderRestrictions restrictions;
 
     public boolean isTlsEnabled() {
@@ -65,6 +68,45 @@ public class MllpListenerComponent extends DefaultComponent {
     /** A sender that has not completed the TLS handshake within this time is disconnected. */
     public void setHandshakeTimeoutMs(int handshakeTimeoutMs) {
         this.handshakeTimeoutMs = handshakeTimeoutMs;
+    }
+
+    public int getFrameReadTimeoutMs() {
+        return frameReadTimeoutMs;
+    }
+
+    /**
+     * The whole time a frame may take to arrive, from its first byte (or, on a new connection, from the accept)
+     * to its end block: a sender trickling bytes is cut when it runs out, however often a byte comes. The partial
+     * frame goes to the dead-letter topic. Also how long an accepted connection waits for a free slot when
+     * {@code maxConnections} are busy.
+     */
+    public void setFrameReadTimeoutMs(int frameReadTimeoutMs) {
+        this.frameReadTimeoutMs = positive(frameReadTimeoutMs, "frameReadTimeoutMs");
+    }
+
+    public int getAckWriteTimeoutMs() {
+        return ackWriteTimeoutMs;
+    }
+
+    /** A sender that does not take its ACK within this time (it stopped reading) is disconnected. */
+    public void setAckWriteTimeoutMs(int ackWriteTimeoutMs) {
+        this.ackWriteTimeoutMs = positive(ackWriteTimeoutMs, "ackWriteTimeoutMs");
+    }
+
+    public int getMaxOutsideBytes() {
+        return maxOutsideBytes;
+    }
+
+    /** Bytes outside any frame one connection may send; past them it is dead-lettered and disconnected. */
+    public void setMaxOutsideBytes(int maxOutsideBytes) {
+        this.maxOutsideBytes = positive(maxOutsideBytes, "maxOutsideBytes");
+    }
+
+    private static int positive(int value, String name) {
+        if (value < 1) {
+            throw new IllegalArgumentException(name + " must be at least 1, not " + value);
+        }
+        return value;
     }
 
     /** Whether the listeners speak TLS: the component's switch or the security posture. */

@@ -14,7 +14,10 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLPeerUnverifiedException;
@@ -41,6 +44,15 @@ import org.slf4j.LoggerFactory;
  * audited ({@code authentication}, source {@code mllp}, mechanism {@code SSL}), and so is every message refused by
  * the {@link SenderRestrictions} ({@code authorization}).
  *
+ * <p>Limits against connections that hold the listener without sending messages (set on the component,
+ * {@code camel.component.mllp-listener.*}): a connection is accepted at once and then waits up to
+ * twice {@code frameReadTimeoutMs} for one of the {@code maxConnections} slots (at most {@code backlog} connections
+ * wait; more are closed on accept), and while one waits an idle connection is closed to make room (one that never
+ * sent a frame first, then the longest idle). A frame must arrive whole within {@code frameReadTimeoutMs} of its
+ * first byte: the clock is not reset per byte, so a sender trickling bytes is cut (its partial frame is
+ * dead-lettered as cut off). An ACK that the sender does not take within {@code ackWriteTimeoutMs} closes the
+ * connection. Bytes outside frames are bounded ({@link MllpFrameReader}).
+ *
  * <p>Logs name the connection and the frame size, never the message.
  */
 public class MllpListenerConsumer extends DefaultConsumer {
@@ -49,7 +61,12 @@ public class MllpListenerConsumer extends DefaultConsumer {
 
     private final MllpListenerEndpoint endpoint;
     private final AckBuilder ackBuilder = new AckBuilder();
-    private final Set<Socket> connections = ConcurrentHashMap.newKeySet();
+    private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
+    private final AtomicInteger waiting = new AtomicInteger();
+    private ScheduledExecutorService watchdog;
+    private int frameReadTimeoutMs;
+    private int ackWriteTimeoutMs;
+    private int maxOutsideBytes;
     private ServerSocket serverSocket;
     private ExecutorService connectionThreads;
     private Thread acceptor;
@@ -71,10 +88,17 @@ public class MllpListenerConsumer extends DefaultConsumer {
     @Override
     protected void doStart() throws Exception {
         super.doStart();
-        permits = new Semaphore(endpoint.getMaxConnections());
+        permits = new Semaphore(endpoint.getMaxConnections(), true);
         connectionThreads = getEndpoint().getCamelContext().getExecutorServiceManager()
                 .newCachedThreadPool(this, "mllp-listener-" + endpoint.getPort());
         MllpListenerComponent component = (MllpListenerComponent) endpoint.getComponent();
+        frameReadTimeoutMs = component.getFrameReadTimeoutMs();
+        ackWriteTimeoutMs = component.getAckWriteTimeoutMs();
+        maxOutsideBytes = component.getMaxOutsideBytes();
+        long tick = Math.max(20, Math.min(1000, Math.min(frameReadTimeoutMs, ackWriteTimeoutMs) / 5));
+        watchdog = getEndpoint().getCamelContext().getExecutorServiceManager()
+                .newSingleThreadScheduledExecutor(this, "mllp-listener-watchdog-" + endpoint.getPort());
+        watchdog.scheduleWithFixedDelay(this::enforceDeadlines, tick, tick, TimeUnit.MILLISECONDS);
         String security = "";
         if (component.tlsActive()) {
             SSLContext ssl = TlsMaterial.of(getEndpoint().getCamelContext()).serverContext();
@@ -98,8 +122,9 @@ public class MllpListenerConsumer extends DefaultConsumer {
         acceptor = new Thread(this::acceptLoop, "mllp-listener-accept-" + serverSocket.getLocalPort());
         acceptor.setDaemon(true);
         acceptor.start();
-        LOG.info("MLLP listener on {}:{}{} (max {} connections, idle timeout {} ms)", endpoint.getHost(),
-                serverSocket.getLocalPort(), security, endpoint.getMaxConnections(), endpoint.getIdleTimeoutMs());
+        LOG.info("MLLP listener on {}:{}{} (max {} connections, idle timeout {} ms, frame-read timeout {} ms, ACK write "
+                + "timeout {} ms)", endpoint.getHost(), serverSocket.getLocalPort(), security,
+                endpoint.getMaxConnections(), endpoint.getIdleTimeoutMs(), frameReadTimeoutMs, ackWriteTimeoutMs);
     }
 
     @Override
@@ -111,8 +136,11 @@ public class MllpListenerConsumer extends DefaultConsumer {
         if (acceptor != null) {
             acceptor.join(5000);
         }
-        for (Socket socket : connections) {
-            closeQuietly(socket);
+        if (watchdog != null) {
+            getEndpoint().getCamelContext().getExecutorServiceManager().shutdownNow(watchdog);
+        }
+        for (Connection connection : connections) {
+            closeQuietly(connection.socket);
         }
         if (connectionThreads != null) {
             getEndpoint().getCamelContext().getExecutorServiceManager().shutdownGraceful(connectionThreads, 10_000);
@@ -123,27 +151,18 @@ public class MllpListenerConsumer extends DefaultConsumer {
     private void acceptLoop() {
         while (running) {
             try {
-                permits.acquire();
-                Socket socket;
-                try {
-                    socket = serverSocket.accept();
-                } catch (IOException e) {
-                    permits.release();
-                    throw e;
+                Socket socket = serverSocket.accept();
+                if (permits.tryAcquire()) {
+                    serveAndRelease(new Connection(socket));
+                } else if (waiting.incrementAndGet() <= endpoint.getBacklog()) {
+                    waitForSlot(socket);
+                } else {
+                    waiting.decrementAndGet();
+                    LOG.warn("MLLP listener on port {}: {} connections busy and {} waiting; closing the new one from {}",
+                            endpoint.getPort(), endpoint.getMaxConnections(), endpoint.getBacklog(),
+                            socket.getInetAddress().getHostAddress());
+                    closeQuietly(socket);
                 }
-                connections.add(socket);
-                connectionThreads.execute(() -> {
-                    try {
-                        serve(socket);
-                    } finally {
-                        connections.remove(socket);
-                        closeQuietly(socket);
-                        permits.release();
-                    }
-                });
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;
             } catch (IOException e) {
                 if (running) {
                     LOG.warn("MLLP listener on port {} could not accept a connection: {}", endpoint.getPort(), e.toString());
@@ -157,7 +176,138 @@ public class MllpListenerConsumer extends DefaultConsumer {
         }
     }
 
-    private void serve(Socket socket) {
+    /** Every slot is taken: the connection waits (while the watchdog frees the longest-idle one) or is closed. */
+    private void waitForSlot(Socket socket) {
+        Connection connection = new Connection(socket);
+        connection.waitingSince = System.nanoTime();
+        connections.add(connection);
+        try {
+            connectionThreads.execute(() -> {
+                boolean admitted = false;
+                try {
+                    // twice the frame-read timeout: by then every trickler holding a slot when it came has been cut
+                    admitted = permits.tryAcquire(2L * frameReadTimeoutMs, TimeUnit.MILLISECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                } finally {
+                    waiting.decrementAndGet();
+                    connection.waitingSince = 0;
+                }
+                if (!admitted) {
+                    LOG.warn("MLLP connection from {} closed: no free slot of {} within {} ms",
+                            socket.getInetAddress().getHostAddress(), endpoint.getMaxConnections(),
+                            2L * frameReadTimeoutMs);
+                    connections.remove(connection);
+                    closeQuietly(socket);
+                    return;
+                }
+                try {
+                    serve(connection);
+                } finally {
+                    connections.remove(connection);
+                    closeQuietly(socket);
+                    permits.release();
+                }
+            });
+        } catch (RuntimeException e) {
+            waiting.decrementAndGet();
+            connections.remove(connection);
+            closeQuietly(socket);
+            throw e;
+        }
+    }
+
+    private void serveAndRelease(Connection connection) {
+        connections.add(connection);
+        try {
+            connectionThreads.execute(() -> {
+                try {
+                    serve(connection);
+                } finally {
+                    connections.remove(connection);
+                    closeQuietly(connection.socket);
+                    permits.release();
+                }
+            });
+        } catch (RuntimeException e) {
+            connections.remove(connection);
+            closeQuietly(connection.socket);
+            permits.release();
+            throw e;
+        }
+    }
+
+    /**
+     * Runs on the watchdog thread: cuts frames past their read deadline (the input is shut down, so the reader
+     * returns the cut-off frame for the dead-letter topic), closes connections whose ACK write is past its timeout,
+     * and, while connections wait for a slot, closes the longest-idle ones to make room.
+     */
+    private void enforceDeadlines() {
+        try {
+            long now = System.nanoTime();
+            long frameLimit = TimeUnit.MILLISECONDS.toNanos(frameReadTimeoutMs);
+            long writeLimit = TimeUnit.MILLISECONDS.toNanos(ackWriteTimeoutMs);
+            for (Connection c : connections) {
+                long frameStarted = c.frameStartedAt;
+                long writeStarted = c.writeStartedAt;
+                if (frameStarted != 0 && now - frameStarted > frameLimit && !c.cut) {
+                    c.cut = true;
+                    LOG.warn("MLLP connection from {}: no complete frame within {} ms; cutting it", c.remote(),
+                            frameReadTimeoutMs);
+                    shutdownInput(c.socket);
+                } else if (writeStarted != 0 && now - writeStarted > writeLimit) {
+                    LOG.warn("MLLP connection from {} did not take its ACK within {} ms; closing it", c.remote(),
+                            ackWriteTimeoutMs);
+                    closeQuietly(c.socket);
+                }
+            }
+            int toFree = waiting.get() - permits.availablePermits();
+            if (toFree > 0) {
+                connections.stream().filter(c -> c.idleSince != 0 && c.frameStartedAt == 0 && c.waitingSince == 0)
+                        // connections that never sent a frame go first, then the longest idle
+                        .sorted(java.util.Comparator.<Connection>comparingLong(c -> c.framesRead == 0 ? 0 : 1)
+                                .thenComparingLong(c -> c.idleSince)).limit(toFree)
+                        .forEach(c -> {
+                            LOG.info("MLLP connection from {} idle while {} wait for a slot: closing it", c.remote(),
+                                    waiting.get());
+                            c.idleSince = 0;
+                            closeQuietly(c.socket);
+                        });
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("MLLP listener on port {}: watchdog failed: {}", endpoint.getPort(), e.toString());
+        }
+    }
+
+    private static void shutdownInput(Socket socket) {
+        try {
+            socket.shutdownInput();
+        } catch (IOException | RuntimeException e) {
+            closeQuietly(socket);
+        }
+    }
+
+    /** One accepted connection and the times the watchdog checks (System.nanoTime(), 0 when not running). */
+    private static final class Connection {
+        final Socket socket;
+        volatile long waitingSince;
+        volatile long frameStartedAt;
+        volatile long writeStartedAt;
+        volatile long idleSince;
+        volatile boolean cut;
+        volatile long framesRead;
+
+        Connection(Socket socket) {
+            this.socket = socket;
+        }
+
+        String remote() {
+            return socket.getInetAddress().getHostAddress() + ":" + socket.getPort();
+        }
+    }
+
+    private void serve(Connection connection) {
+        Socket socket = connection.socket;
         String remote = socket.getInetAddress().getHostAddress() + ":" + socket.getPort();
         String local = socket.getLocalAddress().getHostAddress() + ":" + socket.getLocalPort();
         LOG.debug("MLLP connection from {}", remote);
@@ -173,12 +323,27 @@ public class MllpListenerConsumer extends DefaultConsumer {
                 principal = authenticated.orElse(null);
             }
             socket.setSoTimeout(endpoint.getIdleTimeoutMs());
-            MllpFrameReader reader = new MllpFrameReader(socket.getInputStream(), endpoint.getMaxFrameBytes());
+            MllpFrameReader reader = new MllpFrameReader(socket.getInputStream(), endpoint.getMaxFrameBytes(),
+                    maxOutsideBytes);
+            reader.onUnitStarted(() -> {
+                if (connection.frameStartedAt == 0) {
+                    connection.frameStartedAt = System.nanoTime();
+                }
+            });
             OutputStream out = new BufferedOutputStream(socket.getOutputStream(), 8 * 1024);
             while (running) {
                 MllpFrame frame;
                 try {
+                    if (reader.hasBufferedBytes() && connection.frameStartedAt == 0) {
+                        connection.frameStartedAt = System.nanoTime();
+                    }
+                    if (connection.frameStartedAt == 0) {
+                        connection.idleSince = System.nanoTime();
+                    }
                     frame = reader.next();
+                    connection.idleSince = 0;
+                    connection.frameStartedAt = 0;
+                    connection.framesRead++;
                 } catch (SocketTimeoutException idle) {
                     LOG.info("MLLP connection from {} idle for {} ms{}: closing", remote, endpoint.getIdleTimeoutMs(),
                             reader.isInsideFrame() ? " in the middle of a frame" : "");
@@ -189,16 +354,19 @@ public class MllpListenerConsumer extends DefaultConsumer {
                     return;
                 }
                 if (frame == null) {
-                    LOG.debug("MLLP connection from {} closed by the sender", remote);
+                    LOG.debug("MLLP connection from {} closed {}", remote, connection.cut ? "after its frame was cut"
+                            : "by the sender");
                     return;
                 }
                 byte[] ack = process(frame, remote, local, principal);
-                if (ack != null) {
+                if (ack != null && !connection.cut) {
+                    connection.writeStartedAt = System.nanoTime();
                     out.write(MllpFrameReader.START_BLOCK);
                     out.write(ack);
                     out.write(MllpFrameReader.END_BLOCK);
                     out.write(MllpFrameReader.CARRIAGE_RETURN);
                     out.flush();
+                    connection.writeStartedAt = 0;
                 }
             }
         } catch (SocketException e) {
@@ -317,8 +485,29 @@ public class MllpListenerConsumer extends DefaultConsumer {
             }
         }
         String charsetName = exchange.getMessage().getHeader(MllpListenerHeaders.CHARSET, String.class);
-        Charset charset = Charset.forName(charsetName != null ? charsetName : endpoint.getDefaultCharset());
-        return ackBuilder.build(frame.payload(), charset, code, errorCode, text);
+        Charset fallback = Charset.forName(endpoint.getDefaultCharset());
+        Charset charset = writableCharset(charsetName, fallback);
+        try {
+            return ackBuilder.build(frame.payload(), charset, code, errorCode, text);
+        } catch (RuntimeException e) {
+            // an ACK is always sent: without one the sender resends the same message forever
+            LOG.warn("MLLP message from {}: the ACK could not be built in {} ({}); building it in {}", remote,
+                    charset.name(), e.getClass().getSimpleName(), fallback.name());
+            return ackBuilder.build(frame.payload(), fallback, code, errorCode, text);
+        }
+    }
+
+    /** The message's charset when Java can write in it (some can only be read, e.g. ISO-2022-CN), else the fallback. */
+    private static Charset writableCharset(String name, Charset fallback) {
+        if (name == null) {
+            return fallback;
+        }
+        try {
+            Charset charset = Charset.forName(name);
+            return charset.canEncode() ? charset : fallback;
+        } catch (RuntimeException e) {
+            return fallback;
+        }
     }
 
     private static boolean isAckCode(String value) {

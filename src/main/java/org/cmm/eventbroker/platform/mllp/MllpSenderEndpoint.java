@@ -16,6 +16,7 @@ public class MllpSenderEndpoint extends DefaultEndpoint {
     private int port = 2575;
     private int connectTimeoutMs = 5_000;
     private int ackTimeoutMs = 15_000;
+    private int writeTimeoutMs = 30_000;
     private int maxAckBytes = 1024 * 1024;
     private String defaultCharset = "ISO-8859-1";
 
@@ -69,9 +70,21 @@ public class MllpSenderEndpoint extends DefaultEndpoint {
         return ackTimeoutMs;
     }
 
-    /** How long to wait for the ACK after sending; then the connection is dropped and the send counts as failed. */
+    /**
+     * How long the whole ACK may take after sending (a deadline, however the bytes trickle in); then the connection
+     * is dropped and the send counts as failed.
+     */
     public void setAckTimeoutMs(int ackTimeoutMs) {
         this.ackTimeoutMs = ackTimeoutMs;
+    }
+
+    public int getWriteTimeoutMs() {
+        return writeTimeoutMs;
+    }
+
+    /** How long writing one message may take; a peer that stops reading is disconnected and the send failed. */
+    public void setWriteTimeoutMs(int writeTimeoutMs) {
+        this.writeTimeoutMs = writeTimeoutMs;
     }
 
     public int getMaxAckBytes() {

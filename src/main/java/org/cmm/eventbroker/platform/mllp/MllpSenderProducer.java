@@ -113,7 +113,8 @@ public class MllpSenderProducer extends DefaultProducer {
                 return sendAndRead(payload);
             } catch (SocketTimeoutException e) {
                 disconnect();
-                throw new DeliveryFailedException("no ACK from " + peer() + " within " + endpoint.getAckTimeoutMs() + " ms");
+                throw new DeliveryFailedException(e instanceof DeadlinePassed ? e.getMessage()
+                        : "no ACK from " + peer() + " within " + endpoint.getAckTimeoutMs() + " ms");
             } catch (IOException e) {
                 disconnect();
                 if (!mayReconnect) {
@@ -134,8 +135,33 @@ public class MllpSenderProducer extends DefaultProducer {
 
     private byte[] sendAndRead(byte[] payload) throws IOException {
         connect();
-        out.write(MllpClient.frame(payload));
-        out.flush();
+        Socket connection = socket;
+        try (SocketDeadline write = SocketDeadline.start(connection, endpoint.getWriteTimeoutMs())) {
+            try {
+                out.write(MllpClient.frame(payload));
+                out.flush();
+            } catch (IOException e) {
+                if (write.passed()) {
+                    throw new DeadlinePassed("writing the message to " + peer() + " did not complete within "
+                            + endpoint.getWriteTimeoutMs() + " ms (the peer stopped reading)");
+                }
+                throw e;
+            }
+        }
+        // the ACK timeout is a deadline for the whole ACK: stray bytes or a trickled frame do not stretch it
+        try (SocketDeadline ack = SocketDeadline.start(connection, endpoint.getAckTimeoutMs())) {
+            try {
+                return readAck();
+            } catch (IOException e) {
+                if (ack.passed()) {
+                    throw new DeadlinePassed("no ACK from " + peer() + " within " + endpoint.getAckTimeoutMs() + " ms");
+                }
+                throw e;
+            }
+        }
+    }
+
+    private byte[] readAck() throws IOException {
         while (true) {
             MllpFrame frame = reader.next();
             if (frame == null) {
@@ -148,6 +174,13 @@ public class MllpSenderProducer extends DefaultProducer {
                 throw new IOException("the peer's reply is not a usable MLLP frame: " + frame.problem());
             }
             // stray bytes outside frames (some peers send line breaks): keep waiting for the ACK frame
+        }
+    }
+
+    /** A write or ACK deadline passed: the connection was closed by {@link SocketDeadline}. */
+    private static final class DeadlinePassed extends SocketTimeoutException {
+        DeadlinePassed(String message) {
+            super(message);
         }
     }
 

@@ -113,4 +113,42 @@ class MllpFrameReaderTest {
     void anEmptyStreamHasNoFrames() throws IOException {
         assertNull(new MllpFrameReader(new ByteArrayInputStream(new byte[0]), 10).next());
     }
+
+    /** An endless stream of bytes that are never a start block. */
+    private static InputStream endlessGarbage() {
+        return new InputStream() {
+            @Override
+            public int read() {
+                return 'x';
+            }
+
+            @Override
+            public int read(byte[] b, int off, int len) {
+                java.util.Arrays.fill(b, off, off + len, (byte) 'x');
+                return len;
+            }
+        };
+    }
+
+    @Test
+    void bytesOutsideFramesAreBoundedAndThenTheStreamIsRefused() {
+        org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(5), () -> {
+            MllpFrameReader reader = new MllpFrameReader(endlessGarbage(), 1000);
+            MllpFrame first = reader.next();
+            assertEquals(MllpFrame.Kind.OUT_OF_FRAME, first.kind());
+            assertEquals(MllpFrameReader.DEFAULT_MAX_OUTSIDE_BYTES, first.length());
+            assertEquals(MllpFrameReader.DEFAULT_MAX_OUTSIDE_BYTES, first.payload().length);
+            IOException refused = org.junit.jupiter.api.Assertions.assertThrows(IOException.class, reader::next);
+            org.junit.jupiter.api.Assertions.assertTrue(refused.getMessage().contains("outside"), refused.getMessage());
+        });
+    }
+
+    @Test
+    void bytesOutsideFramesBelowTheLimitAreStillReturnedBeforeTheNextFrame() throws IOException {
+        byte[] stray = "x".repeat(100).getBytes(StandardCharsets.ISO_8859_1);
+        MllpFrameReader reader = new MllpFrameReader(new ByteArrayInputStream(concat(stray, frame("MSH|1"))), 1000, 200);
+        assertEquals(MllpFrame.Kind.OUT_OF_FRAME, reader.next().kind());
+        assertEquals("MSH|1", new String(reader.next().payload(), StandardCharsets.ISO_8859_1));
+        assertNull(reader.next());
+    }
 }
