@@ -149,7 +149,7 @@ class Hl7MessageInspectorTest {
 
     @Test
     void anMshSegmentCutBeforeItsFieldSeparatorIsRejectedNotAnException() {
-        // found by IntakeReadersProperties (jqwik): "MSH" then a line break, where MSH-1 should be
+        // found by fuzzing the inspector (a property test since removed, docs/reliability.md#fuzzing): "MSH" then a line break, where MSH-1 should be
         Hl7RejectedException e = rejected("MSH\r^~\\&|SENDER|FACILITY|C|D|20240101||ADT^A08|X1|P|2.5\r");
         assertTrue(e.getMessage().contains("MSH-1"), e.getMessage());
     }
