@@ -761,8 +761,7 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
             response.write("retry: 2000\n: stream of " + s.topic() + "\n\n");
             java.util.concurrent.atomic.AtomicLong sent = new java.util.concurrent.atomic.AtomicLong();
             ctx.put(ApiUsage.RECORDS_OUT, sent);
-            StreamSession[] holder = new StreamSession[1];
-            StreamSession session = new StreamSession(s.topic(), s.consumer(), s.start(), keyFilter,
+            StreamSession session = session(s, keyFilter, release,
                     new StreamSession.Sink() {
                         @Override
                         public boolean full() {
@@ -787,15 +786,23 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
                                         .put("error_code", 503).put("message", reason) + "\n\n");
                             }
                         }
-                    }, heartbeatMs, stallTimeoutMs, () -> {
-                        sessions.remove(holder[0]);
-                        release.run();
                     });
-            holder[0] = session;
-            sessions.add(session);
             response.closeHandler(v -> session.stop());
             session.schedule(streams, pollIntervalMs);
         });
+    }
+
+    /** A client's stream session (SSE or WebSocket), listed while it runs; when it ends its place is released. */
+    private StreamSession session(StreamStart s, String keyFilter, Runnable release, StreamSession.Sink sink) {
+        StreamSession[] holder = new StreamSession[1];
+        StreamSession session = new StreamSession(s.topic(), s.consumer(), s.start(), keyFilter, sink, heartbeatMs,
+                stallTimeoutMs, () -> {
+                    sessions.remove(holder[0]);
+                    release.run();
+                });
+        holder[0] = session;
+        sessions.add(session);
+        return session;
     }
 
     private void websocket(RoutingContext ctx) {
@@ -811,8 +818,7 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
             ws.setWriteQueueMaxSize(streamWriteQueueBytes);
             java.util.concurrent.atomic.AtomicLong sent = new java.util.concurrent.atomic.AtomicLong();
             ctx.put(ApiUsage.RECORDS_OUT, sent);
-            StreamSession[] holder = new StreamSession[1];
-            StreamSession session = new StreamSession(s.topic(), s.consumer(), s.start(), keyFilter,
+            StreamSession session = session(s, keyFilter, release,
                     new StreamSession.Sink() {
                         @Override
                         public boolean full() {
@@ -838,12 +844,7 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
                                 ws.close((short) 1013, reason.length() > 100 ? reason.substring(0, 100) : reason);
                             }
                         }
-                    }, heartbeatMs, stallTimeoutMs, () -> {
-                        sessions.remove(holder[0]);
-                        release.run();
                     });
-            holder[0] = session;
-            sessions.add(session);
             ws.closeHandler(v -> session.stop());
             ws.exceptionHandler(e -> session.stop());
             session.schedule(streams, pollIntervalMs);
