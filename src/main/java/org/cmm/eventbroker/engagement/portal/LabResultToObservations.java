@@ -8,7 +8,6 @@ import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 import org.apache.camel.Processor;
 import org.cmm.eventbroker.hl7.Er7Message;
-import org.cmm.eventbroker.hl7.Hl7RejectedException;
 import org.cmm.eventbroker.platform.delivery.DeliveryRejectedException;
 import org.cmm.eventbroker.platform.mllp.Er7Segment;
 import org.hl7.fhir.r4.model.Bundle;
@@ -34,15 +33,7 @@ public class LabResultToObservations implements Processor {
     @Override
     public void process(Exchange exchange) throws Exception {
         Message m = exchange.getMessage();
-        Er7Message message;
-        try {
-            message = Er7Message.of(m);
-        } catch (Hl7RejectedException e) {
-            throw new DeliveryRejectedException("lab result is not an HL7 v2 message");
-        }
-        if (!message.messageType().startsWith("ORU^")) {
-            throw new DeliveryRejectedException("lab result is not an ORU message");
-        }
+        Er7Message message = PortalIds.message(m, "lab result", "ORU");
         String patient = PortalIds.patient(message);
         Bundle bundle = new Bundle().setType(Bundle.BundleType.COLLECTION);
         String controlId = message.header().field(10);

@@ -24,6 +24,20 @@ final class PortalIds {
     private PortalIds() {
     }
 
+    /** The record as an HL7 v2 message of the given type (ORU, RDS, SIU); anything else is rejected with the reason. */
+    static Er7Message message(Message m, String what, String messageType) throws DeliveryRejectedException {
+        Er7Message message;
+        try {
+            message = Er7Message.of(m);
+        } catch (org.cmm.eventbroker.hl7.Hl7RejectedException e) {
+            throw new DeliveryRejectedException(what + " is not an HL7 v2 message");
+        }
+        if (!message.messageType().startsWith(messageType + "^")) {
+            throw new DeliveryRejectedException(what + " is not an " + messageType + " message");
+        }
+        return message;
+    }
+
     /** PID-3 (first identifier's id): the portal record's key. */
     static String patient(Er7Message message) throws DeliveryRejectedException {
         List<org.cmm.eventbroker.platform.mllp.Er7Segment> pid = message.segments("PID");

@@ -7,7 +7,6 @@ import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 import org.apache.camel.Processor;
 import org.cmm.eventbroker.hl7.Er7Message;
-import org.cmm.eventbroker.hl7.Hl7RejectedException;
 import org.cmm.eventbroker.platform.delivery.DeliveryRejectedException;
 import org.cmm.eventbroker.platform.mllp.Er7Segment;
 import org.hl7.fhir.r4.model.Appointment;
@@ -29,15 +28,7 @@ public class SiuToAppointment implements Processor {
     @Override
     public void process(Exchange exchange) throws Exception {
         Message m = exchange.getMessage();
-        Er7Message message;
-        try {
-            message = Er7Message.of(m);
-        } catch (Hl7RejectedException e) {
-            throw new DeliveryRejectedException("scheduling record is not an HL7 v2 message");
-        }
-        if (!message.messageType().startsWith("SIU^")) {
-            throw new DeliveryRejectedException("scheduling record is not an SIU message");
-        }
+        Er7Message message = PortalIds.message(m, "scheduling record", "SIU");
         String trigger = message.header().component(9, 2).trim().toUpperCase(Locale.ROOT);
         List<Er7Segment> sch = message.segments("SCH");
         if (sch.isEmpty()) {
