@@ -219,6 +219,9 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
         m.get("/ws/streams/:topic", this::websocket);
         // marketplace: the portal page and its API
         m.get("/portal/", this::portal);
+        m.get("/portal/usage", ctx -> ctx.response().putHeader("Content-Type", "text/html; charset=utf-8")
+                .putHeader("Cache-Control", "no-store").end(UsagePage.html(usage.totals())));
+        m.get("/portal/api/usage", ctx -> json(ctx, 200, UsagePage.json(usage.totals())));
         m.route(HttpMethod.POST, "/portal/api/subscriptions", true, this::subscribe);
         m.get("/portal/api/subscriptions", this::listSubscriptions);
         m.route(HttpMethod.POST, "/portal/api/subscriptions/:id/approve", false, this::approve);
