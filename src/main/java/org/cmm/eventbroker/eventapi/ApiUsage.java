@@ -51,6 +51,7 @@ final class ApiUsage {
     private final Map<String, Counter> counters = new ConcurrentHashMap<>();
     private final Map<String, Timer> timers = new ConcurrentHashMap<>();
     private final Map<Key, Window> windows = new ConcurrentHashMap<>();
+    private final UsageTotals totals = new UsageTotals();
 
     ApiUsage(MeterRegistry meters) {
         this.meters = meters;
@@ -102,6 +103,7 @@ final class ApiUsage {
                     .description("Event API request latency (for streams: their duration)").tag("api", a)
                     .publishPercentileHistogram().register(meters)).record(nanos, TimeUnit.NANOSECONDS);
         }
+        totals.record(client, api, topic, status, in, out, bytesIn, bytesOut, nanos);
         Window w = windows.computeIfAbsent(new Key(client, api, topic), k -> new Window());
         w.requests.increment();
         if (status >= 400) {
@@ -112,6 +114,11 @@ final class ApiUsage {
         w.bytesIn.add(bytesIn);
         w.bytesOut.add(bytesOut);
         w.nanos.add(nanos);
+    }
+
+    /** The totals since start, for the portal's usage page. */
+    UsageTotals totals() {
+        return totals;
     }
 
     private Counter counter(String name, String description, String client, String api, String topic, String tag,

@@ -258,8 +258,9 @@ public class AsyncApiDocument implements CamelContextAware {
         }
         if (lower.contains("json") && !channelMessages.containsKey("fhir") || channelMessages.isEmpty()) {
             Matcher schemaName = Pattern.compile("schema ([a-z0-9.]+\\.v[0-9]+)").matcher(description);
-            Map<String, Object> payload = map("type", "object", "description", schemaName.find()
-                    ? "JSON event, schema " + schemaName.group(1) + "." : "A JSON event.");
+            Map<String, Object> payload = registeredPayload(name).orElseGet(() -> map("type", "object",
+                    "description", schemaName.find() ? "JSON event, schema " + schemaName.group(1) + "."
+                            : "A JSON event."));
             channelMessages.put("json", message(messages, channelId + "Json", "application/json", payload,
                     headerNames, keyDescription, kameletTitle));
         }
@@ -277,6 +278,13 @@ public class AsyncApiDocument implements CamelContextAware {
         operations.put("publish" + Character.toUpperCase(channelId.charAt(0)) + channelId.substring(1),
                 map("action", "send", "channel", ref("#/channels/" + channelId), "summary",
                         "The broker's flows publish to " + address + ".", "messages", opMessages));
+    }
+
+    /** The JSON payload schema the schema registry holds for a Kamelet's events, when the registry flow runs. */
+    private Optional<Map<String, Object>> registeredPayload(String kamelet) {
+        org.cmm.eventbroker.eventapi.registry.SchemaRegistryApi registry = camelContext == null ? null
+                : camelContext.getRegistry().findSingleByType(org.cmm.eventbroker.eventapi.registry.SchemaRegistryApi.class);
+        return registry == null ? Optional.empty() : registry.payloadSchema(kamelet);
     }
 
     private Map<String, Object> message(Map<String, Object> messages, String id, String contentType,

@@ -98,6 +98,8 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
     private StreamTickets tickets;
     private ChannelAccess access;
     private Subscriptions subscriptions;
+    private SubscriptionJournal subscriptionJournal;
+    private String subscriptionsTopic;
     private ConsumerInstances consumerInstances;
     private ApiUsage usage;
     private String usageTopic;
@@ -182,7 +184,12 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
                 ? camelContext.resolvePropertyPlaceholders("{{cmm.security.dir}}") + "/kafka-role-bindings.conf"
                 : roleBindingsFile);
         access = new ChannelAccess(httpAccess.enabled(), bindings);
-        subscriptions = new Subscriptions(bindings, list(autoApprove), audit);
+        if (subscriptionsTopic != null && !subscriptionsTopic.isBlank()) {
+            ensureTopic(subscriptionsTopic, Map.of("cleanup.policy", "compact"));
+            subscriptionJournal = new SubscriptionJournal(subscriptionsTopic, producer,
+                    clients.consumer("cmm-eventapi-subscriptions", null, Map.of()));
+        }
+        subscriptions = new Subscriptions(bindings, list(autoApprove), audit, subscriptionJournal);
 
         Handler<RoutingContext> guard = httpAccess.enabled() ? httpAccess.intakeGuard() : RoutingContext::next;
         BodyHandler body = BodyHandler.create(false).setBodyLimit(maxRequestBytes);
@@ -212,6 +219,9 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
         m.get("/ws/streams/:topic", this::websocket);
         // marketplace: the portal page and its API
         m.get("/portal/", this::portal);
+        m.get("/portal/usage", ctx -> ctx.response().putHeader("Content-Type", "text/html; charset=utf-8")
+                .putHeader("Cache-Control", "no-store").end(UsagePage.html(usage.totals())));
+        m.get("/portal/api/usage", ctx -> json(ctx, 200, UsagePage.json(usage.totals())));
         m.route(HttpMethod.POST, "/portal/api/subscriptions", true, this::subscribe);
         m.get("/portal/api/subscriptions", this::listSubscriptions);
         m.route(HttpMethod.POST, "/portal/api/subscriptions/:id/approve", false, this::approve);
@@ -277,15 +287,21 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
     }
 
     private void ensureTopic(String topic) {
+        ensureTopic(topic, Map.of());
+    }
+
+    private void ensureTopic(String topic, Map<String, String> configs) {
         try {
-            admin.createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic(topic, java.util.Optional.empty(),
-                    java.util.Optional.empty()))).all().get(10, TimeUnit.SECONDS);
+            admin.createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic(topic, configs.isEmpty()
+                    ? java.util.Optional.<Integer>empty() : java.util.Optional.of(1), java.util.Optional.empty())
+                    .configs(configs)))
+                    .all().get(10, TimeUnit.SECONDS);
         } catch (java.util.concurrent.ExecutionException e) {
             if (!(e.getCause() instanceof org.apache.kafka.common.errors.TopicExistsException)) {
-                LOG.warn("Cannot create the usage topic {}: {}", topic, e.getCause().getClass().getSimpleName());
+                LOG.warn("Cannot create the topic {}: {}", topic, e.getCause().getClass().getSimpleName());
             }
         } catch (Exception e) {
-            LOG.warn("Cannot create the usage topic {}: {}", topic, e.getClass().getSimpleName());
+            LOG.warn("Cannot create the topic {}: {}", topic, e.getClass().getSimpleName());
         }
     }
 
@@ -315,6 +331,9 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
         }
         if (consumerInstances != null) {
             consumerInstances.close();
+        }
+        if (subscriptionJournal != null) {
+            subscriptionJournal.close();
         }
         if (producer != null) {
             producer.close(Duration.ofSeconds(5));
@@ -1104,6 +1123,10 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
 
     public void setUsageTopic(String usageTopic) {
         this.usageTopic = usageTopic;
+    }
+
+    public void setSubscriptionsTopic(String subscriptionsTopic) {
+        this.subscriptionsTopic = subscriptionsTopic;
     }
 
     public void setUsageIntervalMs(long usageIntervalMs) {

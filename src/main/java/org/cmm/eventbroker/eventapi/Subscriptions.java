@@ -31,8 +31,8 @@ import org.slf4j.LoggerFactory;
  * {@code security.audit.authorization}. The file is changed all or nothing: the new text is parsed as the authorizer
  * would before it replaces the old one (atomically, same permissions).
  *
- * <p>Requests are kept in memory (a restart forgets pending requests; approved ones live on as bindings, which is
- * what grants access).
+ * <p>Requests are kept on a compacted topic ({@link SubscriptionJournal}) when one is configured: pending requests
+ * survive a restart and are seen by every instance. Without one they are kept in memory only.
  */
 final class Subscriptions {
 
@@ -52,11 +52,32 @@ final class Subscriptions {
     private final List<String> autoApprove;
     private final AuditSink audit;
     private final Map<String, Subscription> all = new LinkedHashMap<>();
+    private final SubscriptionJournal journal;
 
     Subscriptions(Path bindingsFile, List<String> autoApprove, AuditSink audit) {
+        this(bindingsFile, autoApprove, audit, null);
+    }
+
+    Subscriptions(Path bindingsFile, List<String> autoApprove, AuditSink audit, SubscriptionJournal journal) {
         this.bindingsFile = bindingsFile;
         this.autoApprove = List.copyOf(autoApprove);
         this.audit = audit;
+        this.journal = journal;
+        refresh();
+    }
+
+    /** Takes in the requests other instances (or this one before a restart) wrote. */
+    private void refresh() {
+        if (journal != null) {
+            journal.changes().forEach(s -> all.put(s.id(), s));
+        }
+    }
+
+    private void store(Subscription s) {
+        if (journal != null) {
+            journal.save(s);
+        }
+        all.put(s.id(), s);
     }
 
     /** Records a request; approved at once when its channel is configured for automatic approval. */
@@ -72,7 +93,7 @@ final class Subscriptions {
         }
         Subscription s = new Subscription(UUID.randomUUID().toString(), application, channel, requestedBy,
                 Instant.now(), "pending", null, null);
-        all.put(s.id(), s);
+        store(s);
         if (autoApprove.stream().anyMatch(p -> p.equals("*") || (p.endsWith("*")
                 ? channel.startsWith(p.substring(0, p.length() - 1)) : p.equals(channel)))) {
             return approve(s.id(), "auto-approval", address);
@@ -82,6 +103,7 @@ final class Subscriptions {
 
     /** Approves a pending request: writes its role binding, audits it. */
     synchronized Subscription approve(String id, String approver, String address) {
+        refresh();
         Subscription s = all.get(id);
         if (s == null) {
             throw new ApiException(404, "No subscription request " + id + ".");
@@ -91,7 +113,7 @@ final class Subscriptions {
         }
         writeBinding(s, approver);
         Subscription approved = s.approved(approver);
-        all.put(id, approved);
+        store(approved);
         audit.record(new AuditEvent(AuditEvent.Kind.AUTHORIZATION, approver, "http", true, "ApproveSubscription",
                 "Topic", s.channel().endsWith("*") ? s.channel().substring(0, s.channel().length() - 1) : s.channel(),
                 s.channel().endsWith("*") ? "PREFIXED" : "LITERAL", address, s.application(), s.id(), null,
@@ -101,6 +123,7 @@ final class Subscriptions {
     }
 
     synchronized List<Subscription> list() {
+        refresh();
         return new ArrayList<>(all.values());
     }
 

@@ -23,6 +23,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -117,6 +118,16 @@ class EventApiAccessIT {
         String approve = "/portal/api/subscriptions/" + subscription.path("id").asText() + "/approve";
         assertEquals(403, call("POST", approve, app, "").statusCode(), "an application cannot approve itself");
         assertEquals(403, call("GET", records + "?timeout_ms=0", app, null).statusCode(), "still pending");
+
+        // the pending request is on the compacted subscriptions topic: a restarted runtime still has it
+        ConsumerRecord<String, byte[]> kept = env.topics().awaitRecords("eventapi.subscriptions",
+                r -> r.key().equals(subscription.path("id").asText()), 1).get(0);
+        assertEquals("pending", JSON.readTree(kept.value()).path("status").asText());
+        env.stopRuntime();
+        env.startRuntime();
+        JsonNode listed = JSON.readTree(call("GET", "/portal/api/subscriptions", admin, null).body());
+        assertTrue(listed.path("data").toString().contains(subscription.path("id").asText()), listed.toString());
+        assertTrue(listed.path("data").toString().contains("\"status\":\"pending\""), listed.toString());
         HttpResponse<String> approved = call("POST", approve, admin, "");
         assertEquals(200, approved.statusCode(), approved.body());
         assertEquals("approved", JSON.readTree(approved.body()).path("status").asText());
