@@ -746,7 +746,12 @@ public class BulkExports extends ServiceSupport implements CamelContextAware {
         if (!enabled) {
             return;
         }
-        LOG.info("BulkExports starting (instance {})", System.identityHashCode(this));
+        // the YAML DSL may build a bean's class more than once; only the instance bound in the registry runs jobs,
+        // or two workers would resume the same job
+        if (camelContext.getRegistry().findByType(BulkExports.class).stream().noneMatch(bound -> bound == this)) {
+            LOG.debug("BulkExports: an instance not bound in the registry stays idle");
+            return;
+        }
         require(fhirBaseUrl, "fhirBaseUrl (cmm.bulk.fhir-base-url)");
         require(jobsTopic, "jobsTopic (cmm.bulk.export.jobs-topic)");
         require(completionsTopic, "completionsTopic (cmm.bulk.export.completions-topic)");

@@ -457,7 +457,12 @@ public class BulkImports extends ServiceSupport implements CamelContextAware {
         if (!enabled) {
             return;
         }
-        LOG.info("BulkImports starting (instance {})", System.identityHashCode(this));
+        // the YAML DSL may build a bean's class more than once; only the instance bound in the registry runs jobs,
+        // or two workers would resume the same job
+        if (camelContext.getRegistry().findByType(BulkImports.class).stream().noneMatch(bound -> bound == this)) {
+            LOG.debug("BulkImports: an instance not bound in the registry stays idle");
+            return;
+        }
         for (Map.Entry<String, String> required : Map.of("fhirBaseUrl (cmm.bulk.import.fhir-base-url)", String.valueOf(fhirBaseUrl),
                 "jobsTopic (cmm.bulk.import.jobs-topic)", String.valueOf(jobsTopic),
                 "completionsTopic (cmm.bulk.import.completions-topic)", String.valueOf(completionsTopic),

@@ -318,9 +318,9 @@ class FhirBulkDataIT {
     @Test
     @Order(7)
     void aRuntimeStoppedMidExportResumesTheJobWithoutDuplicateFiles() throws Exception {
-        // 300 more Observations: 60 pages of 5, 75+ files of 4; slow enough to stop the runtime in the middle
+        // 150 more Observations: 30 pages of 5, 40 files of 4; slow enough to stop the runtime in the middle
         List<ObjectNode> many = new ArrayList<>();
-        for (int i = 1; i <= 300; i++) {
+        for (int i = 1; i <= 150; i++) {
             many.add(observation("m" + i, "p1", i));
         }
         transaction(fhir.baseUrl(), many);
