@@ -60,6 +60,7 @@ public class GraphQlEndpoint extends ServiceSupport implements CamelContextAware
     private int maxOperationsPerConnection = 20;
     private volatile boolean mounted;
     private EventApiGateway gateway;
+    private AsyncApiDocument asyncApi;
     private EventApiGateway.Shared shared;
     private GraphQlApi api;
 
@@ -106,12 +107,19 @@ public class GraphQlEndpoint extends ServiceSupport implements CamelContextAware
         if (mounted) {
             return;
         }
-        gateway = camelContext.getRegistry().findSingleByType(EventApiGateway.class);
         if (gateway == null) {
-            throw new IllegalStateException("GraphQL needs the event API gateway (flow event-api) in the same runtime");
+            gateway = camelContext.getRegistry().findSingleByType(EventApiGateway.class);
+        }
+        if (gateway == null) {
+            LOG.info("No event API gateway in this runtime (flow event-api not running): GraphQL is not served");
+            mounted = true;
+            return;
         }
         shared = gateway.shared();
-        AsyncApiDocument asyncApi = camelContext.getRegistry().findSingleByType(AsyncApiDocument.class);
+        if (asyncApi == null) {
+            asyncApi = camelContext.getRegistry().findSingleByType(AsyncApiDocument.class);
+        }
+        AsyncApiDocument asyncApi = this.asyncApi;
         ChannelDescriptions channels = new ChannelDescriptions(() -> asyncApi == null ? null
                 : RecordCodec.JSON.valueToTree(asyncApi.document()));
         api = new GraphQlApi(gateway, channels, maxDepth, maxComplexity, latestScanRecords);
@@ -127,14 +135,11 @@ public class GraphQlEndpoint extends ServiceSupport implements CamelContextAware
                 .handler(shared.usage()::begin).handler(guard).handler(this::query).failureHandler(this::failure);
         router.route(HttpMethod.GET, "/graphql").handler(shared.usage()::begin).handler(guard).handler(this::upgrade)
                 .failureHandler(this::failure);
+        router.route(HttpMethod.GET, "/graphql/schema.graphqls").handler(guard).handler(ctx -> ctx.response()
+                .putHeader("Content-Type", "text/plain; charset=utf-8").end(GraphQlApi.sdl()));
         mounted = true;
         LOG.info("GraphQL on port {}: POST {} (queries), WebSocket {} ({}); depth at most {}, complexity at most {}",
                 serverPort, PATH, PATH, SUBPROTOCOL, maxDepth, maxComplexity);
-    }
-
-    /** The GraphQL schema (SDL), served at /graphql/schema.graphqls. */
-    public String schema() {
-        return GraphQlApi.sdl();
     }
 
     // ---- POST /graphql ----
@@ -578,6 +583,16 @@ public class GraphQlEndpoint extends ServiceSupport implements CamelContextAware
 
     public void setPort(int port) {
         this.port = port;
+    }
+
+    /** The event-api flow's gateway, whose parts GraphQL serves with. */
+    public void setGateway(EventApiGateway gateway) {
+        this.gateway = gateway;
+    }
+
+    /** The AsyncAPI document the topics' channels are read from. */
+    public void setAsyncApi(AsyncApiDocument asyncApi) {
+        this.asyncApi = asyncApi;
     }
 
     public void setMaxDepth(int maxDepth) {

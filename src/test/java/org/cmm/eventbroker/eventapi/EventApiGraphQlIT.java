@@ -29,7 +29,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * GraphQL (routes/eventapi/event-api-graphql.camel.yaml) and the WebSocket stream against a real broker, with access
+ * GraphQL (routes/eventapi/event-api-graphql-beans.camel.yaml, with the event-api flow) and the WebSocket stream against a real broker, with access
  * control on (tokens from a local JWKS issuer STAND-IN, as EventApiAccessIT; the point is the role bindings): events
  * produced by kcat are received by the npm graphql-ws client over graphql-transport-ws (filtered by key, resumed
  * exactly after an event id) and by a Node ws client on /ws/streams/{topic} (same semantics as SSE: key filter,
@@ -59,7 +59,7 @@ class EventApiGraphQlIT {
                 role gql-reader Read topic:lab.results.critical
                 bind user:dashboard gql-reader
                 """);
-        env = RuntimeUnderTest.flows("event-api", "event-api-graphql").with(Map.of(
+        env = RuntimeUnderTest.flows("event-api").with(Map.of(
                 "cmm.access.enabled", "true",
                 "cmm.security.oidc.issuer", issuer.issuer(),
                 "cmm.security.oidc.jwks-uri", issuer.jwksUri(),
@@ -140,6 +140,9 @@ class EventApiGraphQlIT {
                 .asText());
         JsonNode syntax = graphql(reader, "{ topics { name ", Map.of());
         assertTrue(syntax.path("errors").size() > 0, syntax.toString());
+        HttpResponse<String> sdl = http.send(HttpRequest.newBuilder(URI.create(base + "/graphql/schema.graphqls")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertTrue(sdl.body().contains("type Subscription"), "the schema is open: it describes the API, not data");
         assertEquals(401, post("/graphql", null, "{\"query\":\"{ cluster { id } }\"}").statusCode());
     }
 
