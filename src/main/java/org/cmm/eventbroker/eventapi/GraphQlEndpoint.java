@@ -49,6 +49,8 @@ public class GraphQlEndpoint extends ServiceSupport implements CamelContextAware
     private static final Logger LOG = LoggerFactory.getLogger(GraphQlEndpoint.class);
     static final String PATH = "/graphql";
     static final String SUBPROTOCOL = "graphql-transport-ws";
+    private static final Map<CamelContext, Boolean> MOUNTED = java.util.Collections.synchronizedMap(
+            new java.util.WeakHashMap<>());
 
     private CamelContext camelContext;
     private int port;
@@ -107,12 +109,18 @@ public class GraphQlEndpoint extends ServiceSupport implements CamelContextAware
         if (mounted) {
             return;
         }
+        mounted = true;
+        // Camel main may create a beans-only file's beans twice (its beans are read early for the configuration, then
+        // again with the routes): only the instance the registry holds serves, and only one per CamelContext
+        if (!camelContext.getRegistry().findByType(GraphQlEndpoint.class).contains(this)
+                || MOUNTED.putIfAbsent(camelContext, Boolean.TRUE) != null) {
+            return;
+        }
         if (gateway == null) {
             gateway = camelContext.getRegistry().findSingleByType(EventApiGateway.class);
         }
         if (gateway == null) {
             LOG.info("No event API gateway in this runtime (flow event-api not running): GraphQL is not served");
-            mounted = true;
             return;
         }
         shared = gateway.shared();
@@ -137,7 +145,6 @@ public class GraphQlEndpoint extends ServiceSupport implements CamelContextAware
                 .failureHandler(this::failure);
         router.route(HttpMethod.GET, "/graphql/schema.graphqls").handler(guard).handler(ctx -> ctx.response()
                 .putHeader("Content-Type", "text/plain; charset=utf-8").end(GraphQlApi.sdl()));
-        mounted = true;
         LOG.info("GraphQL on port {}: POST {} (queries), WebSocket {} ({}); depth at most {}, complexity at most {}",
                 serverPort, PATH, PATH, SUBPROTOCOL, maxDepth, maxComplexity);
     }
