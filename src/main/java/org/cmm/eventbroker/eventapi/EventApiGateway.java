@@ -870,6 +870,53 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
         }));
     }
 
+    // ---- shared with the GraphQL endpoint (GraphQlEndpoint): the same catalog, readers, access and stream limits ----
+
+    /** What the GraphQL endpoint serves with: the gateway's own parts, so both answer alike (mounts first). */
+    record Shared(TopicCatalog catalog, Admin admin, CursorReader reader, ChannelAccess access, HttpAccess httpAccess,
+            StreamTickets tickets, ApiUsage usage, java.util.concurrent.ScheduledExecutorService streams, int readMax,
+            long heartbeatMs, long pollIntervalMs, long stallTimeoutMs, int streamBufferRecords,
+            int streamWriteQueueBytes) {
+    }
+
+    Shared shared() {
+        mount();
+        return new Shared(catalog, admin, reader, access, httpAccess, tickets, usage, streams, readMax, heartbeatMs,
+                pollIntervalMs, stallTimeoutMs, streamBufferRecords, streamWriteQueueBytes);
+    }
+
+    /** Refuses (403, audited) unless the caller may do the operation on the topic. */
+    void authorize(Caller caller, AclOperation operation, String topic, String address) {
+        checkChannel(caller, operation, topic, address);
+    }
+
+    /** Takes one stream place of the client under the same limits as SSE/WebSocket (429 beyond); the result frees it. */
+    Runnable reserveStream(String client) {
+        if (sessions.size() >= maxStreams) {
+            throw new ApiException(429, "Too many streams on this instance.");
+        }
+        AtomicInteger mine = streamsPerClient.computeIfAbsent(client, c -> new AtomicInteger());
+        if (mine.incrementAndGet() > maxStreamsPerClient) {
+            mine.decrementAndGet();
+            throw new ApiException(429, "Too many streams for this client (at most " + maxStreamsPerClient + ").");
+        }
+        java.util.concurrent.atomic.AtomicBoolean released = new java.util.concurrent.atomic.AtomicBoolean();
+        return () -> {
+            if (released.compareAndSet(false, true) && mine.decrementAndGet() <= 0) {
+                streamsPerClient.remove(client, mine);
+            }
+        };
+    }
+
+    /** Lists a running stream session (stopped with the gateway), or removes it when it ended. */
+    void track(StreamSession session, boolean running) {
+        if (running) {
+            sessions.add(session);
+        } else {
+            sessions.remove(session);
+        }
+    }
+
     // ---- marketplace ----
 
     private volatile String portalPage;
