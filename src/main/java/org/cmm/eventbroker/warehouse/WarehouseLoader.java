@@ -70,6 +70,7 @@ public class WarehouseLoader extends ServiceSupport implements CamelContextAware
     private String deviceTopicPrefix;
     private String deviceDataTypes = "vitals";
     private long pollTimeoutMs = 500;
+    private int maxPollRecords = 1000;
     private long topicDiscoveryMs = 30_000;
     private long initialBackoffMs = 1000;
     private long maxBackoffMs = 60_000;
@@ -150,6 +151,11 @@ public class WarehouseLoader extends ServiceSupport implements CamelContextAware
 
     public void setPollTimeoutMs(long pollTimeoutMs) {
         this.pollTimeoutMs = pollTimeoutMs;
+    }
+
+    /** The most records one poll, and so one database transaction, holds. */
+    public void setMaxPollRecords(int maxPollRecords) {
+        this.maxPollRecords = maxPollRecords;
     }
 
     public void setTopicDiscoveryMs(long topicDiscoveryMs) {
@@ -253,7 +259,7 @@ public class WarehouseLoader extends ServiceSupport implements CamelContextAware
                             ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
                             ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
                             ConsumerConfig.METADATA_MAX_AGE_CONFIG, String.valueOf(topicDiscoveryMs),
-                            ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "1000"));
+                            ConsumerConfig.MAX_POLL_RECORDS_CONFIG, String.valueOf(maxPollRecords)));
             consumer.subscribe(subscription(), new ConsumerRebalanceListener() {
                 @Override
                 public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
