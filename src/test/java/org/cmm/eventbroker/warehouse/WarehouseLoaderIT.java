@@ -2,6 +2,7 @@ package org.cmm.eventbroker.warehouse;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.math.BigDecimal;
 import java.net.URI;
@@ -180,9 +181,10 @@ class WarehouseLoaderIT {
             while (rs.next()) {
                 reasons.add(rs.getString(1));
             }
+            assertEquals(3, reasons.size(), reasons.toString());
             assertEquals(List.of("event time in 1999, outside the date dimension (2000-2060)",
-                    "not an HL7 v2 message (no MSH segment first)", "the database refused its rows (SQLState 22003)"),
-                    reasons);
+                    "not an HL7 v2 message (no MSH segment first)"), reasons.subList(0, 2));
+            assertTrue(reasons.get(2).startsWith("the database refused its rows (SQLState 22"), reasons.get(2));
         }
     }
 
@@ -290,10 +292,10 @@ class WarehouseLoaderIT {
         // not a warehouse topic (a pump's status): never read
         send("device.infusion-pump.status", "s1", "{\"deviceId\":\"IP-1\"}".getBytes(StandardCharsets.UTF_8));
         endOffsets.keySet().removeIf(k -> k.startsWith("device.infusion-pump.status:"));
-        // a value PostgreSQL's numeric cannot hold (more than 131072 digits): the database refuses the row, the
-        // record alone is rejected (its savepoint rolled back), the poll's other records are loaded
-        send("device.patient-monitor.vitals", "vbig", ("{\"deviceId\":\"PM-3\",\"timestamp\":\"2026-12-02T10:00:00Z\","
-                + "\"readings\":[{\"code\":\"MDC_PULS_RATE\",\"value\":\"1e200000\",\"unit\":\"/min\"}]}")
+        // a NUL character (JSON \u0000) PostgreSQL's text cannot hold: the database refuses the row, the record alone
+        // is rejected (its savepoint rolled back), the poll's other records are loaded
+        send("device.patient-monitor.vitals", "vnul", ("{\"deviceId\":\"PM-3\",\"timestamp\":\"2026-12-02T10:00:00Z\","
+                + "\"readings\":[{\"code\":\"MDC_PULS_RATE\",\"value\":80,\"unit\":\"/min\\u0000\"}]}")
                 .getBytes(StandardCharsets.UTF_8));
         send("hl7.adt.a01", "bad", "garbage that is not HL7".getBytes(StandardCharsets.UTF_8));
         // an event time outside the date dimension: rejected with the reason, not retried for ever
