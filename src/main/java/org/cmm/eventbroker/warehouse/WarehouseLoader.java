@@ -349,6 +349,7 @@ public class WarehouseLoader extends ServiceSupport implements CamelContextAware
                 Savepoint beforeRecord = c.setSavepoint();
                 try {
                     String patient = loadRecord(c, record);
+                    c.releaseSavepoint(beforeRecord);
                     if (patient != null) {
                         patients.add(patient);
                     }
