@@ -47,6 +47,9 @@ public final class KafkaNodeMain {
         p.put("log.cleaner.dedupe.buffer.size", String.valueOf(8 * 1024 * 1024));
         p.put("num.network.threads", "2");
         p.put("num.io.threads", "2");
+        // elections not lost to a machine under load (defaults 1 s and 2 s)
+        p.put("controller.quorum.election.timeout.ms", "3000");
+        p.put("controller.quorum.fetch.timeout.ms", "6000");
         for (int i = 6; i < args.length; i++) {
             int eq = args[i].indexOf('=');
             p.put(args[i].substring(0, eq), args[i].substring(eq + 1));
