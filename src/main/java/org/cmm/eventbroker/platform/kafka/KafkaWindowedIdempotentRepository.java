@@ -245,6 +245,13 @@ public class KafkaWindowedIdempotentRepository extends ServiceSupport implements
     protected void doStop() {
         if (flusher != null) {
             flusher.shutdown();
+            try {
+                // a flush still running must finish before the last one and the close: else it could take the
+                // pending keys and send them to a closed producer, and they would be lost
+                flusher.awaitTermination(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
             flusher = null;
         }
         if (producer != null) {
