@@ -216,6 +216,9 @@ public final class IngestBenchmark {
                         "org.cmm.eventbroker.runtime.EventBrokerMain", List.of(), out.resolve("runtime.log"));
             }
             child.awaitPort(port, 120_000);
+            if (system.equals("runtime-all")) {
+                MllpLoad.awaitAccepting(port, "ALL-WARMUP", 600_000); // every flow: the port opens before all routes run
+            }
             MllpLoad load = new MllpLoad(port, CONNECTIONS, secured ? secure.mllpTls() : null);
             load.closed(source, 0, WARMUP);
             child.resetPeakHeap();

@@ -96,6 +96,7 @@ public final class SoakBenchmark {
                     "org.cmm.eventbroker.runtime.EventBrokerMain", List.of(), out.resolve("soak-runtime.log"));
                  Admin admin = KafkaClients.forBootstrap(bootstrap).admin("soak-lag", Map.of())) {
                 runtime.awaitPort(port, 300_000);
+                MllpLoad.awaitAccepting(port, "SOAK-WARMUP", 600_000);
                 long started = System.nanoTime();
                 ScheduledExecutorService sampler = Executors.newSingleThreadScheduledExecutor();
                 sampler.scheduleAtFixedRate(() -> {
