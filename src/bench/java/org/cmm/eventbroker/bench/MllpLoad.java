@@ -101,7 +101,10 @@ public final class MllpLoad {
                             result.timeouts.incrementAndGet();
                             return; // the connection is out of step now; stop this sender
                         }
-                        h.recordValue(Math.max(0, (System.nanoTime() - intended) / 1000));
+                        // clamped to the histogram's range: a system far behind its offered rate (over 60 s late)
+                        // would otherwise end this sender with an exception (the first soak run)
+                        h.recordValue(Math.min(h.getHighestTrackableValue(),
+                                Math.max(0, (System.nanoTime() - intended) / 1000)));
                         int msa = ack.indexOf("MSA|");
                         String code = msa >= 0 ? ack.substring(msa + 4, msa + 6) : "??";
                         switch (code) {

@@ -122,10 +122,16 @@ public final class SoakBenchmark {
                     ar.addAndGet(r.ar.get());
                     timeouts.addAndGet(r.timeouts.get());
                 }
-                // the consumers catch up (every flow reading the HL7 topics), then a last sample
+                // the consumers catch up (every flow reading the HL7 topics), then a last sample; a group whose peer
+                // does not exist here (LIS, pharmacy, EHR over MLLP) never catches up: stop when the lag stays put
                 long drainDeadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
-                while (lag(admin) > 0 && System.nanoTime() < drainDeadline) {
-                    java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(1));
+                long previous = -1;
+                int unchanged = 0;
+                long current;
+                while ((current = lag(admin)) > 0 && unchanged < 3 && System.nanoTime() < drainDeadline) {
+                    unchanged = current == previous ? unchanged + 1 : 0;
+                    previous = current;
+                    java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(5));
                 }
                 sampler.shutdown();
                 sampler.awaitTermination(1, TimeUnit.MINUTES);
