@@ -86,6 +86,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     private long minFreeBytes = DEFAULT_MIN_FREE_BYTES;
     private long recoveryIntervalMs = DEFAULT_RECOVERY_INTERVAL_MS;
     private ScheduledExecutorService recovery;
+    private long lastDownWarning = System.nanoTime() - TimeUnit.HOURS.toNanos(1);
 
     /**
      * The secure posture's settings.
@@ -234,8 +235,12 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
             try {
                 long usable = Files.getFileStore(dataDir).getUsableSpace();
                 if (usable < minFreeBytes) {
-                    LOG.warn("Embedded Kafka broker still down ({}): {} bytes usable in its data folder, {} needed",
-                            failure, usable, minFreeBytes);
+                    long now = System.nanoTime();
+                    if (now - lastDownWarning > TimeUnit.MINUTES.toNanos(1)) {
+                        lastDownWarning = now;
+                        LOG.warn("Embedded Kafka broker still down ({}): {} bytes usable in its data folder, {} needed",
+                                failure, usable, minFreeBytes);
+                    }
                     return;
                 }
                 LOG.info("Starting the embedded Kafka broker again after: {}", failure);
