@@ -57,7 +57,7 @@ import org.slf4j.LoggerFactory;
  * JVM's Kafka exit and halt procedures are replaced: the broker is stopped instead, {@link #failure()} says why (the
  * runtime then answers AE and readiness is DOWN, since Kafka cannot be reached), and every
  * {@code recoveryIntervalMs} it is started again once its data folder has {@code minFreeBytes} usable (issue 17,
- * docs/reliability.md#disk-full).
+ * docs/reliability.md, "Disk full").
  */
 public final class EmbeddedKafkaBroker implements AutoCloseable {
 
