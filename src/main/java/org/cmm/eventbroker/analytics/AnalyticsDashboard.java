@@ -108,6 +108,13 @@ public class AnalyticsDashboard implements CamelContextAware, StartupListener {
             throw new IllegalStateException("The platform HTTP server on port " + port
                     + " was not found (camel.server.enabled); the dashboard's event stream cannot be served");
         }
+        try {
+            // the Streams application runs where the dashboard runs, also without the queries flow (whose routes would
+            // start it); stopped with the context
+            camelContext.addService(analytics, true, true);
+        } catch (Exception e) {
+            throw new IllegalStateException("the analytics application does not start: " + e.getMessage(), e);
+        }
         tickets = new StreamTickets(ticketTtlMs, 1000);
         HttpAccess access = HttpAccess.of(camelContext);
         Handler<RoutingContext> guard = access.enabled() ? access.intakeGuard() : RoutingContext::next;

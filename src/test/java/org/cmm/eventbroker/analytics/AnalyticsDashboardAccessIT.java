@@ -122,7 +122,7 @@ class AnalyticsDashboardAccessIT {
                     + "; document.getElementById('signin').requestSubmit(); 'sent'");
             await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(300)).untilAsserted(() ->
                     assertEquals("3", browser.evaluate("(document.querySelector('[data-ward=\"CARDIO\"]"
-                            + "[data-metric=occupied]') || {textContent: ''}).textContent")));
+                            + "[data-metric=occupied]') || {textContent: ''}).textContent"), () -> state(browser)));
             // streams end every 3 s; each time the page opens the next one with a new ticket
             await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(300)).untilAsserted(() ->
                     assertTrue(Integer.parseInt(browser.evaluate("document.getElementById('link').dataset.opens"))
@@ -135,6 +135,17 @@ class AnalyticsDashboardAccessIT {
             assertFalse(browser.evaluate("document.documentElement.outerHTML").contains(reader),
                     "nor left in the page");
             browser.screenshot(Path.of("target", "analytics-dashboard-secured.png"));
+        }
+    }
+
+    /** What the page shows about its stream (for a failure's message). */
+    private static String state(DevToolsBrowser browser) {
+        try {
+            return browser.evaluate("document.getElementById('link').textContent + ' / ' + document.getElementById("
+                    + "'signin-status').textContent + ' / opens ' + document.getElementById('link').dataset.opens"
+                    + " + ' / ' + document.getElementById('dashboard').textContent.slice(0, 200)");
+        } catch (Exception e) {
+            return e.toString();
         }
     }
 
