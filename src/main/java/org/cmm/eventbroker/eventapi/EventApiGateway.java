@@ -45,6 +45,7 @@ import org.cmm.eventbroker.platform.security.http.Caller;
 import org.cmm.eventbroker.platform.security.http.HttpAccess;
 import org.cmm.eventbroker.platform.security.http.HttpAccessGuard;
 import org.cmm.eventbroker.platform.security.http.InvalidTokenException;
+import org.cmm.eventbroker.platform.security.http.StreamTickets;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -654,8 +655,8 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
             String ticket = tickets.issue(caller == null ? new Caller("anonymous", Set.of()) : caller);
             json(ctx, 201, RecordCodec.JSON.createObjectNode().put("ticket", ticket)
                     .put("expires_in_ms", tickets.ttlMs()));
-        } catch (ApiException e) {
-            error(ctx, e);
+        } catch (StreamTickets.TooManyTicketsException e) {
+            error(ctx, new ApiException(429, e.getMessage()));
         }
     }
 
