@@ -108,6 +108,8 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
     private AuditSink audit;
     private final Set<StreamSession> sessions = ConcurrentHashMap.newKeySet();
     private final Map<String, AtomicInteger> streamsPerClient = new ConcurrentHashMap<>();
+    private final List<ScopedStream> scoped = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private Mount mounter;
     private volatile boolean mounted;
 
     @Override
@@ -210,6 +212,8 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
         m.route(HttpMethod.POST, "/streams/tickets", false, this::ticket);
         m.get("/streams/:topic", this::sse);
         m.get("/ws/streams/:topic", this::websocket);
+        mounter = m;
+        scoped.forEach(this::mountScoped);
         // marketplace: the portal page and its API
         m.get("/portal/", this::portal);
         m.route(HttpMethod.POST, "/portal/api/subscriptions", true, this::subscribe);
@@ -665,10 +669,11 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
     }
 
     private record StreamStart(String topic, KafkaConsumer<String, byte[]> consumer, Map<Integer, Long> start,
-            String client) {
+            String client, java.util.function.Predicate<ConsumerRecord<String, byte[]>> filter) {
     }
 
-    private void openStream(RoutingContext ctx, java.util.function.BiConsumer<StreamStart, Runnable> open) {
+    private void openStream(RoutingContext ctx, java.util.function.Function<Caller, StreamScope.Target> scope,
+            java.util.function.BiConsumer<StreamStart, Runnable> open) {
         String address = ctx.request().remoteAddress() == null ? "?" : ctx.request().remoteAddress().hostAddress();
         ctx.vertx().<StreamStart>executeBlocking(() -> {
             Caller caller;
@@ -677,9 +682,9 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
             } catch (InvalidTokenException e) {
                 throw new ApiException(401, "Invalid token.");
             }
-            String topic = ctx.pathParam("topic");
+            StreamScope.Target target = scope.apply(caller);
+            String topic = target.topic();
             TopicDescription d = catalog.require(topic);
-            checkChannel(caller, AclOperation.READ, topic, address);
             String last = ctx.request().getHeader("Last-Event-ID");
             if (last == null) {
                 last = ctx.request().getParam("last_event_id");
@@ -722,7 +727,7 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
                 if (!missing.isEmpty()) {
                     start.putAll(CursorReader.startOffsets(consumer, topic, missing, earliest));
                 }
-                return new StreamStart(topic, consumer, start, client);
+                return new StreamStart(topic, consumer, start, client, target.filter());
             } catch (RuntimeException e) {
                 mine.decrementAndGet();
                 if (consumer != null) {
@@ -746,9 +751,49 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
         });
     }
 
-    private void sse(RoutingContext ctx) {
+    // ---- scoped streams: the hook of StreamScope (issue 16's patient and staff streams) ----
+
+    private record ScopedStream(String ssePath, String wsPath, StreamScope scope) {
+    }
+
+    /**
+     * Serves SSE at {@code ssePath} and WebSocket at {@code wsPath} (router paths, e.g. {@code /patient/streams/:type})
+     * with this gateway's streaming, the topic and the records each caller sees decided by {@code scope} instead of the
+     * role bindings. Mounted with the gateway's own routes (or at once when they are mounted already); the paths need
+     * their rules in config/access.properties like every path ({@code open}: the stream authenticates itself with a
+     * bearer token or a ticket, as {@code /streams/*} does).
+     */
+    public synchronized void addScopedStream(String ssePath, String wsPath, StreamScope scope) {
+        ScopedStream s = new ScopedStream(ssePath, wsPath, scope);
+        scoped.add(s);
+        if (mounted) {
+            mountScoped(s);
+        }
+    }
+
+    private void mountScoped(ScopedStream s) {
+        mounter.get(s.ssePath(), ctx -> sse(ctx, caller -> s.scope().decide(caller, ctx)));
+        mounter.get(s.wsPath(), ctx -> websocket(ctx, caller -> s.scope().decide(caller, ctx)));
+        LOG.info("Scoped streams at {} (SSE) and {} (WebSocket)", s.ssePath(), s.wsPath());
+    }
+
+    /** The topic of the path, allowed by the role bindings, and the {@code key} parameter's filter. */
+    private java.util.function.Function<Caller, StreamScope.Target> topicOfPath(RoutingContext ctx) {
         String keyFilter = ctx.request().getParam("key");
-        openStream(ctx, (s, release) -> {
+        return caller -> {
+            String topic = ctx.pathParam("topic");
+            catalog.require(topic);
+            checkChannel(caller, AclOperation.READ, topic, address(ctx));
+            return new StreamScope.Target(topic, keyFilter == null ? null : r -> keyFilter.equals(r.key()));
+        };
+    }
+
+    private void sse(RoutingContext ctx) {
+        sse(ctx, topicOfPath(ctx));
+    }
+
+    private void sse(RoutingContext ctx, java.util.function.Function<Caller, StreamScope.Target> scope) {
+        openStream(ctx, scope, (s, release) -> {
             HttpServerResponse response = ctx.response();
             if (response.closed()) {
                 s.consumer().close(Duration.ZERO);
@@ -761,7 +806,7 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
             response.write("retry: 2000\n: stream of " + s.topic() + "\n\n");
             java.util.concurrent.atomic.AtomicLong sent = new java.util.concurrent.atomic.AtomicLong();
             ctx.put(ApiUsage.RECORDS_OUT, sent);
-            StreamSession session = session(s, keyFilter, release,
+            StreamSession session = session(s, release,
                     new StreamSession.Sink() {
                         @Override
                         public boolean full() {
@@ -793,9 +838,9 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
     }
 
     /** A client's stream session (SSE or WebSocket), listed while it runs; when it ends its place is released. */
-    private StreamSession session(StreamStart s, String keyFilter, Runnable release, StreamSession.Sink sink) {
+    private StreamSession session(StreamStart s, Runnable release, StreamSession.Sink sink) {
         StreamSession[] holder = new StreamSession[1];
-        StreamSession session = new StreamSession(s.topic(), s.consumer(), s.start(), keyFilter, sink, heartbeatMs,
+        StreamSession session = StreamSession.filtered(s.topic(), s.consumer(), s.start(), s.filter(), sink, heartbeatMs,
                 stallTimeoutMs, () -> {
                     sessions.remove(holder[0]);
                     release.run();
@@ -806,9 +851,12 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
     }
 
     private void websocket(RoutingContext ctx) {
-        String keyFilter = ctx.request().getParam("key");
+        websocket(ctx, topicOfPath(ctx));
+    }
+
+    private void websocket(RoutingContext ctx, java.util.function.Function<Caller, StreamScope.Target> scope) {
         ctx.request().pause();
-        openStream(ctx, (s, release) -> ctx.request().toWebSocket().onComplete(upgraded -> {
+        openStream(ctx, scope, (s, release) -> ctx.request().toWebSocket().onComplete(upgraded -> {
             if (upgraded.failed()) {
                 s.consumer().close(Duration.ZERO);
                 release.run();
@@ -818,7 +866,7 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
             ws.setWriteQueueMaxSize(streamWriteQueueBytes);
             java.util.concurrent.atomic.AtomicLong sent = new java.util.concurrent.atomic.AtomicLong();
             ctx.put(ApiUsage.RECORDS_OUT, sent);
-            StreamSession session = session(s, keyFilter, release,
+            StreamSession session = session(s, release,
                     new StreamSession.Sink() {
                         @Override
                         public boolean full() {
