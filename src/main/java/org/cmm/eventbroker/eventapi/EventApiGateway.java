@@ -110,6 +110,7 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
     private final Map<String, AtomicInteger> streamsPerClient = new ConcurrentHashMap<>();
     private final List<ScopedStream> scoped = new java.util.concurrent.CopyOnWriteArrayList<>();
     private Mount mounter;
+    private volatile EventApiGateway delegate;
     private volatile boolean mounted;
 
     @Override
@@ -153,6 +154,19 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
             throw new IllegalStateException("The platform HTTP server on port " + serverPort
                     + " was not found (camel.server.enabled); the event API cannot be served");
         }
+        // issue 16: the YAML loader may create this bean twice (pre-parse and load); both would mount the same paths,
+        // the first one answering (its tickets), so scoped streams added to the other could never redeem a ticket.
+        // One gateway per server: a second instance hands its scoped streams to the first and mounts nothing.
+        String mountedKey = "cmm.eventapi.mounted-gateway." + serverPort;
+        EventApiGateway first = camelContext.getRegistry().lookupByNameAndType(mountedKey, EventApiGateway.class);
+        if (first != null && first != this) {
+            delegate = first;
+            mounted = true;
+            scoped.forEach(s -> first.addScopedStream(s.ssePath(), s.wsPath(), s.scope()));
+            LOG.debug("Event API already mounted on port {} by another instance of the bean", serverPort);
+            return;
+        }
+        camelContext.getRegistry().bind(mountedKey, this);
         KafkaClients clients = KafkaClients.of(camelContext);
         admin = clients.admin("cmm-eventapi", Map.of());
         catalog = new TopicCatalog(admin, 10_000, 10_000);
@@ -764,6 +778,10 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
      * bearer token or a ticket, as {@code /streams/*} does).
      */
     public synchronized void addScopedStream(String ssePath, String wsPath, StreamScope scope) {
+        if (delegate != null) {
+            delegate.addScopedStream(ssePath, wsPath, scope);
+            return;
+        }
         ScopedStream s = new ScopedStream(ssePath, wsPath, scope);
         scoped.add(s);
         if (mounted) {

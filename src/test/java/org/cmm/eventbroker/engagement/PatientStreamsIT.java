@@ -157,7 +157,7 @@ class PatientStreamsIT {
             }
             HttpResponse<InputStream> response = http.send(request.GET().build(),
                     HttpResponse.BodyHandlers.ofInputStream());
-            assertEquals(200, response.statusCode(), "patient " + i);
+            assertEquals(200, response.statusCode(), () -> body(response));
             BlockingQueue<String[]> events = new LinkedBlockingQueue<>();
             readEvents(response.body(), events);
             streams.add(events);
@@ -344,7 +344,7 @@ class PatientStreamsIT {
         String once = ticket(patient);
         HttpResponse<InputStream> used = http.send(HttpRequest.newBuilder(URI.create(base
                 + "/patient/streams/results?ticket=" + once)).GET().build(), HttpResponse.BodyHandlers.ofInputStream());
-        assertEquals(200, used.statusCode());
+        assertEquals(200, used.statusCode(), () -> body(used));
         used.body().close();
         assertEquals(401, get("/patient/streams/results?ticket=" + once, null).statusCode(), "single use");
         // the portal topic itself is not readable with a patient token through the generic streams
@@ -388,6 +388,14 @@ class PatientStreamsIT {
     }
 
     // ---- helpers ----
+
+    private static String body(HttpResponse<InputStream> response) {
+        try (InputStream in = response.body()) {
+            return response.statusCode() + " " + new String(in.readNBytes(2000), StandardCharsets.UTF_8);
+        } catch (java.io.IOException e) {
+            return response.statusCode() + " (no body)";
+        }
+    }
 
     private static void send(String patient, String json) throws Exception {
         producer.send(new ProducerRecord<>(RESULTS, patient, json.getBytes(StandardCharsets.UTF_8))).get(30,

@@ -58,7 +58,19 @@ public class RealtimeStreams extends ServiceSupport implements CamelContextAware
         return camelContext;
     }
 
-    /** The event API gateway whose streaming serves these streams (routes/eventapi/event-api.camel.yaml). */
+    private String gatewayRef;
+
+    /**
+     * The name of the event API gateway bean whose streaming serves these streams (routes/eventapi/event-api.camel.yaml),
+     * looked up at start: a {@code #bean:} reference would be resolved while the route files are still being read, in
+     * an order that is not guaranteed. Named {@code ref} so the flow map ({@code cmm.flows}, the Camel K manifests)
+     * pulls in the event API's file with this flow.
+     */
+    public void setRef(String gatewayRef) {
+        this.gatewayRef = gatewayRef;
+    }
+
+    /** The gateway itself (tests). */
     public void setGateway(EventApiGateway gateway) {
         this.gateway = gateway;
     }
@@ -108,8 +120,12 @@ public class RealtimeStreams extends ServiceSupport implements CamelContextAware
 
     @Override
     protected void doStart() {
+        if (gateway == null && gatewayRef != null) {
+            gateway = camelContext.getRegistry().lookupByNameAndType(gatewayRef, EventApiGateway.class);
+        }
         if (gateway == null) {
-            throw new IllegalArgumentException("RealtimeStreams needs the event API gateway (gateway: #bean:eventApiGateway)");
+            throw new IllegalArgumentException("RealtimeStreams needs the event API gateway bean (ref: " + gatewayRef
+                    + "; flow event-api)");
         }
         for (Map.Entry<String, String> e : patientTopics.entrySet()) {
             if (e.getValue() == null || e.getValue().isBlank()) {
