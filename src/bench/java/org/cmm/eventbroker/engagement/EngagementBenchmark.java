@@ -150,7 +150,7 @@ public final class EngagementBenchmark {
             p.put("cmm.security.tls.truststore-password", TestPki.PASSWORD);
             p.put("cmm.engagement.portal.results.held-classes", "critical");
             try (RuntimeUnderTest env = RuntimeUnderTest.flows("push-device-registration", "push-notification-delivery",
-                    "lab-results-mllp-inbound", "patient-portal-results", "realtime-streams").with(p).start()) {
+                    "lab-results-mllp-inbound", "patient-portal-results", "realtime-streams", "event-api").with(p).start()) {
                 HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
                 String base = "http://127.0.0.1:" + env.httpPort();
                 // one patient per platform, each with `devices` devices

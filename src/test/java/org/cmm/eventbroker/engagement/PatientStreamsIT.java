@@ -80,7 +80,7 @@ class PatientStreamsIT {
         p.put("cmm.eventapi.stream.heartbeat-ms", "1000");
         p.put("cmm.engagement.streams.staff", "alerts = notifications.push.alert -> clinician,staff; "
                 + "push-status = notifications.push.status -> operator");
-        env = RuntimeUnderTest.flows("realtime-streams", "push-device-registration", "lab-results-mllp-inbound",
+        env = RuntimeUnderTest.flows("realtime-streams", "event-api", "push-device-registration", "lab-results-mllp-inbound",
                 "patient-portal-results").with(p).start();
         env.runtime().camelContext().getRegistry().bind(AuditSink.REGISTRY_NAME, (AuditSink) AUDIT::add);
         try (Admin admin = KafkaClients.forBootstrap(env.bootstrapServers()).admin("patient-streams-it", Map.of())) {

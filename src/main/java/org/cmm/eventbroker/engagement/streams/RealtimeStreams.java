@@ -63,10 +63,10 @@ public class RealtimeStreams extends ServiceSupport implements CamelContextAware
     /**
      * The name of the event API gateway bean whose streaming serves these streams (routes/eventapi/event-api.camel.yaml),
      * looked up at start: a {@code #bean:} reference would be resolved while the route files are still being read, in
-     * an order that is not guaranteed. Named {@code ref} so the flow map ({@code cmm.flows}, the Camel K manifests)
-     * pulls in the event API's file with this flow.
+     * an order that is not guaranteed. The event API is a flow of its own (a flow never drags in another): run this
+     * flow with it ({@code cmm.flows=event-api,realtime-streams,...}).
      */
-    public void setRef(String gatewayRef) {
+    public void setGatewayBean(String gatewayRef) {
         this.gatewayRef = gatewayRef;
     }
 
@@ -124,8 +124,8 @@ public class RealtimeStreams extends ServiceSupport implements CamelContextAware
             gateway = camelContext.getRegistry().lookupByNameAndType(gatewayRef, EventApiGateway.class);
         }
         if (gateway == null) {
-            throw new IllegalArgumentException("RealtimeStreams needs the event API gateway bean (ref: " + gatewayRef
-                    + "; flow event-api)");
+            throw new IllegalArgumentException("RealtimeStreams needs the event API gateway bean '" + gatewayRef
+                    + "': run the flow event-api with realtime-streams (cmm.flows)");
         }
         for (Map.Entry<String, String> e : patientTopics.entrySet()) {
             if (e.getValue() == null || e.getValue().isBlank()) {
