@@ -172,6 +172,14 @@ public final class EngagementBenchmark {
                     register(http, base, fcmOwner, "{\"platform\":\"fcm\",\"token\":\"bench-fcm-token-" + i
                             + "-abcdefghijklmnop\",\"patientId\":\"MRN90004\"}");
                 }
+                try (org.apache.kafka.clients.admin.Admin admin = KafkaClients.forBootstrap(env.bootstrapServers())
+                        .admin("engagement-bench", Map.of())) {
+                    // the status topic exists before the bench reads it from its end
+                    admin.createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic("notifications.push.status",
+                            1, (short) 1))).all().get(30, TimeUnit.SECONDS);
+                } catch (java.util.concurrent.ExecutionException e) {
+                    // already created by the service
+                }
                 KafkaProducer<String, byte[]> producer = KafkaClients.forBootstrap(env.bootstrapServers())
                         .producer("engagement-bench", Map.of());
                 System.out.printf("Pushes to the local peers: %d notifications x %d devices per platform%n",
