@@ -175,8 +175,10 @@ public final class EngagementBenchmark {
                 try (org.apache.kafka.clients.admin.Admin admin = KafkaClients.forBootstrap(env.bootstrapServers())
                         .admin("engagement-bench", Map.of())) {
                     // the status topic exists before the bench reads it from its end
+                    // (and the portal topic: a patient stream of a topic that does not exist yet answers 404)
                     admin.createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic("notifications.push.status",
-                            1, (short) 1))).all().get(30, TimeUnit.SECONDS);
+                            1, (short) 1), new org.apache.kafka.clients.admin.NewTopic("patient.portal.results", 1,
+                            (short) 1))).all().get(30, TimeUnit.SECONDS);
                 } catch (java.util.concurrent.ExecutionException e) {
                     // already created by the service
                 }
