@@ -55,6 +55,11 @@ public class SchemaRegistryApi extends ServiceSupport implements CamelContextAwa
     private ExternalRegistry external;
     private final Map<String, String> subjectsByKamelet = new ConcurrentHashMap<>();
     private volatile boolean mounted;
+    /** The instance that serves when the YAML loader created this bean twice (see {@link #mount}). */
+    private volatile SchemaRegistryApi delegate;
+    /** The instance serving each runtime (removed when it stops). */
+    private static final Map<CamelContext, SchemaRegistryApi> SERVING =
+            java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
 
     public void setTopic(String topic) {
         this.topic = topic;
@@ -101,6 +106,15 @@ public class SchemaRegistryApi extends ServiceSupport implements CamelContextAwa
         mount();
     }
 
+    /** The instance that serves on this runtime's server: this one, or the first one mounted there. */
+    private SchemaRegistryApi serving() {
+        if (delegate != null || camelContext == null || !url.isEmpty()) {
+            return delegate != null ? delegate : this;
+        }
+        SchemaRegistryApi first = SERVING.get(camelContext);
+        return first != null ? first : this;
+    }
+
     synchronized void mount() {
         if (mounted) {
             return;
@@ -113,6 +127,16 @@ public class SchemaRegistryApi extends ServiceSupport implements CamelContextAwa
             return;
         }
         int serverPort = Integer.parseInt(camelContext.resolvePropertyPlaceholders("{{camel.server.port}}"));
+        // Camel main may create a beans-only file's beans twice (read early for the configuration, then with the
+        // routes). Two instances would keep two stores on one topic, each handing out ids on its own: the same id
+        // for two schemas when both register at once (the start-up registration and a client). One per runtime.
+        SchemaRegistryApi first = SERVING.putIfAbsent(camelContext, this);
+        if (first != null && first != this) {
+            delegate = first;
+            mounted = true;
+            first.mount();
+            return;
+        }
         VertxPlatformHttpRouter router = VertxPlatformHttpRouter.lookup(camelContext,
                 VertxPlatformHttpRouter.getRouterNameFromPort(serverPort));
         if (router == null) {
@@ -200,6 +224,9 @@ public class SchemaRegistryApi extends ServiceSupport implements CamelContextAwa
      */
     public int registerPayloadSchemas() {
         mount();
+        if (delegate != null) {
+            return delegate.registerPayloadSchemas();
+        }
         List<PayloadSchemas.PayloadSchema> schemas = PayloadSchemas.load();
         for (PayloadSchemas.PayloadSchema schema : schemas) {
             try {
@@ -223,6 +250,10 @@ public class SchemaRegistryApi extends ServiceSupport implements CamelContextAwa
      * this project's {@code x-cmm-} keywords), with its subject and version; empty when none is registered.
      */
     public Optional<Map<String, Object>> payloadSchema(String kamelet) {
+        SchemaRegistryApi serving = serving();
+        if (serving != this) {
+            return serving.payloadSchema(kamelet);
+        }
         String subject = subjectsByKamelet.get(kamelet);
         if (subject == null) {
             return Optional.empty();
@@ -428,6 +459,9 @@ public class SchemaRegistryApi extends ServiceSupport implements CamelContextAwa
 
     @Override
     protected void doStop() {
+        if (camelContext != null) {
+            SERVING.remove(camelContext, this);
+        }
         if (store != null) {
             store.close();
         }
