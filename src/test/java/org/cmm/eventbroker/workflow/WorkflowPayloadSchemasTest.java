@@ -1,6 +1,7 @@
 package org.cmm.eventbroker.workflow;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
 
@@ -68,6 +69,10 @@ class WorkflowPayloadSchemasTest {
         notification.setTopicPrefix("notifications.push");
         notification.process(exchange);
         ObjectNode push = PayloadSchemaCheck.parse(exchange.getMessage().getBody(byte[].class));
+        // the schema requires what every writer of notifications.push.<type> writes; a workflow's has more
+        for (String field : new String[] {"priority", "taskId", "workflowType", "instanceId", "businessKey", "createdAt"}) {
+            assertTrue(push.hasNonNull(field), field + " in " + push);
+        }
         PayloadSchemaCheck.of("cmm.notification.push.v1")
                 .valid(push)
                 .invalidAfter(push, p -> p.remove("recipient"), "recipient is always written")
