@@ -94,6 +94,22 @@ class DevicePayloadSchemasTest {
     }
 
     @Test
+    void anAcknowledgementOverHttpIsValidUnderCmmDeviceAlertAcknowledgementV1() throws Exception {
+        AlertAcknowledgementReader reader = new AlertAcknowledgementReader();
+        reader.setClock(Clock.fixed(NOW, ZoneOffset.UTC));
+        Exchange exchange = new DefaultExchange(new DefaultCamelContext());
+        exchange.getMessage().setHeader("alertId", "A-1");
+        exchange.getMessage().setBody(utf8("{\"acknowledgedBy\":\"nurse-7\",\"acknowledgedAt\":\"2026-11-26T12:00:10Z\"}"));
+        reader.process(exchange);
+        ObjectNode ack = PayloadSchemaCheck.parse(exchange.getMessage().getBody(byte[].class));
+        assertEquals("http", ack.get("source").asText());
+        assertEquals("nurse-7", ack.get("acknowledgedBy").asText());
+        PayloadSchemaCheck.of("cmm.device.alert.acknowledgement.v1")
+                .valid(ack)
+                .invalidAfter(ack, a -> a.remove("alertId"), "alertId is always written");
+    }
+
+    @Test
     void anEscalatedAlertsPushNotificationIsValidUnderCmmDeviceAlertNotificationV1() throws Exception {
         AlertTriage triage = new AlertTriage();
         triage.setRepository(MemoryIdempotentRepository.memoryIdempotentRepository());
