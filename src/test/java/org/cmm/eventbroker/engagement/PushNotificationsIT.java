@@ -37,6 +37,7 @@ import com.eatthepath.pushy.apns.server.RejectionReason;
 import com.eatthepath.pushy.apns.server.ValidatingPushNotificationHandlerFactory;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -55,6 +56,7 @@ import org.hl7.fhir.r4.model.Observation;
 import org.hl7.fhir.r4.model.Quantity;
 import org.cmm.eventbroker.testsupport.KafkaTopicReader;
 import org.cmm.eventbroker.testsupport.LogCapture;
+import org.cmm.eventbroker.testsupport.PayloadSchemaCheck;
 import org.cmm.eventbroker.testsupport.RuntimeUnderTest;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -396,6 +398,18 @@ class PushNotificationsIT {
         await().atMost(Duration.ofSeconds(30)).until(() -> webPush.messages(s).size() >= 2);
         assertEquals(Set.of("medication", "appointment"), Set.copyOf(webPush.messages(s).stream()
                 .map(m -> m.path("type").asText()).toList()));
+
+        // the push notification events the portal publisher wrote are valid under the registered payload schema
+        for (String type : List.of("medication", "appointment")) {
+            ConsumerRecord<String, byte[]> event = env.topics().awaitRecords("notifications.push." + type,
+                    r -> "patient/MRN100008".equals(r.key()), 1).get(0);
+            ObjectNode notification = PayloadSchemaCheck.parse(event.value());
+            assertEquals("patient.portal." + (type.equals("medication") ? "medications" : "appointments"),
+                    notification.path("portalTopic").asText());
+            PayloadSchemaCheck.of("cmm.notification.push.v1")
+                    .valid(notification)
+                    .invalidAfter(notification, n -> n.remove("notificationId"), "notificationId is always written");
+        }
     }
 
     @Test

@@ -35,6 +35,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.config.ConfigResource;
+import org.cmm.eventbroker.eventapi.registry.PayloadSchemas;
 import org.cmm.eventbroker.platform.kafka.KafkaClients;
 import org.cmm.eventbroker.testsupport.LogCapture;
 import org.cmm.eventbroker.testsupport.RuntimeUnderTest;
@@ -265,6 +266,24 @@ class SchemaRegistryIT {
         assertEquals("cmm.cds.alert.v1", payload.path("x-cmm-schema-registry").path("subject").asText(), payload.toString());
         assertEquals(registered.path("id").asInt(), payload.path("x-cmm-schema-registry").path("id").asInt());
         assertTrue(payload.path("required").toString().contains("alertId"));
+        // every schema file: each Kamelet it names is a channel whose JSON message carries the registered schema
+        JsonNode channels = JSON.readTree(doc.body()).path("channels");
+        for (PayloadSchemas.PayloadSchema schema : PayloadSchemas.load()) {
+            assertFalse(schema.kamelets().isEmpty(), schema.subject() + " names the Kamelets whose topics carry it");
+            JsonNode latest = ok("GET", "/subjects/" + schema.subject() + "/versions/latest", null);
+            for (String kamelet : schema.kamelets()) {
+                String channelId = channelId(kamelet);
+                assertTrue(channels.has(channelId), kamelet + " is a channel of the AsyncAPI document");
+                JsonNode registeredPayload = JSON.readTree(doc.body()).path("components").path("messages")
+                        .path(channelId + "Json").path("payload");
+                assertEquals(schema.subject(), registeredPayload.path("x-cmm-schema-registry").path("subject")
+                        .asText(), kamelet + ": " + registeredPayload);
+                assertEquals(latest.path("id").asInt(), registeredPayload.path("x-cmm-schema-registry").path("id")
+                        .asInt(), kamelet);
+                assertEquals(JSON.readTree(schema.text()).path("required"), registeredPayload.path("required"),
+                        kamelet);
+            }
+        }
         Path file = Files.createTempFile("asyncapi-registry", ".json");
         Files.writeString(file, doc.body());
         JsonNode result = AsyncApiParser.validate(file);
@@ -338,5 +357,14 @@ class SchemaRegistryIT {
         JsonNode body = JSON.readTree(response.body());
         assertEquals(errorCode, body.path("error_code").asInt(), response.body());
         assertFalse(body.path("message").asText().isBlank());
+    }
+
+    /** The AsyncAPI channel id of a sink Kamelet, as AsyncApiDocument names it (device-topic-sink -> deviceTopic). */
+    private static String channelId(String kamelet) {
+        StringBuilder id = new StringBuilder();
+        for (String word : kamelet.replaceAll("-sink$", "").split("-")) {
+            id.append(id.length() == 0 ? word : Character.toUpperCase(word.charAt(0)) + word.substring(1));
+        }
+        return id.toString();
     }
 }
