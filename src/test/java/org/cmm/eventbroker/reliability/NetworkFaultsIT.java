@@ -160,8 +160,9 @@ class NetworkFaultsIT {
         intake.run();
         assertEquals(20, intake.accepted().size());
         assertEquals(0, intake.errors(), "the intake answered AE while only the LIS was silent");
+        // the LIS consumer may poll its first orders only after the intake is done on a loaded machine
+        await().atMost(Duration.ofSeconds(60)).until(() -> lisLink.accepted() > 0);
         assertEquals(List.of(), arrivals("SIL-"), "orders reached a LIS that never reads");
-        assertTrue(lisLink.accepted() > 0, "the runtime never tried the LIS");
 
         lisLink.heal();
         await().atMost(Duration.ofSeconds(90)).until(() -> arrivals("SIL-").size() == expected.size());

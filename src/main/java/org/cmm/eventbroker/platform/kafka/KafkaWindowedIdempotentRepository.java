@@ -533,44 +533,58 @@ public class KafkaWindowedIdempotentRepository extends ServiceSupport implements
     private List<String> scanDataTopics(long from, long timeoutMs, String clientName,
             java.util.function.Consumer<org.apache.kafka.clients.consumer.ConsumerRecord<String, byte[]>> each)
             throws Exception {
+        // one deadline for every call, closes included: with Kafka away, a look-up must fail within its time (the
+        // resend is answered AE in time) rather than wait for the clients' own 60 s defaults
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
         List<String> topics;
-        try (Admin admin = kafkaClients.admin(clientName + "-admin", Map.of())) {
+        Admin admin = kafkaClients.admin(clientName + "-admin", Map.of());
+        try {
             topics = admin.listTopics().names().get(timeoutMs, TimeUnit.MILLISECONDS).stream()
                     .filter(t -> !t.equals(topic) && recoveryKeys.covers(t)).sorted().toList();
+        } finally {
+            admin.close(Duration.ZERO);
         }
         if (topics.isEmpty()) {
             return topics;
         }
-        try (KafkaConsumer<String, byte[]> consumer = kafkaClients.consumer(clientName, null, Map.of(
+        KafkaConsumer<String, byte[]> consumer = kafkaClients.consumer(clientName, null, Map.of(
                 ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false",
-                ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "5000"))) {
-            Duration timeout = Duration.ofMillis(timeoutMs);
+                ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "5000"));
+        try {
             List<org.apache.kafka.common.TopicPartition> partitions = new ArrayList<>();
             for (String t : topics) {
-                consumer.partitionsFor(t, timeout).forEach(p -> partitions.add(
+                consumer.partitionsFor(t, remaining(deadline)).forEach(p -> partitions.add(
                         new org.apache.kafka.common.TopicPartition(t, p.partition())));
             }
             Map<org.apache.kafka.common.TopicPartition, Long> times = new java.util.HashMap<>();
             partitions.forEach(p -> times.put(p, from));
             Map<org.apache.kafka.common.TopicPartition, org.apache.kafka.clients.consumer.OffsetAndTimestamp> starts =
-                    consumer.offsetsForTimes(times, timeout);
-            Map<org.apache.kafka.common.TopicPartition, Long> ends = consumer.endOffsets(partitions, timeout);
+                    consumer.offsetsForTimes(times, remaining(deadline));
+            Map<org.apache.kafka.common.TopicPartition, Long> ends = consumer.endOffsets(partitions, remaining(deadline));
             List<org.apache.kafka.common.TopicPartition> toRead = partitions.stream()
                     .filter(p -> starts.get(p) != null && starts.get(p).offset() < ends.get(p)).toList();
             consumer.assign(toRead);
             toRead.forEach(p -> consumer.seek(p, starts.get(p).offset()));
-            long deadline = System.nanoTime() + timeout.toNanos();
-            while (toRead.stream().anyMatch(p -> consumer.position(p) < ends.get(p))) {
-                if (System.nanoTime() > deadline) {
-                    throw new IllegalStateException("Timed out reading " + topics + " for the de-duplication keys");
-                }
-                for (org.apache.kafka.clients.consumer.ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+            while (toRead.stream().anyMatch(p -> consumer.position(p, remaining(deadline)) < ends.get(p))) {
+                for (org.apache.kafka.clients.consumer.ConsumerRecord<String, byte[]> r
+                        : consumer.poll(Duration.ofMillis(Math.min(200, remaining(deadline).toMillis())))) {
                     if (r.offset() < ends.get(new org.apache.kafka.common.TopicPartition(r.topic(), r.partition()))) {
                         each.accept(r);
                     }
                 }
             }
+        } finally {
+            consumer.close(Duration.ZERO);
         }
         return topics;
+    }
+
+    /** The time left before {@code deadline}; throws once it has passed. */
+    private static Duration remaining(long deadline) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+            throw new org.apache.kafka.common.errors.TimeoutException("Kafka did not answer the de-duplication look-up in time");
+        }
+        return Duration.ofNanos(left);
     }
 }
