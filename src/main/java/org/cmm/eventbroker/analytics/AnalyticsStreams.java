@@ -46,6 +46,8 @@ import org.apache.kafka.streams.state.QueryableStoreTypes;
 import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
 import org.cmm.eventbroker.platform.kafka.KafkaClients;
 import org.cmm.eventbroker.platform.kafka.KeptForeverTopic;
+import org.cmm.eventbroker.platform.security.TlsMaterial;
+import org.cmm.eventbroker.platform.security.http.CallerCredentials;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -90,7 +92,8 @@ public class AnalyticsStreams extends ServiceSupport implements CamelContextAwar
     private String applicationServer = "";
     private long forwardTimeoutMs = 10_000;
     private volatile HostInfo self;
-    private final HttpClient forwarder = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private boolean forwardTls;
+    private volatile HttpClient forwarder;
     private long closeTimeoutMs = 30_000;
     private int sessionTimeoutMs = 45_000;
 
@@ -223,33 +226,33 @@ public class AnalyticsStreams extends ServiceSupport implements CamelContextAwar
 
     /** Census per ward, ordered by ward; empty wards are left out (every instance's wards). */
     public ArrayNode bedOccupancy() {
-        return bedOccupancy(false);
+        return bedOccupancy(false, null);
     }
 
     /** Flow per unit and hour, ordered by unit then hour (every instance's units). */
     public ArrayNode patientFlow() {
-        return patientFlow(false);
+        return patientFlow(false, null);
     }
 
     /** Wait-time windows per department, ordered by department then window, without their samples. */
     public ArrayNode waitTimes() {
-        return waitTimes(false);
+        return waitTimes(false, null);
     }
 
-    private ArrayNode bedOccupancy(boolean localOnly) {
+    private ArrayNode bedOccupancy(boolean localOnly, String bearer) {
         return query("bed-occupancy", MetricsAggregator.BED_OCCUPANCY, Comparator.comparing(n -> n.path("ward")
-                .asText()), false, localOnly);
+                .asText()), false, localOnly, bearer);
     }
 
-    private ArrayNode patientFlow(boolean localOnly) {
+    private ArrayNode patientFlow(boolean localOnly, String bearer) {
         return query("patient-flow", MetricsAggregator.PATIENT_FLOW, Comparator.<ObjectNode, String>comparing(n ->
-                n.path("unit").asText()).thenComparingLong(n -> n.path("hourStartMs").asLong()), false, localOnly);
+                n.path("unit").asText()).thenComparingLong(n -> n.path("hourStartMs").asLong()), false, localOnly, bearer);
     }
 
-    private ArrayNode waitTimes(boolean localOnly) {
+    private ArrayNode waitTimes(boolean localOnly, String bearer) {
         return query("wait-times", MetricsAggregator.WAIT_TIMES, Comparator.<ObjectNode, String>comparing(n ->
                 n.path("department").asText()).thenComparingLong(n -> n.path("windowStartMs").asLong()), true,
-                localOnly);
+                localOnly, bearer);
     }
 
     private KafkaStreams runningStreams() {
@@ -266,7 +269,7 @@ public class AnalyticsStreams extends ServiceSupport implements CamelContextAwar
      * {@code ?scope=local}. An instance that cannot answer makes the whole answer 503, never a silently partial one.
      */
     private ArrayNode query(String metric, String storeName, Comparator<ObjectNode> order, boolean withoutSamples,
-            boolean localOnly) {
+            boolean localOnly, String bearer) {
         KafkaStreams s = runningStreams();
         List<ObjectNode> rows = new ArrayList<>();
         try {
@@ -294,7 +297,7 @@ public class AnalyticsStreams extends ServiceSupport implements CamelContextAwar
         if (!localOnly && self != null) {
             for (StreamsMetadata other : s.streamsMetadataForStore(storeName)) {
                 if (!other.hostInfo().equals(self)) {
-                    forward(other.hostInfo(), "/analytics/" + metric).forEach(n -> rows.add((ObjectNode) n));
+                    forward(other.hostInfo(), "/analytics/" + metric, bearer).forEach(n -> rows.add((ObjectNode) n));
                 }
             }
         }
@@ -309,6 +312,11 @@ public class AnalyticsStreams extends ServiceSupport implements CamelContextAwar
      * or the owner asked over HTTP.
      */
     public JsonNode ward(String ward, boolean localOnly) {
+        return ward(ward, localOnly, null);
+    }
+
+    /** As {@link #ward(String, boolean)}, forwarded (if at all) with the caller's bearer token (null: none). */
+    JsonNode ward(String ward, boolean localOnly, String bearer) {
         KafkaStreams s = runningStreams();
         String key = Contribution.aggregateKey(Contribution.census(ward, ""));
         KeyQueryMetadata owner = s.queryMetadataForKey(MetricsAggregator.BED_OCCUPANCY, key,
@@ -318,7 +326,7 @@ public class AnalyticsStreams extends ServiceSupport implements CamelContextAwar
         }
         if (!localOnly && self != null && !owner.activeHost().equals(self)) {
             return forward(owner.activeHost(), "/analytics/bed-occupancy/" + URLEncoder.encode(ward,
-                    StandardCharsets.UTF_8).replace("+", "%20"));
+                    StandardCharsets.UTF_8).replace("+", "%20"), bearer);
         }
         String json;
         try {
@@ -338,12 +346,55 @@ public class AnalyticsStreams extends ServiceSupport implements CamelContextAwar
         return n;
     }
 
-    /** GET {path}?scope=local at another instance of the application. */
-    private JsonNode forward(HostInfo host, String path) {
-        URI uri = URI.create("http://" + host.host() + ":" + host.port() + path + "?scope=local");
+    /**
+     * The client of the forwarded queries, made on first use (HTTP/1.1, the platform HTTP server's protocol): over TLS
+     * it verifies the other instance against the runtime's trust ({@code cmm.security.tls.truststore}, else the JDK's
+     * CAs; the host of {@code cmm.analytics.application-server} must be in the other instance's certificate) and
+     * presents the runtime's key ({@code cmm.security.tls.keystore}) when the other instance asks for a client
+     * certificate: the runtime's own service credential, used when there is no caller's token to pass on.
+     */
+    private HttpClient forwarder() {
+        HttpClient c = forwarder;
+        if (c == null) {
+            synchronized (this) {
+                if (forwarder == null) {
+                    HttpClient.Builder b = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                            .connectTimeout(Duration.ofSeconds(5));
+                    if (forwardTls) {
+                        b.sslContext(TlsMaterial.of(camelContext).clientContext());
+                    }
+                    forwarder = b.build();
+                }
+                c = forwarder;
+            }
+        }
+        return c;
+    }
+
+    /**
+     * GET {path}?scope=local at another instance of the application, over HTTPS when this runtime's HTTP server is
+     * (the other instances' is then too), with the caller's bearer token so the other instance checks and audits the
+     * same caller. Without one (null: access control off, a caller by client certificate, or the dashboard asking for
+     * itself) it goes without an {@code Authorization} header: over TLS the other instance then sees the runtime's own
+     * client certificate, if it asks for one. A refusal (401, 403) is passed on with its status; the token is never
+     * logged, nor part of an exception's message.
+     */
+    private JsonNode forward(HostInfo host, String path, String bearer) {
+        URI uri = URI.create((forwardTls ? "https://" : "http://") + host.host() + ":" + host.port() + path
+                + "?scope=local");
         try {
-            HttpResponse<String> answer = forwarder.send(HttpRequest.newBuilder(uri)
-                    .timeout(Duration.ofMillis(forwardTimeoutMs)).GET().build(), HttpResponse.BodyHandlers.ofString());
+            HttpRequest.Builder request = HttpRequest.newBuilder(uri).timeout(Duration.ofMillis(forwardTimeoutMs)).GET();
+            if (bearer != null && !bearer.isBlank()) {
+                request.header("Authorization", "Bearer " + bearer);
+            }
+            HttpResponse<String> answer = forwarder().send(request.build(), HttpResponse.BodyHandlers.ofString());
+            if (answer.statusCode() == 401 || answer.statusCode() == 403) {
+                LOG.warn("The analytics instance at {}:{} refused a forwarded query ({}, {} credentials): its access"
+                        + " rules or this instance's client certificate roles differ", host.host(), host.port(),
+                        answer.statusCode(), bearer == null ? "the runtime's" : "the caller's");
+                throw new AnalyticsUnavailableException("the instance at " + host.host() + ":" + host.port()
+                        + " refused the query (" + answer.statusCode() + ")", answer.statusCode());
+            }
             if (answer.statusCode() != 200) {
                 throw new AnalyticsUnavailableException("the instance at " + host.host() + ":" + host.port()
                         + " answered " + answer.statusCode());
@@ -365,10 +416,11 @@ public class AnalyticsStreams extends ServiceSupport implements CamelContextAwar
      */
     public void answer(Exchange exchange, String metric) {
         boolean local = "local".equals(exchange.getProperty(SCOPE_PROPERTY, String.class));
+        String bearer = CallerCredentials.bearer(exchange).orElse(null);
         respond(exchange, () -> switch (metric) {
-            case "bed-occupancy" -> bedOccupancy(local);
-            case "patient-flow" -> patientFlow(local);
-            case "wait-times" -> waitTimes(local);
+            case "bed-occupancy" -> bedOccupancy(local, bearer);
+            case "patient-flow" -> patientFlow(local, bearer);
+            case "wait-times" -> waitTimes(local, bearer);
             default -> throw new IllegalArgumentException("unknown metric " + metric);
         });
     }
@@ -377,7 +429,8 @@ public class AnalyticsStreams extends ServiceSupport implements CamelContextAwar
     public void answerWard(Exchange exchange) {
         boolean local = "local".equals(exchange.getProperty(SCOPE_PROPERTY, String.class));
         String ward = exchange.getProperty(WARD_PROPERTY, String.class);
-        respond(exchange, () -> ward(ward == null ? "" : ward, local));
+        String bearer = CallerCredentials.bearer(exchange).orElse(null);
+        respond(exchange, () -> ward(ward == null ? "" : ward, local, bearer));
     }
 
     /** Exchange property: "local" for a query that another instance forwarded (this instance's part only). */
@@ -392,8 +445,10 @@ public class AnalyticsStreams extends ServiceSupport implements CamelContextAwar
         } catch (AnalyticsUnavailableException e) {
             exchange.getMessage().setBody(AnalyticsJson.text(AnalyticsJson.MAPPER.createObjectNode()
                     .put("error", e.getMessage())));
-            exchange.getMessage().setHeader(Exchange.HTTP_RESPONSE_CODE, 503);
-            exchange.getMessage().setHeader("Retry-After", "5");
+            exchange.getMessage().setHeader(Exchange.HTTP_RESPONSE_CODE, e.status());
+            if (e.status() == 503) {
+                exchange.getMessage().setHeader("Retry-After", "5");
+            }
         }
         exchange.getMessage().setHeader(Exchange.CONTENT_TYPE, "application/json");
     }
@@ -472,6 +527,7 @@ public class AnalyticsStreams extends ServiceSupport implements CamelContextAwar
     public void setFetchMaxWaitMs(int fetchMaxWaitMs) { this.fetchMaxWaitMs = fetchMaxWaitMs; }
     public void setApplicationServer(String applicationServer) { this.applicationServer = applicationServer; }
     public void setForwardTimeoutMs(long forwardTimeoutMs) { this.forwardTimeoutMs = forwardTimeoutMs; }
+    public void setForwardTls(boolean forwardTls) { this.forwardTls = forwardTls; }
     public void setCloseTimeoutMs(long closeTimeoutMs) { this.closeTimeoutMs = closeTimeoutMs; }
     public void setSessionTimeoutMs(int sessionTimeoutMs) { this.sessionTimeoutMs = sessionTimeoutMs; }
 }

@@ -18,7 +18,9 @@ import org.slf4j.LoggerFactory;
  * The one check in front of an HTTP server's routes (Vert.x handler): {@code Authorization: Bearer <token>} verified,
  * then the {@link AccessRules} table decides. Missing or invalid token: 401 with {@code WWW-Authenticate: Bearer};
  * valid but not allowed, or no rule for the path: 403; allowed: the request goes on without its
- * {@code Authorization} header (so the token never reaches a route, a Kafka header or a log). Every decision is
+ * {@code Authorization} header (so the token never reaches a route, a Kafka header or a log; it is kept aside in
+ * {@link CallerCredentials} only to be passed on when the runtime forwards the request to another instance of
+ * itself). Every decision is
  * recorded through {@link AuditSink#of} (grants only when {@code auditGranted}). Nothing of the token is logged.
  *
  * <p>On the management server the Jolokia path gets one more check: anything but {@code read}, {@code list},
@@ -100,7 +102,7 @@ public final class HttpAccessGuard implements Handler<RoutingContext> {
         if ((authorization == null || authorization.isBlank()) && certificates.enabled()) {
             Optional<javax.security.auth.x500.X500Principal> subject = ClientCertificateRoles.verifiedSubject(ctx);
             if (subject.isPresent()) {
-                authorize(ctx, certificates.callerFor(subject.get()), "CERTIFICATE", rule, method, path, address);
+                authorize(ctx, certificates.callerFor(subject.get()), "CERTIFICATE", null, rule, method, path, address);
                 return;
             }
         }
@@ -131,12 +133,12 @@ public final class HttpAccessGuard implements Handler<RoutingContext> {
                 refuse(ctx, 401, "Bearer realm=\"" + REALM + "\", error=\"invalid_token\"", "invalid token");
                 return;
             }
-            authorize(ctx, verified.result(), "BEARER", rule, method, path, address);
+            authorize(ctx, verified.result(), "BEARER", token, rule, method, path, address);
         });
     }
 
-    private void authorize(RoutingContext ctx, Caller caller, String mechanism, Optional<AccessRules.Rule> rule,
-            String method, String path, String address) {
+    private void authorize(RoutingContext ctx, Caller caller, String mechanism, String token,
+            Optional<AccessRules.Rule> rule, String method, String path, String address) {
         try {
             if (auditGranted) {
                 audit(AuditEvent.authentication(source, caller.name(), mechanism, true, address, null));
@@ -164,6 +166,10 @@ public final class HttpAccessGuard implements Handler<RoutingContext> {
             ctx.setUser(VerifiedCaller.user(caller));
             // and the whole caller (name and roles) to handlers that decide more, e.g. the event API per topic
             ctx.put(CALLER, caller);
+            if (token != null) {
+                // kept (not as a header) only to pass the caller's credentials on to another instance of the runtime
+                CallerCredentials.keep(ctx, token);
+            }
             ctx.next();
         } catch (RuntimeException e) {
             LOG.warn("Access check failed on {} {} ({}); refused", method, path, e.getClass().getSimpleName());
