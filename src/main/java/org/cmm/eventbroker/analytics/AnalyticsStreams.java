@@ -379,12 +379,21 @@ public class AnalyticsStreams extends ServiceSupport implements CamelContextAwar
      * client certificate, if it asks for one. A refusal (401, 403) is passed on with its status; the token is never
      * logged, nor part of an exception's message.
      */
+    private static boolean isLoopback(String host) {
+        try {
+            return java.net.InetAddress.getByName(host).isLoopbackAddress();
+        } catch (java.net.UnknownHostException e) {
+            return false;
+        }
+    }
+
     private JsonNode forward(HostInfo host, String path, String bearer) {
         URI uri = URI.create((forwardTls ? "https://" : "http://") + host.host() + ":" + host.port() + path
                 + "?scope=local");
         try {
             HttpRequest.Builder request = HttpRequest.newBuilder(uri).timeout(Duration.ofMillis(forwardTimeoutMs)).GET();
-            if (bearer != null && !bearer.isBlank()) {
+            // a token crosses the network only encrypted: over plain HTTP only to this machine's loopback
+            if (bearer != null && !bearer.isBlank() && (forwardTls || isLoopback(host.host()))) {
                 request.header("Authorization", "Bearer " + bearer);
             }
             HttpResponse<String> answer = forwarder().send(request.build(), HttpResponse.BodyHandlers.ofString());
