@@ -219,6 +219,13 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
         m.get("/ws/streams/:topic", this::websocket);
         // marketplace: the portal page and its API
         m.get("/portal/", this::portal);
+        // the portal's OIDC login, whose session cookie the guard accepts (eventapi/portal/PortalLogin)
+        org.cmm.eventbroker.eventapi.portal.PortalLogin login = org.cmm.eventbroker.eventapi.portal.PortalLogin.of(
+                camelContext, httpAccess, audit);
+        m.get("/portal/login", login::login);
+        m.get("/portal/callback", login::callback);
+        m.get("/portal/logout", login::logout);
+        m.route(HttpMethod.POST, "/portal/logout", false, login::logout);
         m.get("/portal/usage", ctx -> ctx.response().putHeader("Content-Type", "text/html; charset=utf-8")
                 .putHeader("Cache-Control", "no-store").end(UsagePage.html(usage.totals())));
         m.get("/portal/api/usage", ctx -> json(ctx, 200, UsagePage.json(usage.totals())));
