@@ -174,6 +174,8 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
             RuntimeAuditSink own = new RuntimeAuditSink(camelContext);
             try {
                 camelContext.addService(own, true, true);
+                // bound, so the access guard's decisions (bearer, session cookie) are recorded by it too
+                camelContext.getRegistry().bind(AuditSink.REGISTRY_NAME, own);
             } catch (Exception e) {
                 throw new IllegalStateException(e);
             }

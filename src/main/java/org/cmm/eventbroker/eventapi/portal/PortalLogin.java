@@ -297,8 +297,7 @@ public final class PortalLogin {
         if (!redirectUri.isEmpty()) {
             return redirectUri;
         }
-        String host = ctx.request().getHeader("Host");
-        return (ctx.request().isSSL() ? "https://" : "http://") + host + "/portal/callback";
+        return org.cmm.eventbroker.platform.security.http.SessionCookieAccess.ownOrigin(ctx) + "/portal/callback";
     }
 
     static String challenge(String verifier) {

@@ -17,7 +17,7 @@ import io.vertx.ext.web.RoutingContext;
  * ({@code http[s]://<Host>}) is refused, and a state-changing one (anything but GET/HEAD) must carry its
  * {@code Origin} (browsers always send it on such requests, including WebSocket upgrades).
  */
-final class SessionCookieAccess {
+public final class SessionCookieAccess {
 
     /** What the cookie says about a request. */
     record Outcome(Caller caller, String sessionId, int status, String refusal) {
@@ -85,9 +85,11 @@ final class SessionCookieAccess {
         return new Outcome(caller, id, 200, null);
     }
 
-    /** {@code http[s]://<Host>} of the request as this server received it. */
-    static String ownOrigin(RoutingContext ctx) {
-        String host = ctx.request().getHeader("Host");
+    /** {@code http[s]://<host[:port]>} of the request as this server received it (Host, or HTTP/2's :authority). */
+    public static String ownOrigin(RoutingContext ctx) {
+        io.vertx.core.net.HostAndPort authority = ctx.request().authority();
+        String host = authority == null ? ctx.request().getHeader("Host")
+                : authority.host() + (authority.port() >= 0 ? ":" + authority.port() : "");
         return (ctx.request().isSSL() ? "https://" : "http://") + (host == null ? "" : host);
     }
 }
