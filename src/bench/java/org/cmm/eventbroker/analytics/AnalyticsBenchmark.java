@@ -55,6 +55,10 @@ public final class AnalyticsBenchmark {
     private static final int RATE = Integer.getInteger("bench.analytics.rate", 1000);
     private static final int SECONDS = Integer.getInteger("bench.analytics.seconds", 30);
     private static final int CONNECTIONS = Integer.getInteger("bench.analytics.connections", 8);
+    /** Which parts run: topology, broker, latency (comma-separated; default all three). */
+    private static final String PARTS = System.getProperty("bench.analytics.parts", "topology,broker,latency");
+    /** Runtime settings for this run, "key=value;key=value" (e.g. cmm.analytics.commit-interval-ms=50). */
+    private static final String SETTINGS = System.getProperty("bench.analytics.settings", "");
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private AnalyticsBenchmark() {
@@ -63,12 +67,29 @@ public final class AnalyticsBenchmark {
     public static void main(String[] args) throws Exception {
         System.out.println("== analytics benchmark: " + EVENTS + " events, " + RATE + " msg/s for " + SECONDS + " s over "
                 + CONNECTIONS + " MLLP connections; " + Runtime.getRuntime().availableProcessors() + " cores");
-        topologyFlatOut();
-        try (RuntimeUnderTest env = RuntimeUnderTest.flows("hl7-mllp-inbound", "analytics-queries").with(Map.of(
+        if (PARTS.contains("topology")) {
+            topologyFlatOut();
+        }
+        Map<String, String> settings = new HashMap<>(Map.of(
                 "cmm.analytics.state-dir", Files.createTempDirectory("analytics-bench").toString(),
-                "cmm.analytics.session-timeout-ms", "6000")).start()) {
-            brokerFlatOut(env);
-            latencyAtRate(env);
+                "cmm.analytics.session-timeout-ms", "6000"));
+        for (String kv : SETTINGS.split(";")) {
+            if (kv.contains("=")) {
+                settings.put(kv.substring(0, kv.indexOf('=')).trim(), kv.substring(kv.indexOf('=') + 1).trim());
+            }
+        }
+        if (!SETTINGS.isBlank()) {
+            System.out.println("runtime settings: " + SETTINGS);
+        }
+        try (RuntimeUnderTest env = RuntimeUnderTest.flows("hl7-mllp-inbound", "analytics-queries").with(settings)
+                .start()) {
+            awaitRunning(env);
+            if (PARTS.contains("broker")) {
+                brokerFlatOut(env);
+            }
+            if (PARTS.contains("latency")) {
+                latencyAtRate(env);
+            }
         }
         System.exit(0);
     }
@@ -231,6 +252,22 @@ public final class AnalyticsBenchmark {
                 + " %d acked, %d updates seen; p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms%n", RATE,
                 total / sendSeconds, CONNECTIONS, acked.size(), latencies.length, pct(latencies, 50), pct(latencies, 90),
                 pct(latencies, 99), latencies.length == 0 ? 0 : latencies[latencies.length - 1] / 1e6);
+    }
+
+    /** Until the Streams application answers its queries (started, partitions assigned, state restored). */
+    private static void awaitRunning(RuntimeUnderTest env) throws Exception {
+        java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
+        while (System.nanoTime() < until) {
+            int status = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:"
+                    + env.httpPort() + "/analytics/bed-occupancy")).build(),
+                    java.net.http.HttpResponse.BodyHandlers.discarding()).statusCode();
+            if (status == 200) {
+                return;
+            }
+            TimeUnit.MILLISECONDS.sleep(500);
+        }
+        throw new IllegalStateException("the analytics application did not start within 180 s");
     }
 
     private static double pct(long[] sorted, double p) {

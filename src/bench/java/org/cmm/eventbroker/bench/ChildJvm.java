@@ -85,6 +85,24 @@ final class ChildJvm implements AutoCloseable {
         return (Long) connection().getAttribute(new ObjectName("java.lang:type=OperatingSystem"), "ProcessCpuTime");
     }
 
+    /** Heap in use now, in MB (issue 17 soak). */
+    double heapUsedMb() throws Exception {
+        CompositeData usage = (CompositeData) connection().getAttribute(new ObjectName("java.lang:type=Memory"),
+                "HeapMemoryUsage");
+        return (Long) usage.get("used") / (1024.0 * 1024.0);
+    }
+
+    /** Live threads now (issue 17 soak). */
+    int threadCount() throws Exception {
+        return (Integer) connection().getAttribute(new ObjectName("java.lang:type=Threading"), "ThreadCount");
+    }
+
+    /** Open file descriptors now, sockets included (issue 17 soak). */
+    long openFileDescriptors() throws Exception {
+        return (Long) connection().getAttribute(new ObjectName("java.lang:type=OperatingSystem"),
+                "OpenFileDescriptorCount");
+    }
+
     /** Sum of the heap pools' peak usage since the last reset, in MB. */
     double peakHeapMb() throws Exception {
         MBeanServerConnection c = connection();

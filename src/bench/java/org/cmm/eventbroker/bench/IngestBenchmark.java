@@ -28,7 +28,11 @@ import org.cmm.eventbroker.platform.kafka.TopicsToEnd;
  * acknowledged AA is then looked up on Kafka: it must be there exactly once, with the bytes sent.
  *
  * <p>System properties: bench.connections (16), bench.messages (100000), bench.warmup (20000), bench.rate (1000),
- * bench.rateSeconds (30), bench.systems (raw,handwritten,runtime; also raw-secure and runtime-secure), bench.heap (512m).
+ * bench.rateSeconds (30), bench.systems (raw,handwritten,runtime; also raw-secure, runtime-secure and runtime-all),
+ * bench.heap (512m). {@code runtime} is the HL7 ingest flow alone; {@code runtime-all} (issue 17 item 8) is the runtime
+ * as users start it, every flow in one JVM, with the default topic prefix so the flows consuming the HL7 topics work
+ * on the same traffic: {@code -Dbench.systems=raw,runtime,runtime-all} gives raw, ingest alone and every flow side by
+ * side in one run (ratios runtime/raw, runtime-all/raw; p99 at the offered rate; server CPU per message).
  *
  * <p>The secured systems (issue 12, {@link SecureBench}) run against a second broker of the same harness JVM in the
  * production posture (SASL_SSL SCRAM-SHA-512, the RBAC authorizer and its audit): raw-secure is the raw baseline over
@@ -94,6 +98,13 @@ public final class IngestBenchmark {
         if (rt > 0 && hand > 0) {
             ratios.put("runtime/handwritten", round(rt / hand));
         }
+        double all = throughput(systems, "runtime-all");
+        if (all > 0 && raw > 0) {
+            ratios.put("runtime-all/raw", round(all / raw));
+        }
+        if (all > 0 && rt > 0) {
+            ratios.put("runtime-all/runtime", round(all / rt));
+        }
         double rawSecure = throughput(systems, "raw-secure");
         double rtSecure = throughput(systems, "runtime-secure");
         if (rtSecure > 0 && rt > 0) {
@@ -127,6 +138,9 @@ public final class IngestBenchmark {
             case "raw-secure" -> "raws";
             case "handwritten" -> "hw";
             case "runtime" -> "rt";
+            // issue 17 item 8: every flow, as users start it; the default prefix, so that the flows consuming the
+            // HL7 topics (CDS, workflow triggers, analytics) process the same traffic in the same JVM
+            case "runtime-all" -> "hl7";
             case "runtime-secure" -> "rts";
             default -> throw new IllegalArgumentException("unknown system " + system);
         };
@@ -158,6 +172,7 @@ public final class IngestBenchmark {
                         HandWrittenHapiKafkaServer.class.getName(), List.of(String.valueOf(port), bootstrap, prefix),
                         out.resolve("handwritten.log"));
             } else {
+                boolean everyFlow = system.equals("runtime-all");
                 List<String> props = new ArrayList<>(List.of(
                         "-Dcmm.kafka.bootstrap-servers=" + bootstrap,
                         "-Dcmm.mllp.host=127.0.0.1",
@@ -182,6 +197,14 @@ public final class IngestBenchmark {
                         "-Dcmm.device.pcd.port=" + freePort(),
                         "-Dcmm.device.alerts.pcd.host=127.0.0.1",
                         "-Dcmm.device.alerts.pcd.port=" + freePort()));
+                if (everyFlow) {
+                    props.removeIf(p -> p.startsWith("-Dcamel.main.routes-include-pattern="));
+                    for (String key : List.of("cmm.fhir.subscription.websocket.port", "cmm.lab.lis.port",
+                            "cmm.pharmacy.system.port", "cmm.ehr.mllp.port", "cmm.fhir.subscription.email.smtp-port")) {
+                        props.add("-D" + key + "=" + freePort());
+                    }
+                    props.add("-Dcmm.device.mqtt.broker-url=tcp://127.0.0.1:" + freePort());
+                }
                 if (secured) {
                     props.addAll(secure.runtimeProperties());
                 }
@@ -193,6 +216,9 @@ public final class IngestBenchmark {
                         "org.cmm.eventbroker.runtime.EventBrokerMain", List.of(), out.resolve("runtime.log"));
             }
             child.awaitPort(port, 120_000);
+            if (system.equals("runtime-all")) {
+                MllpLoad.awaitAccepting(port, "ALL-WARMUP", 600_000); // every flow: the port opens before all routes run
+            }
             MllpLoad load = new MllpLoad(port, CONNECTIONS, secured ? secure.mllpTls() : null);
             load.closed(source, 0, WARMUP);
             child.resetPeakHeap();
@@ -245,7 +271,7 @@ public final class IngestBenchmark {
     }
 
     /** Reads the system's topics and checks every AA'd message is there exactly once with its bytes. */
-    private static Map<String, Object> verify(KafkaClients clients, String prefix, MllpLoad.Result r) {
+    static Map<String, Object> verify(KafkaClients clients, String prefix, MllpLoad.Result r) {
         Map<String, Integer> seen = new HashMap<>();
         long[] mismatched = {0};
         try (KafkaConsumer<String, byte[]> consumer = clients.consumer("ingest-benchmark-verify",

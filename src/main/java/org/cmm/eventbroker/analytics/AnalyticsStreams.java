@@ -1,5 +1,11 @@
 package org.cmm.eventbroker.analytics;
 
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -13,6 +19,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.micrometer.core.instrument.Counter;
@@ -24,12 +31,16 @@ import org.apache.camel.support.service.ServiceSupport;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.KeyQueryMetadata;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.StoreQueryParameters;
 import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.StreamsMetadata;
 import org.apache.kafka.streams.errors.InvalidStateStoreException;
 import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
+import org.apache.kafka.streams.state.HostInfo;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.QueryableStoreTypes;
 import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
@@ -73,6 +84,13 @@ public class AnalyticsStreams extends ServiceSupport implements CamelContextAwar
     private int standbyReplicas;
     private int replicationFactor = -1;
     private long commitIntervalMs = 100;
+    private int streamThreads = 1;
+    private long producerLingerMs = 0;
+    private int fetchMaxWaitMs = 500;
+    private String applicationServer = "";
+    private long forwardTimeoutMs = 10_000;
+    private volatile HostInfo self;
+    private final HttpClient forwarder = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private long closeTimeoutMs = 30_000;
     private int sessionTimeoutMs = 45_000;
 
@@ -111,6 +129,17 @@ public class AnalyticsStreams extends ServiceSupport implements CamelContextAwar
         p.put(StreamsConfig.NUM_STANDBY_REPLICAS_CONFIG, standbyReplicas);
         p.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, replicationFactor);
         p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, commitIntervalMs);
+        p.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, streamThreads);
+        // Kafka Streams' own producer default is linger.ms=100: under exactly-once the records then wait in the
+        // producer until the commit flushes them, and the commit (which blocks the stream thread) waits for all of them
+        p.put(StreamsConfig.producerPrefix("linger.ms"), producerLingerMs);
+        p.put(StreamsConfig.consumerPrefix("fetch.max.wait.ms"), fetchMaxWaitMs);
+        // where the other instances reach this one's /analytics/* (interactive queries of the keys it holds)
+        self = applicationServer == null || applicationServer.isBlank() ? null : HostInfo.buildFromEndpoint(
+                applicationServer.trim());
+        if (self != null) {
+            p.put(StreamsConfig.APPLICATION_SERVER_CONFIG, applicationServer.trim());
+        }
         // how long the group waits for an instance that stopped (Streams does not leave the group on close) before its
         // partitions move: the pause of a restart or failover
         p.put(StreamsConfig.consumerPrefix("session.timeout.ms"), sessionTimeoutMs);
@@ -192,28 +221,53 @@ public class AnalyticsStreams extends ServiceSupport implements CamelContextAwar
         return s == null ? "NOT_STARTED" : s.state().name();
     }
 
-    /** Census per ward, ordered by ward; empty wards are left out. */
+    /** Census per ward, ordered by ward; empty wards are left out (every instance's wards). */
     public ArrayNode bedOccupancy() {
-        return query(MetricsAggregator.BED_OCCUPANCY, Comparator.comparing(n -> n.path("ward").asText()), false);
+        return bedOccupancy(false);
     }
 
-    /** Flow per unit and hour, ordered by unit then hour. */
+    /** Flow per unit and hour, ordered by unit then hour (every instance's units). */
     public ArrayNode patientFlow() {
-        return query(MetricsAggregator.PATIENT_FLOW, Comparator.<ObjectNode, String>comparing(n -> n.path("unit").asText())
-                .thenComparingLong(n -> n.path("hourStartMs").asLong()), false);
+        return patientFlow(false);
     }
 
-    /** Wait-time windows per department, ordered by department then window (without their samples). */
+    /** Wait-time windows per department, ordered by department then window, without their samples. */
     public ArrayNode waitTimes() {
-        return query(MetricsAggregator.WAIT_TIMES, Comparator.<ObjectNode, String>comparing(n -> n.path("department")
-                .asText()).thenComparingLong(n -> n.path("windowStartMs").asLong()), true);
+        return waitTimes(false);
     }
 
-    private ArrayNode query(String storeName, Comparator<ObjectNode> order, boolean withoutSamples) {
+    private ArrayNode bedOccupancy(boolean localOnly) {
+        return query("bed-occupancy", MetricsAggregator.BED_OCCUPANCY, Comparator.comparing(n -> n.path("ward")
+                .asText()), false, localOnly);
+    }
+
+    private ArrayNode patientFlow(boolean localOnly) {
+        return query("patient-flow", MetricsAggregator.PATIENT_FLOW, Comparator.<ObjectNode, String>comparing(n ->
+                n.path("unit").asText()).thenComparingLong(n -> n.path("hourStartMs").asLong()), false, localOnly);
+    }
+
+    private ArrayNode waitTimes(boolean localOnly) {
+        return query("wait-times", MetricsAggregator.WAIT_TIMES, Comparator.<ObjectNode, String>comparing(n ->
+                n.path("department").asText()).thenComparingLong(n -> n.path("windowStartMs").asLong()), true,
+                localOnly);
+    }
+
+    private KafkaStreams runningStreams() {
         KafkaStreams s = streams;
         if (s == null || s.state() != KafkaStreams.State.RUNNING) {
             throw new AnalyticsUnavailableException("the analytics application is " + state());
         }
+        return s;
+    }
+
+    /**
+     * The rows of one store: this instance's, plus (unless {@code localOnly}) those of every other instance of the
+     * application that holds a part of the store, asked over HTTP at its {@code application.server} with
+     * {@code ?scope=local}. An instance that cannot answer makes the whole answer 503, never a silently partial one.
+     */
+    private ArrayNode query(String metric, String storeName, Comparator<ObjectNode> order, boolean withoutSamples,
+            boolean localOnly) {
+        KafkaStreams s = runningStreams();
         List<ObjectNode> rows = new ArrayList<>();
         try {
             ReadOnlyKeyValueStore<String, String> store = s.store(StoreQueryParameters.fromNameAndType(storeName,
@@ -237,25 +291,107 @@ public class AnalyticsStreams extends ServiceSupport implements CamelContextAwar
         } catch (InvalidStateStoreException e) {
             throw new AnalyticsUnavailableException("the analytics state is not queryable now (" + state() + ")");
         }
+        if (!localOnly && self != null) {
+            for (StreamsMetadata other : s.streamsMetadataForStore(storeName)) {
+                if (!other.hostInfo().equals(self)) {
+                    forward(other.hostInfo(), "/analytics/" + metric).forEach(n -> rows.add((ObjectNode) n));
+                }
+            }
+        }
         rows.sort(order);
         ArrayNode array = AnalyticsJson.MAPPER.createArrayNode();
         rows.forEach(array::add);
         return array;
     }
 
-    /** GET /analytics/{metric}: the metric as JSON, 503 while the state is restoring or rebalancing. */
-    public void answer(Exchange exchange, String metric) {
+    /**
+     * One ward's census (zeros when it has no patient), from the instance that holds the ward's partition: this one,
+     * or the owner asked over HTTP.
+     */
+    public JsonNode ward(String ward, boolean localOnly) {
+        KafkaStreams s = runningStreams();
+        String key = Contribution.aggregateKey(Contribution.census(ward, ""));
+        KeyQueryMetadata owner = s.queryMetadataForKey(MetricsAggregator.BED_OCCUPANCY, key,
+                Serdes.String().serializer());
+        if (owner == null || owner == KeyQueryMetadata.NOT_AVAILABLE) {
+            throw new AnalyticsUnavailableException("the owner of the ward is not known now (" + state() + ")");
+        }
+        if (!localOnly && self != null && !owner.activeHost().equals(self)) {
+            return forward(owner.activeHost(), "/analytics/bed-occupancy/" + URLEncoder.encode(ward,
+                    StandardCharsets.UTF_8).replace("+", "%20"));
+        }
+        String json;
         try {
-            ArrayNode rows = switch (metric) {
-                case "bed-occupancy" -> bedOccupancy();
-                case "patient-flow" -> patientFlow();
-                case "wait-times" -> waitTimes();
-                default -> throw new IllegalArgumentException("unknown metric " + metric);
-            };
-            exchange.getMessage().setBody(AnalyticsJson.text(rows));
+            // only the ward's partition, and only if this instance holds it (else 503, not a wrong zero)
+            json = s.store(StoreQueryParameters.fromNameAndType(MetricsAggregator.BED_OCCUPANCY,
+                    QueryableStoreTypes.<String, String>keyValueStore()).withPartition(owner.partition())).get(ward);
+        } catch (InvalidStateStoreException e) {
+            throw new AnalyticsUnavailableException("the ward's state is not queryable on this instance now ("
+                    + state() + ")");
+        }
+        ObjectNode n = AnalyticsJson.object(json);
+        if (!n.has("ward")) {
+            n.put("ward", ward);
+            n.put("occupied", 0);
+            n.putObject("beds");
+        }
+        return n;
+    }
+
+    /** GET {path}?scope=local at another instance of the application. */
+    private JsonNode forward(HostInfo host, String path) {
+        URI uri = URI.create("http://" + host.host() + ":" + host.port() + path + "?scope=local");
+        try {
+            HttpResponse<String> answer = forwarder.send(HttpRequest.newBuilder(uri)
+                    .timeout(Duration.ofMillis(forwardTimeoutMs)).GET().build(), HttpResponse.BodyHandlers.ofString());
+            if (answer.statusCode() != 200) {
+                throw new AnalyticsUnavailableException("the instance at " + host.host() + ":" + host.port()
+                        + " answered " + answer.statusCode());
+            }
+            return AnalyticsJson.MAPPER.readTree(answer.body());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AnalyticsUnavailableException("interrupted while asking " + host.host() + ":" + host.port());
+        } catch (java.io.IOException e) {
+            throw new AnalyticsUnavailableException("the instance at " + host.host() + ":" + host.port()
+                    + " cannot be reached (" + e.getClass().getSimpleName() + ")");
+        }
+    }
+
+    /**
+     * GET /analytics/{metric}: the metric as JSON (every instance's part), 503 while the state is restoring or
+     * rebalancing or another instance cannot answer. The exchange property {@value #SCOPE_PROPERTY} "local" (from
+     * ?scope=local: a call of another instance) answers this instance's part only.
+     */
+    public void answer(Exchange exchange, String metric) {
+        boolean local = "local".equals(exchange.getProperty(SCOPE_PROPERTY, String.class));
+        respond(exchange, () -> switch (metric) {
+            case "bed-occupancy" -> bedOccupancy(local);
+            case "patient-flow" -> patientFlow(local);
+            case "wait-times" -> waitTimes(local);
+            default -> throw new IllegalArgumentException("unknown metric " + metric);
+        });
+    }
+
+    /** GET /analytics/bed-occupancy/{ward}: one ward's census, from the instance that holds it. */
+    public void answerWard(Exchange exchange) {
+        boolean local = "local".equals(exchange.getProperty(SCOPE_PROPERTY, String.class));
+        String ward = exchange.getProperty(WARD_PROPERTY, String.class);
+        respond(exchange, () -> ward(ward == null ? "" : ward, local));
+    }
+
+    /** Exchange property: "local" for a query that another instance forwarded (this instance's part only). */
+    public static final String SCOPE_PROPERTY = "analyticsScope";
+    /** Exchange property: the ward of GET /analytics/bed-occupancy/{ward}. */
+    public static final String WARD_PROPERTY = "analyticsWard";
+
+    private void respond(Exchange exchange, java.util.function.Supplier<JsonNode> answer) {
+        try {
+            exchange.getMessage().setBody(AnalyticsJson.text(answer.get()));
             exchange.getMessage().setHeader(Exchange.HTTP_RESPONSE_CODE, 200);
         } catch (AnalyticsUnavailableException e) {
-            exchange.getMessage().setBody("{\"error\":\"" + e.getMessage() + "\"}");
+            exchange.getMessage().setBody(AnalyticsJson.text(AnalyticsJson.MAPPER.createObjectNode()
+                    .put("error", e.getMessage())));
             exchange.getMessage().setHeader(Exchange.HTTP_RESPONSE_CODE, 503);
             exchange.getMessage().setHeader("Retry-After", "5");
         }
@@ -331,6 +467,11 @@ public class AnalyticsStreams extends ServiceSupport implements CamelContextAwar
     public void setStandbyReplicas(int standbyReplicas) { this.standbyReplicas = standbyReplicas; }
     public void setReplicationFactor(int replicationFactor) { this.replicationFactor = replicationFactor; }
     public void setCommitIntervalMs(long commitIntervalMs) { this.commitIntervalMs = commitIntervalMs; }
+    public void setStreamThreads(int streamThreads) { this.streamThreads = streamThreads; }
+    public void setProducerLingerMs(long producerLingerMs) { this.producerLingerMs = producerLingerMs; }
+    public void setFetchMaxWaitMs(int fetchMaxWaitMs) { this.fetchMaxWaitMs = fetchMaxWaitMs; }
+    public void setApplicationServer(String applicationServer) { this.applicationServer = applicationServer; }
+    public void setForwardTimeoutMs(long forwardTimeoutMs) { this.forwardTimeoutMs = forwardTimeoutMs; }
     public void setCloseTimeoutMs(long closeTimeoutMs) { this.closeTimeoutMs = closeTimeoutMs; }
     public void setSessionTimeoutMs(int sessionTimeoutMs) { this.sessionTimeoutMs = sessionTimeoutMs; }
 }

@@ -4,7 +4,10 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -34,12 +37,21 @@ final class MetricsAggregator implements Processor<String, String, String, Strin
     static final String METRIC_HEADER = "analytics_metric";
 
     private static final long HOUR = 3_600_000L;
+    /** How often buckets and windows past the retention are forgotten (a scan of the stores). */
+    static final Duration RETENTION_CHECK = Duration.ofMinutes(1);
 
     private final AnalyticsSettings settings;
     private ProcessorContext<String, String> context;
     private KeyValueStore<String, String> beds;
     private KeyValueStore<String, String> flows;
     private KeyValueStore<String, String> waits;
+    /**
+     * The flow buckets and wait windows not yet final, with the wall-clock time they close at (end plus grace): the
+     * punctuation looks only at these instead of parsing every stored bucket each second. Built at init (after the
+     * stores are restored) from one scan of the stores, then kept up to date by {@link #process}.
+     */
+    private final Map<String, Long> openFlows = new HashMap<>();
+    private final Map<String, Long> openWaits = new HashMap<>();
 
     MetricsAggregator(AnalyticsSettings settings) {
         this.settings = settings;
@@ -51,7 +63,25 @@ final class MetricsAggregator implements Processor<String, String, String, Strin
         this.beds = context.getStateStore(BED_OCCUPANCY);
         this.flows = context.getStateStore(PATIENT_FLOW);
         this.waits = context.getStateStore(WAIT_TIMES);
+        openFlows.clear();
+        openWaits.clear();
+        index(flows, openFlows, f -> f.get("hourStartMs").asLong() + HOUR, settings.flowGraceMs());
+        index(waits, openWaits, w -> w.get("windowEndMs").asLong(), settings.waitGraceMs());
         context.schedule(Duration.ofMillis(settings.punctuationMs()), PunctuationType.WALL_CLOCK_TIME, this::closeDue);
+        context.schedule(RETENTION_CHECK, PunctuationType.WALL_CLOCK_TIME, this::forgetExpired);
+    }
+
+    private static void index(KeyValueStore<String, String> store, Map<String, Long> open,
+            java.util.function.ToLongFunction<JsonNode> end, long grace) {
+        try (KeyValueIterator<String, String> all = store.all()) {
+            while (all.hasNext()) {
+                KeyValue<String, String> kv = all.next();
+                ObjectNode node = AnalyticsJson.object(kv.value);
+                if (!node.path("final").asBoolean()) {
+                    open.put(kv.key, end.applyAsLong(node) + grace);
+                }
+            }
+        }
     }
 
     @Override
@@ -100,6 +130,7 @@ final class MetricsAggregator implements Processor<String, String, String, Strin
             f.put("lengthOfStayCount", 0);
             f.put("lengthOfStayTotalMinutes", 0L);
             f.put("final", false);
+            openFlows.put(key, hourStart + HOUR + settings.flowGraceMs());
         }
         switch (kind) {
             case Contribution.ADMISSION -> f.put("admissions", f.get("admissions").asInt() + delta);
@@ -137,6 +168,7 @@ final class MetricsAggregator implements Processor<String, String, String, Strin
                 w.put("windowEndMs", start + size);
                 w.put("final", false);
                 w.putArray("samplesMs");
+                openWaits.put(key, start + size + settings.waitGraceMs());
             }
             List<Long> samples = new ArrayList<>();
             w.get("samplesMs").forEach(s -> samples.add(s.asLong()));
@@ -177,34 +209,54 @@ final class MetricsAggregator implements Processor<String, String, String, Strin
         }
     }
 
-    /** Wall clock: closes (publishes as final) what has ended, and forgets what is older than the retention. */
+    /** Wall clock: closes (publishes as final) the open buckets and windows whose end plus grace has passed. */
     private void closeDue(long now) {
-        closeDue(flows, "patient-flow", now, f -> f.get("hourStartMs").asLong() + HOUR, settings.flowGraceMs());
-        closeDue(waits, "wait-times", now, w -> w.get("windowEndMs").asLong(), settings.waitGraceMs());
+        closeDue(flows, openFlows, "patient-flow", now);
+        closeDue(waits, openWaits, "wait-times", now);
     }
 
-    private void closeDue(KeyValueStore<String, String> store, String metric, long now,
-            java.util.function.ToLongFunction<JsonNode> end, long grace) {
-        List<KeyValue<String, String>> closing = new ArrayList<>();
+    private void closeDue(KeyValueStore<String, String> store, Map<String, Long> open, String metric, long now) {
+        for (Iterator<Map.Entry<String, Long>> it = open.entrySet().iterator(); it.hasNext(); ) {
+            Map.Entry<String, Long> due = it.next();
+            if (due.getValue() > now) {
+                continue;
+            }
+            it.remove();
+            String json = store.get(due.getKey());
+            if (json == null) {
+                continue;
+            }
+            ObjectNode node = AnalyticsJson.object(json);
+            if (!node.path("final").asBoolean()) {
+                node.put("final", true);
+                String text = AnalyticsJson.text(node);
+                store.put(due.getKey(), text);
+                publish(metric, due.getKey(), text);
+            }
+        }
+    }
+
+    /** Wall clock: forgets the buckets and windows that ended more than the retention ago. */
+    private void forgetExpired(long now) {
+        forgetExpired(flows, openFlows, now, f -> f.get("hourStartMs").asLong() + HOUR);
+        forgetExpired(waits, openWaits, now, w -> w.get("windowEndMs").asLong());
+    }
+
+    private void forgetExpired(KeyValueStore<String, String> store, Map<String, Long> open, long now,
+            java.util.function.ToLongFunction<JsonNode> end) {
         List<String> forget = new ArrayList<>();
         try (KeyValueIterator<String, String> all = store.all()) {
             while (all.hasNext()) {
                 KeyValue<String, String> kv = all.next();
-                ObjectNode node = AnalyticsJson.object(kv.value);
-                long ends = end.applyAsLong(node);
-                if (ends < now - settings.retentionMs()) {
+                if (end.applyAsLong(AnalyticsJson.object(kv.value)) < now - settings.retentionMs()) {
                     forget.add(kv.key);
-                } else if (!node.path("final").asBoolean() && ends + grace <= now) {
-                    node.put("final", true);
-                    closing.add(KeyValue.pair(kv.key, AnalyticsJson.text(node)));
                 }
             }
         }
-        forget.forEach(store::delete);
-        for (KeyValue<String, String> kv : closing) {
-            store.put(kv.key, kv.value);
-            publish(metric, kv.key, kv.value);
-        }
+        forget.forEach(key -> {
+            store.delete(key);
+            open.remove(key);
+        });
     }
 
     private void publish(String metric, String key, String json) {

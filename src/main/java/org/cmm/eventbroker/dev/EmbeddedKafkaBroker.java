@@ -8,7 +8,12 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 
 import kafka.server.KafkaConfig;
@@ -19,6 +24,7 @@ import org.apache.kafka.clients.admin.ScramMechanism;
 import org.apache.kafka.clients.admin.UserScramCredentialUpsertion;
 import org.apache.kafka.clients.admin.UserScramCredentialsDescription;
 import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.utils.Exit;
 import org.apache.kafka.common.utils.Time;
 import org.apache.kafka.metadata.storage.Formatter;
 import org.apache.kafka.server.common.MetadataVersion;
@@ -44,6 +50,14 @@ import org.slf4j.LoggerFactory;
  * controller listener over SSL with the broker's own certificate. Requests are authorized by the
  * {@link RbacAuthorizer}; principals come from {@link CmmKafkaPrincipalBuilder}; SCRAM users are written at format
  * (KIP-900) and added while running when missing.
+ *
+ * <p><b>A fatal error does not end the JVM.</b> Kafka answers some errors by halting the process
+ * ({@code Exit.halt(1)}): in KRaft, a failed metadata log dir (its disk full, for example) does. Here that process is
+ * the runtime's own, so the halt would kill every flow without a graceful close. While an embedded broker runs, the
+ * JVM's Kafka exit and halt procedures are replaced: the broker is stopped instead, {@link #failure()} says why (the
+ * runtime then answers AE and readiness is DOWN, since Kafka cannot be reached), and every
+ * {@code recoveryIntervalMs} it is started again once its data folder has {@code minFreeBytes} usable (issue 17,
+ * docs/reliability.md, "Disk full").
  */
 public final class EmbeddedKafkaBroker implements AutoCloseable {
 
@@ -57,6 +71,22 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     private final Map<String, String> overrides;
     private final Security security;
     private KafkaRaftServer server;
+
+    /** Brokers running in this JVM: those a halt or exit asked by Kafka is turned into a stop for. */
+    private static final Set<EmbeddedKafkaBroker> RUNNING = ConcurrentHashMap.newKeySet();
+    private static boolean exitIntercepted;
+
+    /** Usable bytes the data folder needs before a failed broker is started again (64 MiB). */
+    public static final long DEFAULT_MIN_FREE_BYTES = 64L * 1024 * 1024;
+    /** How often a failed broker checks whether it can start again (10 s). */
+    public static final long DEFAULT_RECOVERY_INTERVAL_MS = 10_000;
+
+    private volatile String failure;
+    private volatile boolean closed;
+    private long minFreeBytes = DEFAULT_MIN_FREE_BYTES;
+    private long recoveryIntervalMs = DEFAULT_RECOVERY_INTERVAL_MS;
+    private ScheduledExecutorService recovery;
+    private long lastDownWarning = System.nanoTime() - TimeUnit.HOURS.toNanos(1);
 
     /**
      * The secure posture's settings.
@@ -118,7 +148,114 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         this.overrides = Map.copyOf(overrides);
     }
 
+    /**
+     * After a fatal error, the broker is started again once its data folder has this many usable bytes, checked every
+     * {@code intervalMs} (set before {@link #start()}).
+     */
+    public void setRecovery(long minFreeBytes, long intervalMs) {
+        this.minFreeBytes = minFreeBytes;
+        this.recoveryIntervalMs = intervalMs;
+    }
+
+    /**
+     * Why the broker stopped on its own (Kafka asked to halt or exit the JVM, e.g. its data folder's disk is full),
+     * while it is stopped for that reason; empty when it runs or was stopped on purpose.
+     */
+    public Optional<String> failure() {
+        return Optional.ofNullable(failure);
+    }
+
     public synchronized void start() throws Exception {
+        if (server != null) {
+            return;
+        }
+        closed = false;
+        interceptExit();
+        startServer();
+        RUNNING.add(this);
+        if (recovery == null) {
+            recovery = Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "embedded-kafka-recovery");
+                t.setDaemon(true);
+                return t;
+            });
+            recovery.scheduleWithFixedDelay(this::recoverIfFailed, recoveryIntervalMs, recoveryIntervalMs,
+                    TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /**
+     * Kafka's {@code Exit.halt}/{@code Exit.exit} stop the embedded brokers instead of the JVM. Installed once; the
+     * procedures are the JVM's (Kafka's {@code Exit} is static), and no other Kafka server runs in this process.
+     */
+    private static synchronized void interceptExit() {
+        if (exitIntercepted) {
+            return;
+        }
+        Exit.setHaltProcedure((status, message) -> fatal("halt", status, message));
+        Exit.setExitProcedure((status, message) -> fatal("exit", status, message));
+        exitIntercepted = true;
+    }
+
+    private static void fatal(String what, int status, String message) {
+        LOG.error("Kafka asked to {} the JVM with status {} ({}): the embedded broker is stopped instead; the runtime "
+                + "answers AE until it is back", what, status, message == null ? "no reason given" : message);
+        for (EmbeddedKafkaBroker broker : RUNNING) {
+            broker.fail(what + " " + status + (message == null ? "" : ": " + message));
+        }
+    }
+
+    /** Stops the broker after a fatal error, on a thread of its own (the caller is one of Kafka's threads). */
+    private void fail(String reason) {
+        if (failure != null) {
+            return;
+        }
+        failure = reason;
+        RUNNING.remove(this);
+        Thread stopper = new Thread(() -> {
+            try {
+                stopServer();
+            } catch (RuntimeException e) {
+                LOG.warn("The failed embedded Kafka broker did not stop cleanly: {}", e.toString());
+            }
+        }, "embedded-kafka-failed-stop");
+        stopper.setDaemon(true);
+        stopper.start();
+    }
+
+    /** Starts a failed broker again when it is stopped and its folder has room. */
+    private void recoverIfFailed() {
+        if (failure == null || closed) {
+            return;
+        }
+        synchronized (this) {
+            if (server != null || failure == null || closed) {
+                return; // still stopping
+            }
+            try {
+                long usable = Files.getFileStore(dataDir).getUsableSpace();
+                if (usable < minFreeBytes) {
+                    long now = System.nanoTime();
+                    if (now - lastDownWarning > TimeUnit.MINUTES.toNanos(1)) {
+                        lastDownWarning = now;
+                        LOG.warn("Embedded Kafka broker still down ({}): {} bytes usable in its data folder, {} needed",
+                                failure, usable, minFreeBytes);
+                    }
+                    return;
+                }
+                LOG.info("Starting the embedded Kafka broker again after: {}", failure);
+                failure = null;
+                startServer();
+                RUNNING.add(this);
+            } catch (Exception e) {
+                failure = failure == null ? "restart failed: " + e.getClass().getSimpleName() : failure;
+                LOG.warn("The embedded Kafka broker could not start again: {}", e.toString());
+                stopServer();
+            }
+        }
+    }
+
+    private synchronized void startServer() throws Exception {
         if (server != null) {
             return;
         }
@@ -209,10 +346,21 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     }
 
     public synchronized boolean isRunning() {
-        return server != null;
+        return server != null && failure == null;
     }
 
     public synchronized void stop() {
+        closed = true;
+        failure = null;
+        RUNNING.remove(this);
+        if (recovery != null) {
+            recovery.shutdownNow();
+            recovery = null;
+        }
+        stopServer();
+    }
+
+    private synchronized void stopServer() {
         if (server == null) {
             return;
         }

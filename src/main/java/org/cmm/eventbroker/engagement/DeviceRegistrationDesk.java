@@ -20,6 +20,10 @@ import org.apache.camel.Message;
 import org.apache.camel.Processor;
 import org.apache.camel.support.service.ServiceHelper;
 import org.apache.camel.support.service.ServiceSupport;
+import org.cmm.eventbroker.platform.security.audit.AuditEvent;
+import org.cmm.eventbroker.platform.security.audit.AuditSink;
+import org.cmm.eventbroker.platform.security.http.Caller;
+import org.cmm.eventbroker.platform.security.http.VerifiedCaller;
 
 /**
  * The device registration API: {@code POST /engagement/devices} checks a registration and stores it in the
@@ -33,6 +37,12 @@ import org.apache.camel.support.service.ServiceSupport;
  * Exactly one of {@code patientId} and {@code staffId}. A Web Push endpoint must be HTTPS on a host of
  * {@link #setWebPushHosts the allowed push services} (an endpoint is a URL the broker will POST to: no arbitrary
  * targets), its key a point of P-256 and its secret 16 bytes. Every refusal is a 400 naming the field, never quoting it.
+ *
+ * <p>With access control on, a registration (and a removal) is bound to the verified caller ({@link VerifiedCaller}):
+ * a token with a {@code patient} claim registers devices only for that patient, any other token only for the staff
+ * member it names ({@code staffId} = the token's name); a caller holding {@link #setRegistrarRoles a registrar role}
+ * (a back-office service) registers for anyone. Anything else is a 403 with the reason, audited. With access control
+ * off (development posture, loopback only) there is no caller and the body is taken as it is.
  */
 public class DeviceRegistrationDesk extends ServiceSupport implements Processor, org.apache.camel.CamelContextAware {
 
@@ -48,6 +58,7 @@ public class DeviceRegistrationDesk extends ServiceSupport implements Processor,
     private List<String> webPushHosts = List.of();
     private boolean allowHttpEndpoints;
     private int maxBodyBytes = 8192;
+    private List<String> registrarRoles = List.of("push-device-registrar");
 
     @Override
     public void setCamelContext(org.apache.camel.CamelContext camelContext) {
@@ -73,6 +84,11 @@ public class DeviceRegistrationDesk extends ServiceSupport implements Processor,
     /** Plain-HTTP endpoints (a local test push service only). */
     public void setAllowHttpEndpoints(boolean allowHttpEndpoints) {
         this.allowHttpEndpoints = allowHttpEndpoints;
+    }
+
+    /** Roles that may register and remove devices of any recipient (a back-office service, not an app). */
+    public void setRegistrarRoles(String roles) {
+        this.registrarRoles = Arrays.stream(roles.split(",")).map(String::trim).filter(r -> !r.isEmpty()).toList();
     }
 
     public void setMaxBodyBytes(int maxBodyBytes) {
@@ -127,6 +143,7 @@ public class DeviceRegistrationDesk extends ServiceSupport implements Processor,
         PushPlatform platform = PushPlatform.of(n.path("platform").asText(""))
                 .orElseThrow(() -> new DeviceRegistrationRejectedException(400, "platform must be webpush, apns or fcm"));
         Recipient recipient = recipient(n);
+        requireOwnRecipient(m, recipient, "RegisterPushDevice");
         String now = OffsetDateTime.now(ZoneOffset.UTC).toString();
         DeviceRegistration registration = switch (platform) {
             case WEBPUSH -> webPush(n, recipient, now);
@@ -153,10 +170,50 @@ public class DeviceRegistrationDesk extends ServiceSupport implements Processor,
         if (id == null || !id.matches("[0-9a-f-]{36}")) {
             throw new DeviceRegistrationRejectedException(400, "the path must name a device id");
         }
+        java.util.Optional<DeviceRegistration> device = registry.find(id);
+        if (device.isPresent()) {
+            requireOwnRecipient(m, device.get().recipient(), "RemovePushDevice");
+        }
         if (!registry.remove(id, "unregistered by the app")) {
             throw new DeviceRegistrationRejectedException(404, "no device registered with this id");
         }
         answer(m, 204, null);
+    }
+
+    /**
+     * Refuses (403, audited) a caller that acts for another recipient than its own: a patient token for anyone but its
+     * {@code patient} claim, a staff token for anyone but itself. No caller (access control off): allowed.
+     */
+    private void requireOwnRecipient(Message m, Recipient recipient, String operation)
+            throws DeviceRegistrationRejectedException {
+        java.util.Optional<Caller> verified = VerifiedCaller.caller(m);
+        if (verified.isEmpty()) {
+            return;
+        }
+        Caller caller = verified.get();
+        if (caller.holdsAny(registrarRoles)) {
+            return;
+        }
+        String refusal;
+        if (caller.patient() != null) {
+            refusal = Recipient.PATIENT.equals(recipient.kind()) && caller.patient().equals(recipient.id()) ? null
+                    : Recipient.PATIENT.equals(recipient.kind()) ? "patientId is not the patient of the token"
+                    : "a patient's token cannot register devices for staff";
+        } else if (Recipient.PATIENT.equals(recipient.kind())) {
+            refusal = "the token carries no patient claim: patientId is not its own";
+        } else {
+            refusal = caller.name().equals(recipient.id()) ? null : "staffId is not the caller of the token";
+        }
+        if (refusal != null) {
+            try {
+                // the reason names the rule, never the ids (the audit record carries the caller's name only)
+                AuditSink.of(camelContext).record(AuditEvent.authorization("http", caller.name(), operation,
+                        "PushDevice", "/engagement/devices", false, null, refusal));
+            } catch (RuntimeException e) {
+                // the refusal stands even when the audit sink fails; it logs its own failure
+            }
+            throw new DeviceRegistrationRejectedException(403, refusal);
+        }
     }
 
     private static void answer(Message m, int status, String body) {

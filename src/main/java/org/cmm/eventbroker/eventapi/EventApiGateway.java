@@ -45,6 +45,7 @@ import org.cmm.eventbroker.platform.security.http.Caller;
 import org.cmm.eventbroker.platform.security.http.HttpAccess;
 import org.cmm.eventbroker.platform.security.http.HttpAccessGuard;
 import org.cmm.eventbroker.platform.security.http.InvalidTokenException;
+import org.cmm.eventbroker.platform.security.http.StreamTickets;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -110,6 +111,9 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
     private AuditSink audit;
     private final Set<StreamSession> sessions = ConcurrentHashMap.newKeySet();
     private final Map<String, AtomicInteger> streamsPerClient = new ConcurrentHashMap<>();
+    private final List<ScopedStream> scoped = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private Mount mounter;
+    private volatile EventApiGateway delegate;
     private volatile boolean mounted;
 
     @Override
@@ -153,6 +157,19 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
             throw new IllegalStateException("The platform HTTP server on port " + serverPort
                     + " was not found (camel.server.enabled); the event API cannot be served");
         }
+        // issue 16: the YAML loader may create this bean twice (pre-parse and load); both would mount the same paths,
+        // the first one answering (its tickets), so scoped streams added to the other could never redeem a ticket.
+        // One gateway per server: a second instance hands its scoped streams to the first and mounts nothing.
+        String mountedKey = "cmm.eventapi.mounted-gateway." + serverPort;
+        EventApiGateway first = camelContext.getRegistry().lookupByNameAndType(mountedKey, EventApiGateway.class);
+        if (first != null && first != this) {
+            delegate = first;
+            mounted = true;
+            scoped.forEach(s -> first.addScopedStream(s.ssePath(), s.wsPath(), s.scope()));
+            LOG.debug("Event API already mounted on port {} by another instance of the bean", serverPort);
+            return;
+        }
+        camelContext.getRegistry().bind(mountedKey, this);
         KafkaClients clients = KafkaClients.of(camelContext);
         admin = clients.admin("cmm-eventapi", Map.of());
         catalog = new TopicCatalog(admin, 10_000, 10_000);
@@ -219,6 +236,8 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
         m.route(HttpMethod.POST, "/streams/tickets", false, this::ticket);
         m.get("/streams/:topic", this::sse);
         m.get("/ws/streams/:topic", this::websocket);
+        mounter = m;
+        scoped.forEach(this::mountScoped);
         // marketplace: the portal page and its API
         m.get("/portal/", this::portal);
         // the portal's OIDC login, whose session cookie the guard accepts (eventapi/portal/PortalLogin)
@@ -663,8 +682,8 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
             String ticket = tickets.issue(caller == null ? new Caller("anonymous", Set.of()) : caller);
             json(ctx, 201, RecordCodec.JSON.createObjectNode().put("ticket", ticket)
                     .put("expires_in_ms", tickets.ttlMs()));
-        } catch (ApiException e) {
-            error(ctx, e);
+        } catch (StreamTickets.TooManyTicketsException e) {
+            error(ctx, new ApiException(429, e.getMessage()));
         }
     }
 
@@ -693,10 +712,11 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
     }
 
     private record StreamStart(String topic, KafkaConsumer<String, byte[]> consumer, Map<Integer, Long> start,
-            String client) {
+            String client, java.util.function.Predicate<ConsumerRecord<String, byte[]>> filter) {
     }
 
-    private void openStream(RoutingContext ctx, java.util.function.BiConsumer<StreamStart, Runnable> open) {
+    private void openStream(RoutingContext ctx, java.util.function.Function<Caller, StreamScope.Target> scope,
+            java.util.function.BiConsumer<StreamStart, Runnable> open) {
         String address = ctx.request().remoteAddress() == null ? "?" : ctx.request().remoteAddress().hostAddress();
         ctx.vertx().<StreamStart>executeBlocking(() -> {
             Caller caller;
@@ -705,9 +725,9 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
             } catch (InvalidTokenException e) {
                 throw new ApiException(401, "Invalid token.");
             }
-            String topic = ctx.pathParam("topic");
+            StreamScope.Target target = scope.apply(caller);
+            String topic = target.topic();
             TopicDescription d = catalog.require(topic);
-            checkChannel(caller, AclOperation.READ, topic, address);
             String last = ctx.request().getHeader("Last-Event-ID");
             if (last == null) {
                 last = ctx.request().getParam("last_event_id");
@@ -750,7 +770,7 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
                 if (!missing.isEmpty()) {
                     start.putAll(CursorReader.startOffsets(consumer, topic, missing, earliest));
                 }
-                return new StreamStart(topic, consumer, start, client);
+                return new StreamStart(topic, consumer, start, client, target.filter());
             } catch (RuntimeException e) {
                 mine.decrementAndGet();
                 if (consumer != null) {
@@ -774,9 +794,53 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
         });
     }
 
-    private void sse(RoutingContext ctx) {
+    // ---- scoped streams: the hook of StreamScope (issue 16's patient and staff streams) ----
+
+    private record ScopedStream(String ssePath, String wsPath, StreamScope scope) {
+    }
+
+    /**
+     * Serves SSE at {@code ssePath} and WebSocket at {@code wsPath} (router paths, e.g. {@code /patient/streams/:type})
+     * with this gateway's streaming, the topic and the records each caller sees decided by {@code scope} instead of the
+     * role bindings. Mounted with the gateway's own routes (or at once when they are mounted already); the paths need
+     * their rules in config/access.properties like every path ({@code open}: the stream authenticates itself with a
+     * bearer token or a ticket, as {@code /streams/*} does).
+     */
+    public synchronized void addScopedStream(String ssePath, String wsPath, StreamScope scope) {
+        if (delegate != null) {
+            delegate.addScopedStream(ssePath, wsPath, scope);
+            return;
+        }
+        ScopedStream s = new ScopedStream(ssePath, wsPath, scope);
+        scoped.add(s);
+        if (mounted) {
+            mountScoped(s);
+        }
+    }
+
+    private void mountScoped(ScopedStream s) {
+        mounter.get(s.ssePath(), ctx -> sse(ctx, caller -> s.scope().decide(caller, ctx)));
+        mounter.get(s.wsPath(), ctx -> websocket(ctx, caller -> s.scope().decide(caller, ctx)));
+        LOG.info("Scoped streams at {} (SSE) and {} (WebSocket)", s.ssePath(), s.wsPath());
+    }
+
+    /** The topic of the path, allowed by the role bindings, and the {@code key} parameter's filter. */
+    private java.util.function.Function<Caller, StreamScope.Target> topicOfPath(RoutingContext ctx) {
         String keyFilter = ctx.request().getParam("key");
-        openStream(ctx, (s, release) -> {
+        return caller -> {
+            String topic = ctx.pathParam("topic");
+            catalog.require(topic);
+            checkChannel(caller, AclOperation.READ, topic, address(ctx));
+            return new StreamScope.Target(topic, keyFilter == null ? null : r -> keyFilter.equals(r.key()));
+        };
+    }
+
+    private void sse(RoutingContext ctx) {
+        sse(ctx, topicOfPath(ctx));
+    }
+
+    private void sse(RoutingContext ctx, java.util.function.Function<Caller, StreamScope.Target> scope) {
+        openStream(ctx, scope, (s, release) -> {
             HttpServerResponse response = ctx.response();
             if (response.closed()) {
                 s.consumer().close(Duration.ZERO);
@@ -789,7 +853,7 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
             response.write("retry: 2000\n: stream of " + s.topic() + "\n\n");
             java.util.concurrent.atomic.AtomicLong sent = new java.util.concurrent.atomic.AtomicLong();
             ctx.put(ApiUsage.RECORDS_OUT, sent);
-            StreamSession session = session(s, keyFilter, release,
+            StreamSession session = session(s, release,
                     new StreamSession.Sink() {
                         @Override
                         public boolean full() {
@@ -821,9 +885,9 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
     }
 
     /** A client's stream session (SSE or WebSocket), listed while it runs; when it ends its place is released. */
-    private StreamSession session(StreamStart s, String keyFilter, Runnable release, StreamSession.Sink sink) {
+    private StreamSession session(StreamStart s, Runnable release, StreamSession.Sink sink) {
         StreamSession[] holder = new StreamSession[1];
-        StreamSession session = new StreamSession(s.topic(), s.consumer(), s.start(), keyFilter, sink, heartbeatMs,
+        StreamSession session = StreamSession.filtered(s.topic(), s.consumer(), s.start(), s.filter(), sink, heartbeatMs,
                 stallTimeoutMs, () -> {
                     sessions.remove(holder[0]);
                     release.run();
@@ -834,9 +898,12 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
     }
 
     private void websocket(RoutingContext ctx) {
-        String keyFilter = ctx.request().getParam("key");
+        websocket(ctx, topicOfPath(ctx));
+    }
+
+    private void websocket(RoutingContext ctx, java.util.function.Function<Caller, StreamScope.Target> scope) {
         ctx.request().pause();
-        openStream(ctx, (s, release) -> ctx.request().toWebSocket().onComplete(upgraded -> {
+        openStream(ctx, scope, (s, release) -> ctx.request().toWebSocket().onComplete(upgraded -> {
             if (upgraded.failed()) {
                 s.consumer().close(Duration.ZERO);
                 release.run();
@@ -846,7 +913,7 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
             ws.setWriteQueueMaxSize(streamWriteQueueBytes);
             java.util.concurrent.atomic.AtomicLong sent = new java.util.concurrent.atomic.AtomicLong();
             ctx.put(ApiUsage.RECORDS_OUT, sent);
-            StreamSession session = session(s, keyFilter, release,
+            StreamSession session = session(s, release,
                     new StreamSession.Sink() {
                         @Override
                         public boolean full() {
@@ -877,6 +944,53 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
             ws.exceptionHandler(e -> session.stop());
             session.schedule(streams, pollIntervalMs);
         }));
+    }
+
+    // ---- shared with the GraphQL endpoint (GraphQlEndpoint): the same catalog, readers, access and stream limits ----
+
+    /** What the GraphQL endpoint serves with: the gateway's own parts, so both answer alike (mounts first). */
+    record Shared(TopicCatalog catalog, Admin admin, CursorReader reader, ChannelAccess access, HttpAccess httpAccess,
+            StreamTickets tickets, ApiUsage usage, java.util.concurrent.ScheduledExecutorService streams, int readMax,
+            long heartbeatMs, long pollIntervalMs, long stallTimeoutMs, int streamBufferRecords,
+            int streamWriteQueueBytes) {
+    }
+
+    Shared shared() {
+        mount();
+        return new Shared(catalog, admin, reader, access, httpAccess, tickets, usage, streams, readMax, heartbeatMs,
+                pollIntervalMs, stallTimeoutMs, streamBufferRecords, streamWriteQueueBytes);
+    }
+
+    /** Refuses (403, audited) unless the caller may do the operation on the topic. */
+    void authorize(Caller caller, AclOperation operation, String topic, String address) {
+        checkChannel(caller, operation, topic, address);
+    }
+
+    /** Takes one stream place of the client under the same limits as SSE/WebSocket (429 beyond); the result frees it. */
+    Runnable reserveStream(String client) {
+        if (sessions.size() >= maxStreams) {
+            throw new ApiException(429, "Too many streams on this instance.");
+        }
+        AtomicInteger mine = streamsPerClient.computeIfAbsent(client, c -> new AtomicInteger());
+        if (mine.incrementAndGet() > maxStreamsPerClient) {
+            mine.decrementAndGet();
+            throw new ApiException(429, "Too many streams for this client (at most " + maxStreamsPerClient + ").");
+        }
+        java.util.concurrent.atomic.AtomicBoolean released = new java.util.concurrent.atomic.AtomicBoolean();
+        return () -> {
+            if (released.compareAndSet(false, true) && mine.decrementAndGet() <= 0) {
+                streamsPerClient.remove(client, mine);
+            }
+        };
+    }
+
+    /** Lists a running stream session (stopped with the gateway), or removes it when it ended. */
+    void track(StreamSession session, boolean running) {
+        if (running) {
+            sessions.add(session);
+        } else {
+            sessions.remove(session);
+        }
     }
 
     // ---- marketplace ----

@@ -9,6 +9,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Predicate;
 
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.Consumer;
@@ -49,7 +50,7 @@ final class StreamSession {
     private final String topic;
     private final Consumer<String, byte[]> consumer;
     private final Map<Integer, Long> positions;
-    private final String keyFilter;
+    private final Predicate<ConsumerRecord<String, byte[]>> filter;
     private final Sink sink;
     private final long heartbeatMs;
     private final long stallTimeoutMs;
@@ -64,10 +65,25 @@ final class StreamSession {
 
     StreamSession(String topic, Consumer<String, byte[]> consumer, Map<Integer, Long> start, String keyFilter,
             Sink sink, long heartbeatMs, long stallTimeoutMs, Runnable onEnd) {
+        this(keyFilter == null ? r -> true : r -> keyFilter.equals(r.key()), topic, consumer, start, sink,
+                heartbeatMs, stallTimeoutMs, onEnd);
+    }
+
+    /** A session that sends only the records {@code filter} accepts (a {@link StreamScope}'s); positions move past all. */
+    static StreamSession filtered(String topic, Consumer<String, byte[]> consumer, Map<Integer, Long> start,
+            Predicate<ConsumerRecord<String, byte[]>> filter, Sink sink, long heartbeatMs, long stallTimeoutMs,
+            Runnable onEnd) {
+        return new StreamSession(filter == null ? r -> true : filter, topic, consumer, start, sink, heartbeatMs,
+                stallTimeoutMs, onEnd);
+    }
+
+    private StreamSession(Predicate<ConsumerRecord<String, byte[]>> filter, String topic,
+            Consumer<String, byte[]> consumer, Map<Integer, Long> start, Sink sink, long heartbeatMs,
+            long stallTimeoutMs, Runnable onEnd) {
         this.topic = topic;
         this.consumer = consumer;
         this.positions = new HashMap<>(start);
-        this.keyFilter = keyFilter;
+        this.filter = filter;
         this.sink = sink;
         this.heartbeatMs = heartbeatMs;
         this.stallTimeoutMs = stallTimeoutMs;
@@ -113,7 +129,7 @@ final class StreamSession {
                 }
                 ConsumerRecord<String, byte[]> r = buffer.poll();
                 positions.put(r.partition(), r.offset() + 1);
-                if (keyFilter == null || keyFilter.equals(r.key())) {
+                if (filter.test(r)) {
                     sink.send(new Position(topic, positions).encode(), r);
                     sent++;
                     lastSent = now;

@@ -43,6 +43,9 @@ public final class Hl7MessageHeader {
         }
         // MSH itself is ASCII whatever MSH-18 declares, so ISO-8859-1 reads it byte for byte
         String line = new String(raw, start, end - start, StandardCharsets.ISO_8859_1);
+        if (line.length() < 4) {
+            return Optional.empty(); // "MSH" then a line break: no field separator, no header
+        }
         char fieldSeparator = line.charAt(3);
         if (Character.isLetterOrDigit(fieldSeparator) || Character.isWhitespace(fieldSeparator)) {
             return Optional.empty();

@@ -47,12 +47,18 @@ final class Er7Message {
         if (payload == null) {
             throw new WarehouseRejectException("empty payload");
         }
-        return new Er7Message(new String(payload, StandardCharsets.ISO_8859_1).strip());
+        // NUL is no HL7 character and no PostgreSQL text character: dropped rather than refused by the database
+        return new Er7Message(new String(payload, StandardCharsets.ISO_8859_1).replace("\0", "").strip());
     }
 
     /** The first segment of that name, or null. */
     String[] segment(String name) {
         return segments.stream().filter(s -> s[0].equals(name)).findFirst().orElse(null);
+    }
+
+    /** Every segment, in message order. */
+    List<String[]> segments() {
+        return segments;
     }
 
     List<String[]> all(String name) {

@@ -6,6 +6,7 @@ import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Savepoint;
 import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
@@ -64,7 +65,12 @@ public class WarehouseLoader extends ServiceSupport implements CamelContextAware
     private String adtTopicPrefix;
     private String labResultsTopicPrefix;
     private String dispensingTopicPrefix;
+    private String ordersTopicPrefix;
+    /** Device readings: topics {@code <deviceTopicPrefix><device-type>.<data type>} for each of deviceDataTypes. */
+    private String deviceTopicPrefix;
+    private String deviceDataTypes = "vitals";
     private long pollTimeoutMs = 500;
+    private int maxPollRecords = 1000;
     private long topicDiscoveryMs = 30_000;
     private long initialBackoffMs = 1000;
     private long maxBackoffMs = 60_000;
@@ -131,8 +137,25 @@ public class WarehouseLoader extends ServiceSupport implements CamelContextAware
         this.dispensingTopicPrefix = dispensingTopicPrefix;
     }
 
+    public void setOrdersTopicPrefix(String ordersTopicPrefix) {
+        this.ordersTopicPrefix = ordersTopicPrefix;
+    }
+
+    public void setDeviceTopicPrefix(String deviceTopicPrefix) {
+        this.deviceTopicPrefix = deviceTopicPrefix;
+    }
+
+    public void setDeviceDataTypes(String deviceDataTypes) {
+        this.deviceDataTypes = deviceDataTypes;
+    }
+
     public void setPollTimeoutMs(long pollTimeoutMs) {
         this.pollTimeoutMs = pollTimeoutMs;
+    }
+
+    /** The most records one poll, and so one database transaction, holds. */
+    public void setMaxPollRecords(int maxPollRecords) {
+        this.maxPollRecords = maxPollRecords;
     }
 
     public void setTopicDiscoveryMs(long topicDiscoveryMs) {
@@ -199,9 +222,19 @@ public class WarehouseLoader extends ServiceSupport implements CamelContextAware
     }
 
     Pattern subscription() {
-        return Pattern.compile(Arrays.stream(new String[] {adtTopicPrefix, labResultsTopicPrefix, dispensingTopicPrefix})
-                .filter(p -> p != null && !p.isBlank()).map(p -> Pattern.quote(p) + "(?!.*[.](dlq|dedup)$).*")
-                .collect(Collectors.joining("|")));
+        String families = Arrays.stream(new String[] {adtTopicPrefix, labResultsTopicPrefix, dispensingTopicPrefix,
+                ordersTopicPrefix}).filter(WarehouseLoader::isSet).map(p -> Pattern.quote(p) + "(?!.*[.](dlq|dedup)$).*")
+                .collect(Collectors.joining("|"));
+        if (isSet(deviceTopicPrefix) && isSet(deviceDataTypes)) {
+            String types = Arrays.stream(deviceDataTypes.split(",")).map(String::trim).filter(t -> !t.isEmpty())
+                    .map(Pattern::quote).collect(Collectors.joining("|"));
+            families += (families.isEmpty() ? "" : "|") + Pattern.quote(deviceTopicPrefix) + "[^.]+[.](" + types + ")";
+        }
+        return Pattern.compile(families);
+    }
+
+    private static boolean isSet(String s) {
+        return s != null && !s.isBlank();
     }
 
     private Connection connection() throws SQLException {
@@ -226,7 +259,7 @@ public class WarehouseLoader extends ServiceSupport implements CamelContextAware
                             ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
                             ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
                             ConsumerConfig.METADATA_MAX_AGE_CONFIG, String.valueOf(topicDiscoveryMs),
-                            ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "1000"));
+                            ConsumerConfig.MAX_POLL_RECORDS_CONFIG, String.valueOf(maxPollRecords)));
             consumer.subscribe(subscription(), new ConsumerRebalanceListener() {
                 @Override
                 public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
@@ -311,14 +344,26 @@ public class WarehouseLoader extends ServiceSupport implements CamelContextAware
         try {
             for (ConsumerRecord<String, byte[]> record : records) {
                 next.put(new TopicPartition(record.topic(), record.partition()), record.offset() + 1);
+                // a record the database refuses (a value out of a column's range, a byte text cannot hold) is rejected
+                // on its own instead of failing every retry of the poll for ever
+                Savepoint beforeRecord = c.setSavepoint();
                 try {
                     String patient = loadRecord(c, record);
+                    c.releaseSavepoint(beforeRecord);
                     if (patient != null) {
                         patients.add(patient);
                     }
                     loaded++;
                 } catch (WarehouseRejectException e) {
+                    c.rollback(beforeRecord);
                     reject(c, record, e.getMessage());
+                    rejected++;
+                } catch (SQLException e) {
+                    if (!refusedData(e)) {
+                        throw e;
+                    }
+                    c.rollback(beforeRecord);
+                    reject(c, record, "the database refused its rows (SQLState " + e.getSQLState() + ")");
                     rejected++;
                 }
             }
@@ -351,6 +396,12 @@ public class WarehouseLoader extends ServiceSupport implements CamelContextAware
         }
     }
 
+    /** SQLState classes 22 (data exception) and 23 (integrity constraint): this record's data, not the database. */
+    private static boolean refusedData(SQLException e) {
+        String state = e.getSQLState();
+        return state != null && (state.startsWith("22") || state.startsWith("23"));
+    }
+
     private void failed(Exception e) {
         failuresInARow++;
         lastFailure = e.getClass().getSimpleName()
@@ -381,6 +432,10 @@ public class WarehouseLoader extends ServiceSupport implements CamelContextAware
     /** Loads one record's rows; returns the patient whose history changed, if any. */
     private String loadRecord(Connection c, ConsumerRecord<String, byte[]> record)
             throws SQLException, WarehouseRejectException {
+        if (isSet(deviceTopicPrefix) && record.topic().startsWith(deviceTopicPrefix)) {
+            DeviceReadings.load(c, record);
+            return null;
+        }
         Er7Message m = Er7Message.parse(record.value());
         String type = m.get("MSH", 9, 1);
         String eventId = header(record, "ce_id");
@@ -405,6 +460,9 @@ public class WarehouseLoader extends ServiceSupport implements CamelContextAware
         } else if (record.topic().startsWith(dispensingTopicPrefix)) {
             requireType(type, "RDS");
             loadDispense(c, record, m, eventId, patient, messageTime);
+        } else if (isSet(ordersTopicPrefix) && record.topic().startsWith(ordersTopicPrefix)) {
+            requireType(type, "RDE");
+            loadOrder(c, record, m, eventId, patient, messageTime);
         } else {
             throw new WarehouseRejectException("topic of no warehouse family");
         }
@@ -431,16 +489,13 @@ public class WarehouseLoader extends ServiceSupport implements CamelContextAware
         if (eventTime == null) {
             throw new WarehouseRejectException("ADT message without an event time (EVN-6, EVN-2, MSH-7)");
         }
-        Integer location = null;
-        String ward = m.get("PV1", 3, 1);
-        if (ward != null) {
-            location = dimension(c, "INSERT INTO dim_location (facility, ward, room, bed) VALUES (?, ?, ?, ?)"
-                    + " ON CONFLICT (facility, ward, room, bed) DO UPDATE SET ward = EXCLUDED.ward RETURNING location_sk",
-                    orEmpty(m.get("PV1", 3, 4)), ward, orEmpty(m.get("PV1", 3, 2)), orEmpty(m.get("PV1", 3, 3)));
-        }
+        Integer location = location(c, m);
+        Integer attending = practitioner(c, m, m.segment("PV1"), 7, eventTime);
+        Integer referring = practitioner(c, m, m.segment("PV1"), 8, eventTime);
         try (PreparedStatement st = c.prepareStatement("INSERT INTO fact_encounter_event (event_id, trigger_event,"
                 + " patient_id, visit_number, location_sk, event_time, date_key, time_key, kafka_topic, kafka_partition,"
-                + " kafka_offset) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING")) {
+                + " kafka_offset, attending_practitioner_sk, referring_practitioner_sk)"
+                + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING")) {
             st.setString(1, eventId);
             st.setString(2, trigger);
             st.setString(3, patient);
@@ -452,6 +507,8 @@ public class WarehouseLoader extends ServiceSupport implements CamelContextAware
             st.setString(9, record.topic());
             st.setInt(10, record.partition());
             st.setLong(11, record.offset());
+            st.setObject(12, attending);
+            st.setObject(13, referring);
             st.executeUpdate();
         }
         if (!DEMOGRAPHIC_TRIGGERS.contains(trigger)) {
@@ -485,20 +542,25 @@ public class WarehouseLoader extends ServiceSupport implements CamelContextAware
         if (observations.isEmpty()) {
             throw new WarehouseRejectException("lab result without OBX segments");
         }
+        Integer ordering = practitioner(c, m, obr, 16, resulted);
+        if (ordering == null) {
+            ordering = practitioner(c, m, m.segment("ORC"), 12, resulted);
+        }
+        Integer location = location(c, m);
+        String orderId = firstNonNull(m.get(obr, 2, 1), m.get("ORC", 2, 1));
+        int dateKey = dateKey(resulted);
         try (PreparedStatement st = c.prepareStatement("INSERT INTO fact_lab_result (event_id, observation_seq,"
                 + " patient_id, code_sk, value, numeric_value, unit, abnormal_flags, result_status, collected_at,"
-                + " resulted_at, turnaround_minutes, date_key, time_key, kafka_topic, kafka_partition, kafka_offset)"
-                + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
+                + " resulted_at, turnaround_minutes, date_key, time_key, kafka_topic, kafka_partition, kafka_offset,"
+                + " order_id, ordering_practitioner_sk, location_sk)"
+                + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
             int seq = 0;
             for (String[] obx : observations) {
                 seq++;
-                String code = m.get(obx, 3, 1);
-                if (code == null) {
+                Integer codeSk = code(c, m, obx, 3);
+                if (codeSk == null) {
                     throw new WarehouseRejectException("OBX " + seq + " without an observation code (OBX-3)");
                 }
-                int codeSk = dimension(c, "INSERT INTO dim_code (system, code, display) VALUES (?, ?, ?)"
-                        + " ON CONFLICT (system, code) DO UPDATE SET display = coalesce(EXCLUDED.display,"
-                        + " dim_code.display) RETURNING code_sk", system(m.get(obx, 3, 3)), code, m.get(obx, 3, 2));
                 String value = m.get(obx, 5, 1);
                 st.setString(1, eventId);
                 st.setInt(2, seq);
@@ -514,11 +576,14 @@ public class WarehouseLoader extends ServiceSupport implements CamelContextAware
                 st.setBigDecimal(12, collected == null ? null
                         : BigDecimal.valueOf(Duration.between(collected, resulted).getSeconds()).divide(BigDecimal.valueOf(60),
                                 2, java.math.RoundingMode.HALF_UP));
-                st.setInt(13, dateKey(resulted));
+                st.setInt(13, dateKey);
                 st.setInt(14, timeKey(resulted));
                 st.setString(15, record.topic());
                 st.setInt(16, record.partition());
                 st.setLong(17, record.offset());
+                st.setString(18, orderId);
+                st.setObject(19, ordering);
+                st.setObject(20, location);
                 st.addBatch();
             }
             st.executeBatch();
@@ -531,23 +596,23 @@ public class WarehouseLoader extends ServiceSupport implements CamelContextAware
         if (dispenses.isEmpty()) {
             throw new WarehouseRejectException("dispensing message without RXD segments");
         }
+        Integer ordering = practitioner(c, m, m.segment("ORC"), 12, messageTime);
+        Integer location = location(c, m);
         try (PreparedStatement st = c.prepareStatement("INSERT INTO fact_medication_dispense (event_id, dispense_seq,"
                 + " patient_id, order_id, code_sk, quantity, unit, dispensed_at, date_key, time_key, kafka_topic,"
-                + " kafka_partition, kafka_offset) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
+                + " kafka_partition, kafka_offset, ordering_practitioner_sk, location_sk)"
+                + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
             int seq = 0;
             for (String[] rxd : dispenses) {
                 seq++;
-                String code = m.get(rxd, 2, 1);
-                if (code == null) {
+                Integer codeSk = code(c, m, rxd, 2);
+                if (codeSk == null) {
                     throw new WarehouseRejectException("RXD " + seq + " without a dispense code (RXD-2)");
                 }
                 OffsetDateTime at = firstNonNull(Er7Message.time(m.get(rxd, 3, 1)), messageTime);
                 if (at == null) {
                     throw new WarehouseRejectException("RXD " + seq + " without a dispense time (RXD-3, MSH-7)");
                 }
-                int codeSk = dimension(c, "INSERT INTO dim_code (system, code, display) VALUES (?, ?, ?)"
-                        + " ON CONFLICT (system, code) DO UPDATE SET display = coalesce(EXCLUDED.display,"
-                        + " dim_code.display) RETURNING code_sk", system(m.get(rxd, 2, 3)), code, m.get(rxd, 2, 2));
                 st.setString(1, eventId);
                 st.setInt(2, seq);
                 st.setString(3, patient);
@@ -561,10 +626,137 @@ public class WarehouseLoader extends ServiceSupport implements CamelContextAware
                 st.setString(11, record.topic());
                 st.setInt(12, record.partition());
                 st.setLong(13, record.offset());
+                st.setObject(14, ordering);
+                st.setObject(15, location);
                 st.addBatch();
             }
             st.executeBatch();
         }
+    }
+
+    /** RDE^O11: one row per RXE, with the ORC before it (its order id, control and ordering provider). */
+    private void loadOrder(Connection c, ConsumerRecord<String, byte[]> record, Er7Message m, String eventId,
+            String patient, OffsetDateTime messageTime) throws SQLException, WarehouseRejectException {
+        Integer location = location(c, m);
+        try (PreparedStatement st = c.prepareStatement("INSERT INTO fact_medication_order (event_id, order_seq,"
+                + " patient_id, order_id, order_control, code_sk, give_amount, give_units, dispense_amount,"
+                + " ordering_practitioner_sk, location_sk, ordered_at, date_key, time_key, kafka_topic, kafka_partition,"
+                + " kafka_offset) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
+            String[] orc = null;
+            int seq = 0;
+            for (String[] segment : m.segments()) {
+                if (segment[0].equals("ORC")) {
+                    orc = segment;
+                    continue;
+                }
+                if (!segment[0].equals("RXE")) {
+                    continue;
+                }
+                seq++;
+                Integer codeSk = code(c, m, segment, 2);
+                if (codeSk == null) {
+                    throw new WarehouseRejectException("RXE " + seq + " without a give code (RXE-2)");
+                }
+                OffsetDateTime at = firstNonNull(Er7Message.time(m.get(orc, 9, 1)), messageTime);
+                if (at == null) {
+                    throw new WarehouseRejectException("RXE " + seq + " without an order time (ORC-9, MSH-7)");
+                }
+                Integer ordering = practitioner(c, m, orc, 12, at);
+                if (ordering == null) {
+                    ordering = practitioner(c, m, segment, 13, at);
+                }
+                st.setString(1, eventId);
+                st.setInt(2, seq);
+                st.setString(3, patient);
+                st.setString(4, firstNonNull(m.get(orc, 2, 1), m.get(orc, 3, 1)));
+                st.setString(5, m.get(orc, 1, 1));
+                st.setInt(6, codeSk);
+                st.setBigDecimal(7, number(m.get(segment, 3, 1)));
+                st.setString(8, m.get(segment, 5, 1));
+                st.setBigDecimal(9, number(m.get(segment, 10, 1)));
+                st.setObject(10, ordering);
+                st.setObject(11, location);
+                setTime(st, 12, at);
+                st.setInt(13, dateKey(at));
+                st.setInt(14, timeKey(at));
+                st.setString(15, record.topic());
+                st.setInt(16, record.partition());
+                st.setLong(17, record.offset());
+                st.addBatch();
+            }
+            if (seq == 0) {
+                throw new WarehouseRejectException("medication order without RXE segments");
+            }
+            st.executeBatch();
+        }
+    }
+
+    /** PV1-3 (point of care^room^bed^facility) as a location, or null when the message has none. */
+    private static Integer location(Connection c, Er7Message m) throws SQLException {
+        String ward = m.get("PV1", 3, 1);
+        if (ward == null) {
+            return null;
+        }
+        return dimension(c, "INSERT INTO dim_location (facility, ward, room, bed) VALUES (?, ?, ?, ?)"
+                + " ON CONFLICT (facility, ward, room, bed) DO UPDATE SET ward = EXCLUDED.ward RETURNING location_sk",
+                orEmpty(m.get("PV1", 3, 4)), ward, orEmpty(m.get("PV1", 3, 2)), orEmpty(m.get("PV1", 3, 3)));
+    }
+
+    /**
+     * The practitioner of an XCN field (id^family^given^...^assigning authority in component 9), or null when the
+     * field has no id. Type 1, but the names of the latest event by event time win: a late event does not overwrite.
+     */
+    private static Integer practitioner(Connection c, Er7Message m, String[] segment, int field, OffsetDateTime asOf)
+            throws SQLException {
+        String id = m.get(segment, field, 1);
+        if (id == null) {
+            return null;
+        }
+        String family = m.get(segment, field, 2);
+        String newer = "EXCLUDED.family_name IS NOT NULL AND (dim_practitioner.name_as_of IS NULL"
+                + " OR EXCLUDED.name_as_of >= dim_practitioner.name_as_of)";
+        try (PreparedStatement st = c.prepareStatement("INSERT INTO dim_practitioner (practitioner_id,"
+                + " assigning_authority, family_name, given_name, name_as_of) VALUES (?, ?, ?, ?, ?)"
+                + " ON CONFLICT (practitioner_id, assigning_authority) DO UPDATE SET"
+                + " family_name = CASE WHEN " + newer + " THEN EXCLUDED.family_name ELSE dim_practitioner.family_name END,"
+                + " given_name = CASE WHEN " + newer + " THEN EXCLUDED.given_name ELSE dim_practitioner.given_name END,"
+                + " name_as_of = CASE WHEN " + newer + " THEN EXCLUDED.name_as_of ELSE dim_practitioner.name_as_of END"
+                + " RETURNING practitioner_sk")) {
+            st.setString(1, id);
+            st.setString(2, orEmpty(m.get(segment, field, 9)));
+            st.setString(3, family);
+            st.setString(4, m.get(segment, field, 3));
+            setTime(st, 5, family == null ? null : asOf);
+            try (ResultSet rs = st.executeQuery()) {
+                rs.next();
+                return rs.getInt(1);
+            }
+        }
+    }
+
+    /**
+     * The code of a CE/CWE field: identifier^text^coding system^alternate identifier^alternate text^alternate system.
+     * The alternate coding is taken when only it is in a standard system (a local code with its LOINC, say), so facts
+     * meet LOINC and RxNorm where the sender gave them. Null when the field has no code.
+     */
+    static Integer code(Connection c, Er7Message m, String[] segment, int field) throws SQLException {
+        int first = 1;
+        if (!STANDARD_SYSTEMS.contains(orEmpty(m.get(segment, field, 3)))
+                && STANDARD_SYSTEMS.contains(orEmpty(m.get(segment, field, 6))) && m.get(segment, field, 4) != null) {
+            first = 4;
+        }
+        String code = m.get(segment, field, first);
+        if (code == null) {
+            return null;
+        }
+        String hl7System = m.get(segment, field, first + 2);
+        return code(c, hl7System, code, m.get(segment, field, first + 1));
+    }
+
+    static int code(Connection c, String hl7System, String code, String display) throws SQLException {
+        return dimension(c, "INSERT INTO dim_code (system, code, display, hl7_coding_system) VALUES (?, ?, ?, ?)"
+                + " ON CONFLICT (system, code) DO UPDATE SET display = coalesce(EXCLUDED.display, dim_code.display)"
+                + " RETURNING code_sk", system(hl7System), code, display, hl7System == null ? "" : hl7System);
     }
 
     /** Type 2: each version valid until the next version by event time; the last one current. */
@@ -591,7 +783,7 @@ public class WarehouseLoader extends ServiceSupport implements CamelContextAware
                 record.offset(), reason);
     }
 
-    private static int dimension(Connection c, String upsert, String... values) throws SQLException {
+    static int dimension(Connection c, String upsert, String... values) throws SQLException {
         try (PreparedStatement st = c.prepareStatement(upsert)) {
             for (int i = 0; i < values.length; i++) {
                 st.setString(i + 1, values[i]);
@@ -603,7 +795,11 @@ public class WarehouseLoader extends ServiceSupport implements CamelContextAware
         }
     }
 
-    private static String system(String hl7System) {
+    /** HL7 table 0396 coding systems the warehouse prefers when a CE/CWE carries a local and a standard code. */
+    private static final Set<String> STANDARD_SYSTEMS = Set.of("LN", "RXNORM", "NDC", "SCT", "MDC");
+
+    /** The canonical URI of an HL7 coding system (HL7 table 0396), as FHIR names it; the name itself when unknown. */
+    static String system(String hl7System) {
         if (hl7System == null) {
             return "local";
         }
@@ -611,11 +807,13 @@ public class WarehouseLoader extends ServiceSupport implements CamelContextAware
             case "LN" -> "http://loinc.org";
             case "RXNORM" -> "http://www.nlm.nih.gov/research/umls/rxnorm";
             case "NDC" -> "http://hl7.org/fhir/sid/ndc";
+            case "SCT" -> "http://snomed.info/sct";
+            case "MDC" -> "urn:iso:std:iso:11073:10101";
             default -> hl7System;
         };
     }
 
-    private static BigDecimal number(String value) {
+    static BigDecimal number(String value) {
         if (value == null) {
             return null;
         }
@@ -626,7 +824,7 @@ public class WarehouseLoader extends ServiceSupport implements CamelContextAware
         }
     }
 
-    private static void setTime(PreparedStatement st, int index, OffsetDateTime time) throws SQLException {
+    static void setTime(PreparedStatement st, int index, OffsetDateTime time) throws SQLException {
         if (time == null) {
             st.setNull(index, java.sql.Types.TIMESTAMP_WITH_TIMEZONE);
         } else {
@@ -634,8 +832,20 @@ public class WarehouseLoader extends ServiceSupport implements CamelContextAware
         }
     }
 
-    static int dateKey(OffsetDateTime t) {
+    /** The first and last year of dim_date (V1__star_schema.sql pre-fills 2000-2060). */
+    private static final int FIRST_YEAR = 2000;
+    private static final int LAST_YEAR = 2060;
+
+    /**
+     * The dim_date key of an instant (UTC day). A time outside dim_date is rejected with the reason: its row would
+     * break the foreign key and fail every retry of the poll.
+     */
+    static int dateKey(OffsetDateTime t) throws WarehouseRejectException {
         OffsetDateTime utc = t.withOffsetSameInstant(ZoneOffset.UTC);
+        if (utc.getYear() < FIRST_YEAR || utc.getYear() > LAST_YEAR) {
+            throw new WarehouseRejectException("event time in " + utc.getYear() + ", outside the date dimension ("
+                    + FIRST_YEAR + "-" + LAST_YEAR + ")");
+        }
         return utc.getYear() * 10000 + utc.getMonthValue() * 100 + utc.getDayOfMonth();
     }
 
@@ -644,17 +854,17 @@ public class WarehouseLoader extends ServiceSupport implements CamelContextAware
         return utc.getHour() * 60 + utc.getMinute();
     }
 
-    private static String header(ConsumerRecord<String, byte[]> record, String name) {
+    static String header(ConsumerRecord<String, byte[]> record, String name) {
         Header h = record.headers().lastHeader(name);
         return h == null || h.value() == null ? null : new String(h.value(), java.nio.charset.StandardCharsets.UTF_8);
     }
 
-    private static String orEmpty(String s) {
+    static String orEmpty(String s) {
         return s == null ? "" : s;
     }
 
     @SafeVarargs
-    private static <T> T firstNonNull(T... values) {
+    static <T> T firstNonNull(T... values) {
         for (T v : values) {
             if (v != null) {
                 return v;

@@ -25,8 +25,9 @@ import org.cmm.eventbroker.hl7.Hl7Headers;
  * notification id is derived from the task id, so a task executed twice (a crash before the offset commit) yields the
  * same id twice and the gateway can drop the second.
  *
- * <p>Input: {@code input.notificationType} (1-64 lower-case letters, digits, hyphens), {@code input.recipient}
- * (required), {@code input.template}, {@code input.priority} (default {@code normal}) and {@code input.parameters}
+ * <p>Input: {@code input.notificationType} (one of {@link #setNotificationTypes the types the push notification
+ * service has a template for}: a type without one would only be dead-lettered there), {@code input.recipient}
+ * ({@code patient/<id>} or {@code staff/<id>}, the push service's recipients), {@code input.template}, {@code input.priority} (default {@code normal}) and {@code input.parameters}
  * (an object, passed on as is). Missing or invalid fields fail the task ({@link WorkflowTaskFailedException}).
  */
 public class NotificationTask implements Processor {
@@ -36,12 +37,24 @@ public class NotificationTask implements Processor {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    private static final java.util.regex.Pattern RECIPIENT =
+            java.util.regex.Pattern.compile("(patient|staff)/[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
+
+    /** The notification types the push service sends (cmm.workflow.tasks.notification-types); empty: any. */
+    private java.util.Set<String> notificationTypes = java.util.Set.of();
+
     /** Set by the route from cmm.workflow.tasks.notification-topic-prefix; required. */
     private String topicPrefix;
 
     /** First part of the notification topics, {@code notifications.push}. */
     public void setTopicPrefix(String topicPrefix) {
         this.topicPrefix = topicPrefix;
+    }
+
+    /** The notification types the push service has a template for (comma-separated); empty: any. */
+    public void setNotificationTypes(String types) {
+        this.notificationTypes = java.util.Arrays.stream(types.split(",")).map(String::trim)
+                .filter(t -> !t.isEmpty()).collect(java.util.stream.Collectors.toCollection(java.util.TreeSet::new));
     }
 
     @Override
@@ -53,9 +66,13 @@ public class NotificationTask implements Processor {
             throw new WorkflowTaskFailedException("input.notificationType must be 1 to 64 lower-case letters, digits"
                     + " or hyphens");
         }
+        if (!notificationTypes.isEmpty() && !notificationTypes.contains(type)) {
+            throw new WorkflowTaskFailedException("input.notificationType has no push template; one of "
+                    + notificationTypes);
+        }
         String recipient = input.path("recipient").asText("");
-        if (recipient.isBlank() || recipient.length() > 128) {
-            throw new WorkflowTaskFailedException("input.recipient is required (at most 128 characters)");
+        if (!RECIPIENT.matcher(recipient).matches()) {
+            throw new WorkflowTaskFailedException("input.recipient must be patient/<id> or staff/<id>");
         }
         JsonNode parameters = input.get("parameters");
         if (parameters != null && !parameters.isObject()) {

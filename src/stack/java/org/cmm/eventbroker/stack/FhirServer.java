@@ -42,7 +42,7 @@ public final class FhirServer implements AutoCloseable {
     /** The resource types served; the capability statement at {@code /fhir/metadata} lists them. */
     public static final List<Class<? extends IBaseResource>> RESOURCE_TYPES = List.of(Patient.class, Encounter.class,
             Observation.class, DiagnosticReport.class, Specimen.class, ServiceRequest.class, MedicationRequest.class,
-            MedicationDispense.class, Practitioner.class, Organization.class, Subscription.class);
+            MedicationDispense.class, Practitioner.class, Organization.class, Subscription.class, org.hl7.fhir.r4.model.Group.class);
 
     private final Server server;
     private final String baseUrl;
@@ -56,6 +56,8 @@ public final class FhirServer implements AutoCloseable {
         restful.setResourceProviders(new ArrayList<>(providers));
         // server-level GET [base]/_history[?_since=]: HashMapResourceProvider has only type and instance history
         restful.registerProvider(new SystemHistoryProvider());
+        // POST [base] with a transaction Bundle of updates and creates (the bulk import loads in transactions)
+        restful.registerProvider(new TransactionProvider());
         restful.setDefaultResponseEncoding(EncodingEnum.JSON);
         server = new Server(new InetSocketAddress(host, port));
         ServletContextHandler context = new ServletContextHandler();
@@ -164,6 +166,41 @@ public final class FhirServer implements AutoCloseable {
                 ca.uhn.fhir.model.api.ResourceMetadataKeyEnum.ENTRY_TRANSACTION_METHOD.put(copy, method);
             }
             return copy;
+        }
+    }
+
+    /**
+     * System-level transactions of updates (PUT Type/id) and creates (POST Type), applied entry by entry to the
+     * in-memory providers (all or nothing is not kept here: an invalid entry fails the request, earlier entries stay).
+     */
+    public final class TransactionProvider {
+        @ca.uhn.fhir.rest.annotation.Transaction
+        public org.hl7.fhir.r4.model.Bundle transaction(
+                @ca.uhn.fhir.rest.annotation.TransactionParam org.hl7.fhir.r4.model.Bundle bundle,
+                ca.uhn.fhir.rest.api.server.RequestDetails request) {
+            var answer = new org.hl7.fhir.r4.model.Bundle();
+            answer.setType(org.hl7.fhir.r4.model.Bundle.BundleType.TRANSACTIONRESPONSE);
+            for (var entry : bundle.getEntry()) {
+                org.hl7.fhir.r4.model.Resource resource = entry.getResource();
+                if (resource == null) {
+                    throw new ca.uhn.fhir.rest.server.exceptions.InvalidRequestException("An entry has no resource");
+                }
+                HistoryKeepingProvider<?> provider = providers.stream()
+                        .filter(p -> p.getResourceType().equals(resource.getClass())).findFirst()
+                        .orElseThrow(() -> new ca.uhn.fhir.rest.server.exceptions.InvalidRequestException(
+                                resource.fhirType() + " is not served here"));
+                ca.uhn.fhir.rest.api.MethodOutcome outcome = apply(provider, resource,
+                        entry.getRequest().getMethod() == org.hl7.fhir.r4.model.Bundle.HTTPVerb.PUT, request);
+                answer.addEntry().getResponse().setStatus(Boolean.TRUE.equals(outcome.getCreated()) ? "201 Created" : "200 OK")
+                        .setLocation(outcome.getId() == null ? null : outcome.getId().getValue());
+            }
+            return answer;
+        }
+
+        @SuppressWarnings("unchecked")
+        private <T extends IBaseResource> ca.uhn.fhir.rest.api.MethodOutcome apply(HistoryKeepingProvider<T> provider,
+                org.hl7.fhir.r4.model.Resource resource, boolean update, ca.uhn.fhir.rest.api.server.RequestDetails request) {
+            return update ? provider.update((T) resource, null, request) : provider.create((T) resource, request);
         }
     }
 

@@ -50,6 +50,7 @@ public final class LocalStack implements AutoCloseable {
     private final Map<String, Hl7StandInPeer> standIns = new LinkedHashMap<>();
     private FhirServer fhir;
     private S3Store s3;
+    private WarehouseDatabase warehouse;
     private MailServer mail;
     private MqttBroker mqtt;
     private EventBrokerRuntime runtime;
@@ -91,6 +92,10 @@ public final class LocalStack implements AutoCloseable {
         int ehrPort = port("cmm.ehr.mllp.port", 6663);
         Optional<java.nio.file.Path> mosquitto = mqttEnabled() ? MqttBroker.findExecutable() : Optional.empty();
         int mqttPort = port("cmm.stack.mqtt.port", 1883);
+        // issue 14: the warehouse's PostgreSQL where Debian's postgresql is installed (cmm.stack.postgres.enabled)
+        Optional<Path> postgres = Boolean.parseBoolean(setting("cmm.stack.postgres.enabled", "true"))
+                ? WarehouseDatabase.findInstallation() : Optional.empty();
+        int postgresPort = port("cmm.stack.postgres.port", 5433);
         boolean withRuntime = Boolean.parseBoolean(setting("cmm.stack.runtime", "true"));
         Path workDir = Path.of(setting("cmm.stack.work-dir", "data/stack"));
 
@@ -104,6 +109,7 @@ public final class LocalStack implements AutoCloseable {
         ports.put("cmm.pharmacy.system.port", pharmacyPort);
         ports.put("cmm.ehr.mllp.port", ehrPort);
         mosquitto.ifPresent(m -> ports.put("cmm.stack.mqtt.port", mqttPort));
+        postgres.ifPresent(p -> ports.put("cmm.stack.postgres.port", postgresPort));
         if (withRuntime) {
             for (String key : List.of("cmm.mllp.port", "cmm.lab.results.port", "cmm.pharmacy.dispensing.port",
                     "camel.server.port", "camel.management.port", "cmm.fhir.subscription.websocket.port")) {
@@ -144,6 +150,19 @@ public final class LocalStack implements AutoCloseable {
             } else {
                 services.add(new Service("MQTT broker (mosquitto)", "-",
                         mqttEnabled() ? "not installed (apt-get install mosquitto)" : "off (cmm.stack.mqtt.enabled)"));
+            }
+
+            if (postgres.isPresent()) {
+                Path pgDir = Path.of(setting("cmm.stack.postgres.data-dir", "data/postgres"));
+                warehouse = register(new WarehouseDatabase(postgres.get(), pgDir, host, postgresPort).start());
+                services.add(new Service("Warehouse database (PostgreSQL)", warehouse.jdbcUrl(), "user "
+                        + warehouse.user() + ", no password (trust on loopback), data in " + pgDir
+                        + "; star schema: docs/data-platform.md"));
+            } else {
+                services.add(new Service("Warehouse database (PostgreSQL)", "-",
+                        Boolean.parseBoolean(setting("cmm.stack.postgres.enabled", "true"))
+                                ? "not installed (apt-get install postgresql): the warehouse loader stays off"
+                                : "off (cmm.stack.postgres.enabled)"));
             }
 
             standIn("LIS", "MLLP, lab orders (ORM^O01)", host, lisPort);
@@ -201,6 +220,13 @@ public final class LocalStack implements AutoCloseable {
         // files written within seconds and new topics found soon, for a stack someone is watching
         overrides.putIfAbsent("cmm.lake.idle-cut-ms", "2000");
         overrides.putIfAbsent("cmm.lake.topic-discovery-ms", "3000");
+        // the warehouse loader fills the star schema in the stack's PostgreSQL, when there is one
+        if (warehouse != null) {
+            overrides.putIfAbsent("cmm.warehouse.enabled", "true");
+            overrides.putIfAbsent("cmm.warehouse.jdbc-url", warehouse.jdbcUrl());
+            overrides.putIfAbsent("cmm.warehouse.user", warehouse.user());
+            overrides.putIfAbsent("cmm.warehouse.topic-discovery-ms", "3000");
+        }
         // everything Hawtio's Camel plugin can show, which production leaves off for its CPU cost (README, Benchmarks)
         overrides.putIfAbsent("camel.main.jmx-management-statistics-level", "Extended");
         overrides.putIfAbsent("camel.main.endpoint-runtime-statistics-enabled", "true");
@@ -243,6 +269,11 @@ public final class LocalStack implements AutoCloseable {
 
     public synchronized List<Service> services() {
         return List.copyOf(services);
+    }
+
+    /** The warehouse's PostgreSQL, or null where none is installed. */
+    public WarehouseDatabase warehouse() {
+        return warehouse;
     }
 
     public FhirServer fhir() {

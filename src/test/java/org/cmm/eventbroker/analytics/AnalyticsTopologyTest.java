@@ -255,6 +255,32 @@ class AnalyticsTopologyTest {
     }
 
     @Test
+    void moreBadInputIsDeadLetteredWithItsReasonCountedAndNeverChangesTheCensus() {
+        long t = hoursAgo(2);
+        send("P0", "C0", "A01", t, "I", "MED", "1-A", "", "");
+        String ts = AdtStream.er7("HOSP", "P1", "C1", "A01", t, t, "I", "MED", "2-A", "", "", "");
+        // no PV1 segment at all
+        inputs.get("A01").pipeInput("P1", ts.substring(0, ts.indexOf("PV1|")).getBytes(StandardCharsets.ISO_8859_1));
+        // a discharge date (PV1-45) before the admit date (PV1-44)
+        inputs.get("A03").pipeInput("P0", AdtStream.er7("HOSP", "P0", "C2", "A03", t, t, "I", "MED", "1-A", "", "",
+                "|20260105120000|20260101120000").getBytes(StandardCharsets.ISO_8859_1));
+        // an event time that is no date (month 13)
+        inputs.get("A01").pipeInput("P3", AdtStream.er7("HOSP", "P3", "C3", "A01", t, t, "I", "MED", "3-A", "", "", "")
+                .replaceFirst("EVN\\|A01\\|\\d{4}\\d{2}", "EVN|A01|202613").getBytes(StandardCharsets.ISO_8859_1));
+        // an unknown ward on a transfer: the patient stays where they were
+        send("P0", "C4", "A02", t + 60_000L, "I", "XRAY", "1-B", "MED", "1-A");
+        List<String> reasons = driver.createOutputTopic("analytics.dlq", new StringDeserializer(),
+                new ByteArrayDeserializer()).readRecordsToList().stream()
+                .map(r -> new String(r.headers().lastHeader("dlq_reason").value(), StandardCharsets.UTF_8)).toList();
+        assertEquals(Map.of("MED", 1), census(), () -> "only the one good admission counts; dead letters: " + reasons);
+        assertEquals(List.of("no assigned patient location (PV1-3.1)",
+                "discharge time (PV1-45) before admit time (PV1-44)",
+                "EVN-2 is not a valid HL7 date/time to the minute",
+                "assigned location (PV1-3.1) is not in cmm.analytics.wards"), reasons);
+        assertEquals(Map.of("impossible-time", 2L, "missing-location", 1L, "unknown-ward", 1L), rejected);
+    }
+
+    @Test
     void flowWindowsCloseOnTheWallClockWithoutFurtherTraffic() {
         long t = hoursAgo(3);
         send("P1", "C1", "A01", t, "I", "SURG", "4-A", "", "");

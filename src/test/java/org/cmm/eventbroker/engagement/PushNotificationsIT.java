@@ -418,12 +418,35 @@ class PushNotificationsIT {
                 "{\"notificationId\":\"n-bad-1\",\"recipient\":\"P1\"}".getBytes(StandardCharsets.UTF_8))).get();
         producer.send(new ProducerRecord<>("notifications.push.result", "k-bad-2",
                 "garbage".getBytes(StandardCharsets.UTF_8))).get();
+        producer.send(new ProducerRecord<>("notifications.push.result", "k-bad-3",
+                "{\"recipient\":\"patient/P1\"}".getBytes(StandardCharsets.UTF_8))).get();
+        producer.send(new ProducerRecord<>("notifications.push.result", "k-bad-4",
+                "[\"patient/P1\"]".getBytes(StandardCharsets.UTF_8))).get();
+        producer.send(new ProducerRecord<>("notifications.push.result", "k-bad-5",
+                "{\"notificationId\":\"n-bad-5\"}".getBytes(StandardCharsets.UTF_8))).get();
         List<ConsumerRecord<String, byte[]>> dead = env.topics().awaitRecords("delivery.dlq",
-                r -> "k-bad-1".equals(r.key()) || "k-bad-2".equals(r.key()), 2);
+                r -> r.key() != null && r.key().startsWith("k-bad-"), 5);
         Map<String, String> reasons = new HashMap<>();
         dead.forEach(r -> reasons.put(r.key(), KafkaTopicReader.header(r, "dlq_reason")));
         assertEquals("recipient must be patient/<id> or staff/<id>", reasons.get("k-bad-1"));
         assertEquals("notification record is not JSON", reasons.get("k-bad-2"));
+        assertEquals("notification without notificationId (and without ce_id)", reasons.get("k-bad-3"));
+        assertEquals("notification record is not a JSON object", reasons.get("k-bad-4"));
+        assertEquals("notification without a recipient", reasons.get("k-bad-5"));
+    }
+
+    @Test
+    void aNotificationForAnUnknownPatientReachesNoDeviceAndIsReportedAsSuch() throws Exception {
+        WebPushTestingService.Subscription someone = webPush.subscribe(vapidPublic);
+        assertEquals(201, register(webPushBody(someone, "patientId", "MRN100020")).statusCode());
+        notify("result", "n-unknown-1", "patient/MRN-NOBODY-1", "");
+        JsonNode s = JSON.readTree(env.topics().awaitRecords(STATUS, x -> "n-unknown-1".equals(x.key()), 1).get(0)
+                .value());
+        assertEquals("no-device", s.path("outcome").asText());
+        assertFalse(s.has("recipient"), "the status names no recipient");
+        assertTrue(env.topics().readAll("delivery.dlq").stream().noneMatch(r -> "patient/MRN-NOBODY-1".equals(r.key())),
+                "an unknown patient is not an error");
+        assertTrue(webPush.messages(someone).isEmpty(), "nobody else got it");
     }
 
     private static void assertRefused(String body, String reason) throws Exception {

@@ -14,12 +14,16 @@ import java.util.regex.Pattern;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
 
-/** The OpenAPI document lists exactly the paths the gateway mounts, and parameter names map from header names. */
+/**
+ * The OpenAPI document lists exactly the paths the gateway and the GraphQL endpoint mount, and parameter names map
+ * from header names.
+ */
 class EventApiDocumentsTest {
 
     @Test
     void theOpenApiDocumentListsEveryPathTheGatewayServes() throws Exception {
-        String source = Files.readString(Path.of("src/main/java/org/cmm/eventbroker/eventapi/EventApiGateway.java"));
+        String source = Files.readString(Path.of("src/main/java/org/cmm/eventbroker/eventapi/EventApiGateway.java"))
+                + Files.readString(Path.of("src/main/java/org/cmm/eventbroker/eventapi/GraphQlEndpoint.java"));
         Matcher m = Pattern.compile("(?:HttpMethod\\.[A-Z]+,|m\\.get\\()\\s*\"(/[^\"]*)\"").matcher(source);
         Set<String> served = new TreeSet<>();
         while (m.find()) {

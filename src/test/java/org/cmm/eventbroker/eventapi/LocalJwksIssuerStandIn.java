@@ -31,7 +31,7 @@ import com.sun.net.httpserver.HttpServer;
  * {@code groups} claim and Keycloak-style {@code realm_access.roles}. Kafka clients fetch tokens from it with Kafka's
  * own {@code OAuthBearerLoginCallbackHandler}, exactly as they would from Keycloak.
  */
-final class LocalJwksIssuerStandIn implements AutoCloseable {
+public final class LocalJwksIssuerStandIn implements AutoCloseable {
 
     /** A registered client: its secret and what its tokens say. */
     record Client(String secret, String subject, List<String> groups, List<String> roles) {

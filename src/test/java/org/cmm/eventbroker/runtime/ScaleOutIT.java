@@ -30,13 +30,13 @@ class ScaleOutIT {
         Map<String, String> props = Map.of("cmm.lab.lis.port", String.valueOf(lisPort),
                 "cmm.delivery.initial-backoff-ms", "200", "cmm.delivery.max-backoff-ms", "1000");
         try (ScriptedHl7Peer lis = new ScriptedHl7Peer(lisPort).start();
-             RuntimeUnderTest first = new RuntimeUnderTest(props);
+             RuntimeUnderTest first = RuntimeUnderTest.flows("lab-orders-to-lis").with(props).start();
              OrderMessages orders = new OrderMessages(first.bootstrapServers())) {
             // the topic exists before the second instance joins, so the group splits it from the first assignment
             // (a topic that appears later is split once every instance's metadata has seen it)
             orders.publish(TOPIC, "SCALE-WARMUP", OrderMessages.labOrder("SCALE-WARMUP", "SCALE-WARMUP"));
             await().atMost(Duration.ofSeconds(30)).until(() -> lis.attempts("SCALE-WARMUP") == 1);
-            RuntimeUnderTest second = new RuntimeUnderTest(first.broker(), props);
+            RuntimeUnderTest second = RuntimeUnderTest.flows("lab-orders-to-lis").with(props).broker(first.broker()).start();
             try {
                 await().atMost(Duration.ofSeconds(60)).until(() -> membersWithPartitions(first.bootstrapServers()) == 2);
                 shareAndHandOver(lis, orders, second);

@@ -3,6 +3,7 @@ package org.cmm.eventbroker.stack;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.DataInputStream;
@@ -62,6 +63,7 @@ class LocalStackIT {
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     private static Path folder;
+    private static Path postgresFolder;
     private static LocalStack stack;
     private static final Map<String, String> SETTINGS = new HashMap<>();
 
@@ -79,6 +81,10 @@ class LocalStackIT {
         SETTINGS.put("cmm.stack.work-dir", folder.resolve("stack").toString());
         SETTINGS.put("cmm.kafka.embedded.data-dir", folder.resolve("kafka").toString());
         SETTINGS.put("camel.main.jmx-enabled", "false");
+        // the warehouse's PostgreSQL (issue 14): a folder of its own, so the postgres user can reach it when CI is root
+        postgresFolder = Files.createTempDirectory("cmm-local-stack-postgres");
+        SETTINGS.put("cmm.stack.postgres.data-dir", postgresFolder.toString());
+        SETTINGS.put("cmm.stack.postgres.port", String.valueOf(FreePorts.next()));
         stack = new LocalStack(SETTINGS).start();
     }
 
@@ -88,6 +94,27 @@ class LocalStackIT {
             stack.close();
         }
         EmbeddedKafkaBroker.deleteDataDir(folder);
+        if (postgresFolder != null) {
+            EmbeddedKafkaBroker.deleteDataDir(postgresFolder);
+        }
+    }
+
+    @Test
+    void anHl7MessageSentToTheRuntimeIsLoadedIntoTheStacksWarehouse() throws Exception {
+        TestPeers.require("postgresql");
+        assertNotNull(stack.warehouse(), "the stack starts PostgreSQL where it is installed");
+        try (HapiSender sender = new HapiSender(Integer.parseInt(SETTINGS.get("cmm.mllp.port")))) {
+            assertEquals("AA", sender.send(sender.parse(Hl7Samples.load("adt-a01.hl7", "STACK-WAREHOUSE-1"))));
+        }
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).ignoreExceptions().until(() -> {
+            try (java.sql.Connection c = java.sql.DriverManager.getConnection(stack.warehouse().jdbcUrl(),
+                    stack.warehouse().user(), "");
+                    java.sql.ResultSet rs = c.createStatement().executeQuery("SELECT count(*) FROM fact_encounter_event"
+                            + " WHERE kafka_topic = 'hl7.adt.a01' AND trigger_event = 'A01'")) {
+                rs.next();
+                return rs.getInt(1) == 1;
+            }
+        });
     }
 
     @Test

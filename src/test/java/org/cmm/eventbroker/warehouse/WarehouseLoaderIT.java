@@ -2,6 +2,7 @@ package org.cmm.eventbroker.warehouse;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.math.BigDecimal;
 import java.net.URI;
@@ -91,6 +92,38 @@ class WarehouseLoaderIT {
             new Lab("l3", "P3", at(2, 12), at(2, 15)),
             new Lab("l4", "P1", at(3, 6), at(3, 6).plusMinutes(20)));
 
+    /** A scripted medication order (RDE^O11): its ORC-2 is the dispense's order id when one was dispensed. */
+    private record MedOrder(String id, String patient, String orderId, LocalDateTime at, String prescriber,
+            String prescriberFamily) {
+    }
+
+    /** A scripted dispense (RDS^O13) of an order. */
+    private record Dispense(String id, String patient, String orderId, LocalDateTime at, String quantity) {
+    }
+
+    /** A scripted device reading: one JSON record of a patient monitor. */
+    private record Vital(String id, String device, String patient, LocalDateTime at, String code, double value) {
+    }
+
+    private static final List<Dispense> DISPENSES = List.of(
+            new Dispense("d1", "P1", "ORD-d1", at(2, 8), "60"),
+            new Dispense("d2", "P2", "ORD-d2", at(1, 14), "30"));
+
+    private static final List<MedOrder> ORDERS = List.of(
+            new MedOrder("o1", "P1", "ORD-d1", at(2, 6), "NPI1", "WELBY"),
+            // sent after o1 but ordered earlier: its older spelling of the prescriber's name must not win
+            new MedOrder("o3", "P3", "ORD-o3", at(2, 12), "NPI2", "KILDARE"),
+            new MedOrder("o2", "P2", "ORD-d2", at(1, 13), "NPI1", "WELBY-OLD"));
+
+    private static final List<Vital> VITALS = List.of(
+            new Vital("v1", "PM-1", "P1", at(2, 10).plusMinutes(5), "MDC_PULS_RATE", 80),
+            new Vital("v2", "PM-1", "P1", at(2, 10).plusMinutes(35), "MDC_PULS_RATE", 90),
+            new Vital("v3", "PM-1", "P1", at(2, 11).plusMinutes(10), "MDC_PULS_RATE", 100),
+            new Vital("v4", "PM-2", "P2", at(2, 10).plusMinutes(20), "MDC_PULS_RATE", 70),
+            new Vital("v5", "PM-1", "P1", at(2, 10).plusMinutes(15), "MDC_PULS_OXIM_SAT_O2", 97),
+            // late: an earlier reading of the same hour, sent last
+            new Vital("v6", "PM-1", "P1", at(2, 10).plusMinutes(50), "MDC_PULS_RATE", 85));
+
     private static LocalDateTime at(int day, int hour) {
         return LocalDateTime.of(2026, 12, day, hour, 0);
     }
@@ -143,14 +176,61 @@ class WarehouseLoaderIT {
             rs.next();
             assertEquals(2, rs.getInt(1));
             assertEquals(0, new BigDecimal("90").compareTo(rs.getBigDecimal(2)));
-            rs = st.executeQuery("SELECT reason FROM etl_rejected_record");
-            rs.next();
-            assertEquals("not an HL7 v2 message (no MSH segment first)", rs.getString(1));
+            rs = st.executeQuery("SELECT reason FROM etl_rejected_record ORDER BY reason");
+            List<String> reasons = new ArrayList<>();
+            while (rs.next()) {
+                reasons.add(rs.getString(1));
+            }
+            assertEquals(3, reasons.size(), reasons.toString());
+            assertEquals(List.of("event time in 1999, outside the date dimension (2000-2060)",
+                    "not an HL7 v2 message (no MSH segment first)"), reasons.subList(0, 2));
+            assertTrue(reasons.get(2).startsWith("the database refused its rows (SQLState 22"), reasons.get(2));
         }
     }
 
     @Test
     @Order(2)
+    void ordersDispensesDeviceVitalsPractitionersAndCodesEqualTheTestsOwnComputation() throws Exception {
+        awaitLoaded();
+        assertEquals(expectedVitalsPerHour(), warehouseVitalsPerHour());
+        assertEquals(expectedOrderToDispense(), warehouseOrderToDispense());
+        try (Connection c = db(); Statement st = c.createStatement()) {
+            ResultSet rs = st.executeQuery("SELECT count(*) FROM fact_medication_order");
+            rs.next();
+            assertEquals(ORDERS.size(), rs.getInt(1));
+            // practitioners: the names of the latest event by event time, whatever the order they arrived in
+            Map<String, String> practitioners = new TreeMap<>();
+            rs = st.executeQuery("SELECT practitioner_id, assigning_authority, family_name FROM dim_practitioner");
+            while (rs.next()) {
+                practitioners.put(rs.getString(1) + "@" + rs.getString(2), rs.getString(3));
+            }
+            Map<String, String> expected = new TreeMap<>();
+            expected.put("DR1@GENHOSP", attendingFamily(ADT.stream().max(Comparator.comparing(Adt::at)).orElseThrow()));
+            ORDERS.stream().sorted(Comparator.comparing(MedOrder::at))
+                    .forEach(o -> expected.put(o.prescriber() + "@NPI", o.prescriberFamily()));
+            expected.put("NPI3@NPI", "CASEY");
+            assertEquals(expected, practitioners);
+            // every encounter event meets its attending, every lab result its orderer, every order its prescriber
+            rs = st.executeQuery("SELECT (SELECT count(*) FROM fact_encounter_event WHERE attending_practitioner_sk IS NULL"
+                    + " AND patient_id <> 'P9'), (SELECT count(*) FROM fact_lab_result WHERE ordering_practitioner_sk IS NULL),"
+                    + " (SELECT count(*) FROM fact_medication_order WHERE ordering_practitioner_sk IS NULL)");
+            rs.next();
+            assertEquals(List.of(0, 0, 0), List.of(rs.getInt(1), rs.getInt(2), rs.getInt(3)));
+            // codes: LOINC from the alternate coding of a local code, RxNorm and NDC from their CE-3, MDC for devices
+            Set<String> codes = new HashSet<>();
+            rs = st.executeQuery("SELECT hl7_coding_system || ' ' || system || ' ' || code FROM dim_code");
+            while (rs.next()) {
+                codes.add(rs.getString(1));
+            }
+            assertEquals(Set.of("LN http://loinc.org 2345-7", "LN http://loinc.org 2951-2",
+                    "RXNORM http://www.nlm.nih.gov/research/umls/rxnorm 617318", "NDC http://hl7.org/fhir/sid/ndc 00071015523",
+                    "MDC urn:iso:std:iso:11073:10101 MDC_PULS_RATE", "MDC urn:iso:std:iso:11073:10101 MDC_PULS_OXIM_SAT_O2"),
+                    codes);
+        }
+    }
+
+    @Test
+    @Order(3)
     void aReplayOfEveryRecordAndEveryEventSentAgainNeverDoubleCounts() throws Exception {
         Map<String, Integer> before = counts();
         env.stopRuntime();
@@ -162,14 +242,16 @@ class WarehouseLoaderIT {
         awaitLoaded();
         // the events sent again are not loaded twice; the unreadable record sent again is a second record (own offset),
         // while its first copy, read again, is not kept twice
-        before.merge("etl_rejected_record", 1, Integer::sum);
+        before.merge("etl_rejected_record", 3, Integer::sum);
         assertEquals(before, counts());
         assertEquals(expectedCensus(), warehouseCensus());
         assertEquals(expectedTurnaround(), warehouseTurnaround());
+        assertEquals(expectedVitalsPerHour(), warehouseVitalsPerHour());
+        assertEquals(expectedOrderToDispense(), warehouseOrderToDispense());
     }
 
     @Test
-    @Order(3)
+    @Order(4)
     void whilePostgresqlIsAwayTheHealthCheckIsDownAndTheEventsAreLoadedWhenItIsBack() throws Exception {
         Map<String, Integer> before = counts();
         postgres.stopServer();
@@ -196,9 +278,28 @@ class WarehouseLoaderIT {
         for (Lab l : LABS) {
             send("lab.results.normal", l.id(), oru(l));
         }
-        send("pharmacy.dispensing.new", "d1", rds("d1", "P1", at(2, 8), "60"));
-        send("pharmacy.dispensing.new", "d2", rds("d2", "P2", at(1, 14), "30"));
+        for (Dispense d : DISPENSES) {
+            send("pharmacy.dispensing.new", d.id(), rds(d));
+        }
+        for (MedOrder o : ORDERS) {
+            send("pharmacy.orders.inpatient", o.id(), rde(o));
+        }
+        for (Vital v : VITALS) {
+            send("device.patient-monitor.vitals", v.id(), vital(v).getBytes(StandardCharsets.UTF_8));
+        }
+        // a reading delivered twice (MQTT at least once): the same ce_id, counted once
+        send("device.patient-monitor.vitals", "v2", vital(VITALS.get(1)).getBytes(StandardCharsets.UTF_8));
+        // not a warehouse topic (a pump's status): never read
+        send("device.infusion-pump.status", "s1", "{\"deviceId\":\"IP-1\"}".getBytes(StandardCharsets.UTF_8));
+        endOffsets.keySet().removeIf(k -> k.startsWith("device.infusion-pump.status:"));
+        // a NUL character (JSON \u0000) PostgreSQL's text cannot hold: the database refuses the row, the record alone
+        // is rejected (its savepoint rolled back), the poll's other records are loaded
+        send("device.patient-monitor.vitals", "vnul", ("{\"deviceId\":\"PM-3\",\"timestamp\":\"2026-12-02T10:00:00Z\","
+                + "\"readings\":[{\"code\":\"MDC_PULS_RATE\",\"value\":80,\"unit\":\"/min\\u0000\"}]}")
+                .getBytes(StandardCharsets.UTF_8));
         send("hl7.adt.a01", "bad", "garbage that is not HL7".getBytes(StandardCharsets.UTF_8));
+        // an event time outside the date dimension: rejected with the reason, not retried for ever
+        send("hl7.adt.a01", "old", adt(new Adt("old", "A01", "P9", "V9", "ICU", LocalDateTime.of(1999, 1, 1, 0, 0), "OLD")));
     }
 
     private static void send(String topic, String id, String message) throws Exception {
@@ -217,21 +318,44 @@ class WarehouseLoaderIT {
         return "MSH|^~\\&|EPIC|GENHOSP|CMM|CMM|" + HL7.format(e.at()) + "+0000||ADT^" + e.trigger() + "^ADT_A01|"
                 + e.id() + "|P|2.5.1\rEVN|" + e.trigger() + "|" + HL7.format(e.at()) + "+0000\rPID|1||" + e.patient()
                 + "^^^GENHOSP^MR||" + family + "^PAT||19560412|F\rPV1|1|I|" + e.ward() + "^101^A^GENHOSP"
-                + "|".repeat(16) + e.visit() + "\r";
+                + "||||DR1^" + attendingFamily(e) + "^GREGORY^^^^^^GENHOSP" + "|".repeat(12) + e.visit() + "\r";
+    }
+
+    /** The attending's name as each event spells it: the late e11 carries an old spelling that must not win. */
+    private static String attendingFamily(Adt e) {
+        return e.id().equals("e11") ? "HOUSE-OLD" : "HOUSE";
     }
 
     private static String oru(Lab l) {
         return "MSH|^~\\&|LAB|GENHOSP|CMM|CMM|" + HL7.format(l.resulted()) + "+0000||ORU^R01|" + l.id() + "|P|2.5.1\r"
                 + "PID|1||" + l.patient() + "^^^GENHOSP^MR||X^Y\rOBR|1|ORD|LAB|24323-8^CMP^LN|||"
-                + HL7.format(l.collected()) + "+0000" + "|".repeat(15) + HL7.format(l.resulted()) + "+0000\r"
-                + "OBX|1|NM|2345-7^Glucose^LN||88|mg/dL|70-99|N|||F\r"
+                + HL7.format(l.collected()) + "+0000" + "|".repeat(9) + "NPI3^CASEY^BEN^^^^^^NPI" + "|".repeat(6)
+                + HL7.format(l.resulted()) + "+0000\r"
+                // a local code with its LOINC as the alternate coding (CWE-4..6): the warehouse keeps the LOINC
+                + "OBX|1|NM|GLU^Glucose, local^99LAB^2345-7^Glucose^LN||88|mg/dL|70-99|N|||F\r"
                 + "OBX|2|NM|2951-2^Sodium^LN||140|mmol/L|136-145||||F\r";
     }
 
-    private static String rds(String id, String patient, LocalDateTime at, String quantity) {
-        return "MSH|^~\\&|PHARMSYS|GENHOSP|CMM|CMM|" + HL7.format(at) + "+0000||RDS^O13^RDS_O13|" + id + "|P|2.5.1\r"
-                + "PID|1||" + patient + "^^^GENHOSP^MR||X^Y\rORC|RE|ORD-" + id + "|RX-" + id + "||CM\r"
-                + "RXD|1|00071015523^Atorvastatin 10 mg tablet^NDC|" + HL7.format(at) + "+0000|" + quantity + "|TAB\r";
+    private static String rds(Dispense d) {
+        return "MSH|^~\\&|PHARMSYS|GENHOSP|CMM|CMM|" + HL7.format(d.at()) + "+0000||RDS^O13^RDS_O13|" + d.id() + "|P|2.5.1\r"
+                + "PID|1||" + d.patient() + "^^^GENHOSP^MR||X^Y\rORC|RE|" + d.orderId() + "|RX-" + d.id() + "||CM\r"
+                + "RXD|1|00071015523^Atorvastatin 10 mg tablet^NDC|" + HL7.format(d.at()) + "+0000|" + d.quantity() + "|TAB\r";
+    }
+
+    /** RDE^O11 with the prescriber in ORC-12 (XCN, NPI in XCN-9) and the drug as RxNorm in RXE-2. */
+    private static String rde(MedOrder o) {
+        return "MSH|^~\\&|CPOE|GENHOSP|PHARMSYS|GENHOSP|" + HL7.format(o.at()) + "+0000||RDE^O11^RDE_O11|" + o.id()
+                + "|P|2.5.1\rPID|1||" + o.patient() + "^^^GENHOSP^MR||X^Y\rPV1|1|I|ICU^101^A^GENHOSP\r"
+                + "ORC|NW|" + o.orderId() + "|||||||" + HL7.format(o.at()) + "+0000|||" + o.prescriber() + "^"
+                + o.prescriberFamily() + "^MARCUS^^^^^^NPI\r"
+                + "RXE|^^^" + HL7.format(o.at()) + "|617318^Atorvastatin 10 MG Oral Tablet^RXNORM|1||TAB|||||30|TAB\r";
+    }
+
+    /** The canonical device JSON (docs/devices.md) as the MQTT/HTTP ingest publishes it. */
+    private static String vital(Vital v) {
+        return "{\"deviceId\":\"" + v.device() + "\",\"deviceType\":\"patient-monitor\",\"dataType\":\"vitals\","
+                + "\"patientId\":\"" + v.patient() + "\",\"timestamp\":\"" + v.at() + ":00Z\","
+                + "\"readings\":[{\"code\":\"" + v.code() + "\",\"value\":" + v.value() + ",\"unit\":\"/min\"}]}";
     }
 
     private static Connection db() throws Exception {
@@ -310,11 +434,70 @@ class WarehouseLoaderIT {
         return result;
     }
 
+    /** Per device, code and UTC hour: readings, mean, min, max, computed here from the scripted readings (once each). */
+    private static Map<String, String> expectedVitalsPerHour() {
+        Map<String, List<Double>> values = new TreeMap<>();
+        for (Vital v : VITALS) {
+            values.computeIfAbsent(v.device() + " " + v.code() + " " + v.at().withMinute(0), k -> new ArrayList<>())
+                    .add(v.value());
+        }
+        Map<String, String> expected = new TreeMap<>();
+        values.forEach((k, list) -> expected.put(k, list.size() + " " + BigDecimal.valueOf(
+                list.stream().mapToDouble(Double::doubleValue).average().orElseThrow()).setScale(2, RoundingMode.HALF_UP)
+                + " " + BigDecimal.valueOf(list.stream().mapToDouble(Double::doubleValue).min().orElseThrow()).setScale(1,
+                        RoundingMode.HALF_UP)
+                + " " + BigDecimal.valueOf(list.stream().mapToDouble(Double::doubleValue).max().orElseThrow()).setScale(1,
+                        RoundingMode.HALF_UP)));
+        return expected;
+    }
+
+    private static Map<String, String> warehouseVitalsPerHour() throws Exception {
+        Map<String, String> result = new TreeMap<>();
+        try (Connection c = db(); Statement st = c.createStatement();
+                ResultSet rs = st.executeQuery("SELECT h.device_id, c.code, h.hour_start AT TIME ZONE 'UTC', h.readings,"
+                        + " round(h.value_sum / h.readings, 2), round(h.value_min, 1), round(h.value_max, 1)"
+                        + " FROM fact_device_vital_hourly h JOIN dim_code c ON c.code_sk = h.code_sk")) {
+            while (rs.next()) {
+                result.put(rs.getString(1) + " " + rs.getString(2) + " " + rs.getTimestamp(3).toLocalDateTime(),
+                        rs.getLong(4) + " " + rs.getBigDecimal(5) + " " + rs.getBigDecimal(6) + " " + rs.getBigDecimal(7));
+            }
+        }
+        return result;
+    }
+
+    /** Minutes from order to first dispense per order, computed here; orders never dispensed are left out. */
+    private static Map<String, Long> expectedOrderToDispense() {
+        Map<String, Long> expected = new TreeMap<>();
+        for (MedOrder o : ORDERS) {
+            DISPENSES.stream().filter(d -> d.orderId().equals(o.orderId())).map(Dispense::at).min(Comparator.naturalOrder())
+                    .ifPresent(first -> expected.put(o.orderId(), Duration.between(o.at(), first).toMinutes()));
+        }
+        return expected;
+    }
+
+    private static Map<String, Long> warehouseOrderToDispense() throws Exception {
+        Map<String, Long> result = new TreeMap<>();
+        try (Connection c = db(); Statement st = c.createStatement();
+                ResultSet rs = st.executeQuery(ORDER_TO_DISPENSE_SQL)) {
+            while (rs.next()) {
+                result.put(rs.getString(1), rs.getLong(2));
+            }
+        }
+        return result;
+    }
+
+    /** The docs' sample query (docs/data-platform.md), as it is written there. */
+    private static final String ORDER_TO_DISPENSE_SQL = "SELECT o.order_id,"
+            + " round(extract(epoch FROM min(d.dispensed_at) - min(o.ordered_at)) / 60) AS minutes_to_first_dispense"
+            + " FROM fact_medication_order o JOIN fact_medication_dispense d ON d.order_id = o.order_id"
+            + " GROUP BY o.order_id ORDER BY o.order_id";
+
     private static Map<String, Integer> counts() throws Exception {
         Map<String, Integer> counts = new TreeMap<>();
         try (Connection c = db(); Statement st = c.createStatement()) {
             for (String table : List.of("fact_encounter_event", "fact_lab_result", "fact_medication_dispense",
-                    "dim_patient", "dim_location", "dim_code", "etl_rejected_record")) {
+                    "fact_medication_order", "fact_device_vital_reading", "fact_device_vital_hourly", "dim_patient",
+                    "dim_location", "dim_code", "dim_practitioner", "etl_rejected_record")) {
                 ResultSet rs = st.executeQuery("SELECT count(*) FROM " + table);
                 rs.next();
                 counts.put(table, rs.getInt(1));

@@ -213,7 +213,7 @@ class WorkflowEventsIT {
     void aNotificationTaskPublishesAPushNotificationAndACompletedResultAndAnUnknownTaskFails() throws Exception {
         kafka.publish("workflow.tasks.notification", "task-1", "{\"taskId\":\"task-1\",\"taskType\":\"notification\","
                 + "\"workflowType\":\"admission\",\"instanceId\":\"inst-1\",\"businessKey\":\"V100\",\"input\":"
-                + "{\"notificationType\":\"care-team\",\"recipient\":\"ward-3a\",\"template\":\"admission-started\"}}");
+                + "{\"notificationType\":\"care-team\",\"recipient\":\"staff/ward-3a\",\"template\":\"admission-started\"}}");
         kafka.publish("workflow.tasks.teleport", "task-2", "{\"taskId\":\"task-2\",\"input\":{}}");
 
         ConsumerRecord<String, byte[]> completed = env.topics().awaitRecords("workflow.task-results",
@@ -223,7 +223,7 @@ class WorkflowEventsIT {
         assertEquals("notification", result.path("taskType").asText());
         assertEquals("notifications.push.care-team", result.path("output").path("topic").asText());
         ConsumerRecord<String, byte[]> push = env.topics().awaitRecords("notifications.push.care-team",
-                r -> "ward-3a".equals(r.key()), 1).get(0);
+                r -> "staff/ward-3a".equals(r.key()), 1).get(0);
         assertEquals(result.path("output").path("notificationId").asText(), json(push).path("notificationId").asText());
         assertEquals("admission-started", json(push).path("template").asText());
 

@@ -164,6 +164,16 @@ public class PushNotificationService extends ServiceSupport implements Processor
         templates.put("alert", template);
     }
 
+    /** Workflow notification tasks to a care team (workflow task worker, type care-team). */
+    public void setCareTeamTemplate(String template) {
+        templates.put("care-team", template);
+    }
+
+    /** Workflow notification tasks for a staff member (workflow task worker, type task). */
+    public void setTaskTemplate(String template) {
+        templates.put("task", template);
+    }
+
     public void setRateLimitMax(int rateLimitMax) {
         this.rateLimitMax = rateLimitMax;
     }

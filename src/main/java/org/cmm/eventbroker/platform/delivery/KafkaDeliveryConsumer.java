@@ -68,6 +68,7 @@ public class KafkaDeliveryConsumer extends DefaultConsumer {
     private long lastCommitWarning;
     private ExecutorService workers;
     private ScheduledExecutorService retries;
+    private IntakePriority intakePriority;
 
     public KafkaDeliveryConsumer(KafkaDeliveryEndpoint endpoint, Processor processor) {
         super(endpoint, processor);
@@ -97,6 +98,7 @@ public class KafkaDeliveryConsumer extends DefaultConsumer {
     @Override
     protected void doStart() throws Exception {
         super.doStart();
+        intakePriority = IntakePriority.of(getEndpoint().getCamelContext());
         workers = getEndpoint().getCamelContext().getExecutorServiceManager()
                 .newFixedThreadPool(this, "kafka-delivery-" + endpoint.getGroupId(), endpoint.getConcurrency());
         retries = getEndpoint().getCamelContext().getExecutorServiceManager()
@@ -260,6 +262,12 @@ public class KafkaDeliveryConsumer extends DefaultConsumer {
     }
 
     private void deliver(TopicPartition tp, PartitionLanes lanes, ConsumerRecord<String, byte[]> record, int attempt) {
+        try {
+            intakePriority.awaitTurn(); // the intake's ACKs first (bounded wait)
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return; // stopping: the record stays uncommitted
+        }
         synchronized (lock) {
             if (!running || lanes.isClosed()) {
                 return;

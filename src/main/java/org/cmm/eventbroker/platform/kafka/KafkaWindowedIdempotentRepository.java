@@ -51,6 +51,16 @@ import org.slf4j.LoggerFactory;
  * The cost is at start only (reading a few minutes of the data topics); nothing changes per message. It never
  * suppresses a message that was not published.
  *
+ * <p>A publish that failed (Camel calls {@link #remove} for a key whose exchange failed, here a key never added) is
+ * <em>in doubt</em>: Kafka may have applied the write after the producer gave up on it (a broker paused or a network
+ * partitioned longer than the delivery timeout: answered AE, appended later). When such a key is resent,
+ * {@link #contains} first reads the data topics from {@code inDoubtMarginMs} before the failure to their end; found,
+ * the resend is answered AA without a second publish (issue 17, {@code NetworkFaultsIT}). The cost falls on resends
+ * of failed messages only, one look-up at a time. A write still held in the network after that look-up can still
+ * land next to the resend's copy if it arrives between the look-up and the resend's publish (after that, the
+ * idempotent producer's epoch, bumped when a batch timed out, should make the partition refuse it; not proven by a
+ * test here).
+ *
  * <p>Keys are sender, facility, control id and a digest: no patient data. Several instances may share the topic;
  * they learn each other's keys only when they start (no live tailing).
  */
@@ -68,6 +78,16 @@ public class KafkaWindowedIdempotentRepository extends ServiceSupport implements
     private RecordKeys recoveryKeys;
     private long recoveryMarginMs = TimeUnit.MINUTES.toMillis(5);
     private long lastBatchTime = -1;
+    private long inDoubtMarginMs = TimeUnit.SECONDS.toMillis(60);
+    private long inDoubtTimeoutMs = 5_000;
+    private int maxInDoubt = 100_000;
+    /**
+     * Keys whose publish failed (Camel removes a key whose exchange failed): the write may still have been applied
+     * (Kafka timed out, answered nothing, then appended it). key -> time of the failure, oldest first. Guarded by
+     * itself.
+     */
+    private final LinkedHashMap<String, Long> inDoubt = new LinkedHashMap<>();
+    private final Object inDoubtLookup = new Object();
 
     /** key -> time first seen (epoch ms), oldest first. Guarded by itself. */
     private final LinkedHashMap<String, Long> seen = new LinkedHashMap<>();
@@ -127,6 +147,19 @@ public class KafkaWindowedIdempotentRepository extends ServiceSupport implements
      */
     public void setRecoveryMarginMs(long recoveryMarginMs) {
         this.recoveryMarginMs = recoveryMarginMs;
+    }
+
+    /**
+     * How far before a failed publish the data topics are read when its resend arrives (60 s): the record's time is
+     * the send's, at most the producer's delivery timeout (plus its blocking time) before the failure.
+     */
+    public void setInDoubtMarginMs(long inDoubtMarginMs) {
+        this.inDoubtMarginMs = inDoubtMarginMs;
+    }
+
+    /** How long looking up a resent in-doubt key may take before the resend fails (and is answered AE). */
+    public void setInDoubtTimeoutMs(long inDoubtTimeoutMs) {
+        this.inDoubtTimeoutMs = inDoubtTimeoutMs;
     }
 
     public void setLoadTimeoutMs(long loadTimeoutMs) {
@@ -212,6 +245,13 @@ public class KafkaWindowedIdempotentRepository extends ServiceSupport implements
     protected void doStop() {
         if (flusher != null) {
             flusher.shutdown();
+            try {
+                // a flush still running must finish before the last one and the close: else it could take the
+                // pending keys and send them to a closed producer, and they would be lost
+                flusher.awaitTermination(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
             flusher = null;
         }
         if (producer != null) {
@@ -241,10 +281,22 @@ public class KafkaWindowedIdempotentRepository extends ServiceSupport implements
     @Override
     public boolean contains(String key) {
         synchronized (seen) {
-            return isFresh(key, System.currentTimeMillis());
+            if (isFresh(key, System.currentTimeMillis())) {
+                return true;
+            }
         }
+        Long failedAt;
+        synchronized (inDoubt) {
+            failedAt = inDoubt.get(key);
+        }
+        return failedAt != null && foundOnDataTopics(key, failedAt);
     }
 
+    /**
+     * Called by Camel when the exchange of a key failed (the publish timed out or failed). A key that was never
+     * added is then in doubt: the write may land after its timeout. Its resend looks for it on the data topics
+     * first ({@link #contains}).
+     */
     @Override
     public boolean remove(String key) {
         boolean removed;
@@ -255,8 +307,95 @@ public class KafkaWindowedIdempotentRepository extends ServiceSupport implements
             synchronized (pending) {
                 pending.add(new Change(key, -1));
             }
+        } else if (recoveryKeys != null) {
+            synchronized (inDoubt) {
+                inDoubt.remove(key);
+                inDoubt.put(key, System.currentTimeMillis());
+                Iterator<String> oldest = inDoubt.keySet().iterator();
+                while (inDoubt.size() > maxInDoubt && oldest.hasNext()) {
+                    oldest.next();
+                    oldest.remove();
+                }
+            }
         }
         return removed;
+    }
+
+    /**
+     * Reads the data topics from shortly before the failed publish of {@code key} to their end: a record found with
+     * that key (or with another key in doubt) was applied after all, and is remembered as seen. Throws when Kafka
+     * cannot be read in time, so the resend fails (AE) rather than risk a second copy.
+     */
+    private boolean foundOnDataTopics(String key, long failedAt) {
+        // one look-up at a time: a look-up resolves every key in doubt it meets, so the resends waiting behind it
+        // (several senders resending after the same outage) mostly find their key resolved already
+        synchronized (inDoubtLookup) {
+            synchronized (seen) {
+                if (isFresh(key, System.currentTimeMillis())) {
+                    return true;
+                }
+            }
+            synchronized (inDoubt) {
+                if (!inDoubt.containsKey(key)) {
+                    return false;
+                }
+            }
+            return lookUp(key, failedAt);
+        }
+    }
+
+    private boolean lookUp(String key, long failedAt) {
+        long now = System.currentTimeMillis();
+        boolean[] found = {false};
+        int[] resolved = {0};
+        try {
+            scanDataTopics(failedAt - inDoubtMarginMs, inDoubtTimeoutMs, "de-duplication-check-" + topic, r -> {
+                String k = recoveryKeys.keyOf(r);
+                if (k == null) {
+                    return;
+                }
+                if (k.equals(key)) {
+                    found[0] = true;
+                }
+                boolean wasInDoubt;
+                synchronized (inDoubt) {
+                    wasInDoubt = inDoubt.remove(k) != null;
+                }
+                if (!wasInDoubt) {
+                    return;
+                }
+                resolved[0]++;
+                long firstSeen = Math.min(r.timestamp(), now);
+                synchronized (seen) {
+                    seen.remove(k);
+                    seen.put(k, firstSeen);
+                }
+                synchronized (pending) {
+                    pending.add(new Change(k, firstSeen));
+                }
+            });
+        } catch (Exception e) {
+            throw new IllegalStateException("Could not check whether a message whose publish failed reached "
+                    + "Kafka after all: " + e.getMessage(), e);
+        }
+        if (found[0]) {
+            synchronized (seen) {
+                if (!isFresh(key, now)) {
+                    seen.put(key, now);
+                    synchronized (pending) {
+                        pending.add(new Change(key, now));
+                    }
+                }
+            }
+        } else {
+            synchronized (inDoubt) {
+                inDoubt.remove(key); // not published: this resend publishes it
+            }
+        }
+        LOG.info("A resend of a message whose publish had failed: it was {} on the data topics ({} key(s) in doubt "
+                + "resolved as published)", found[0] ? "found (applied after its failure, not published again)"
+                : "not found (published now)", resolved[0]);
+        return found[0];
     }
 
     @Override
@@ -356,61 +495,28 @@ public class KafkaWindowedIdempotentRepository extends ServiceSupport implements
     private void recover() throws Exception {
         long now = System.currentTimeMillis();
         long from = Math.max(now - windowMs, (lastBatchTime >= 0 ? lastBatchTime : now) - recoveryMarginMs);
-        List<String> topics;
-        try (Admin admin = kafkaClients.admin("dedup-recovery-admin-" + topic, Map.of())) {
-            topics = admin.listTopics().names().get(30, TimeUnit.SECONDS).stream()
-                    .filter(t -> !t.equals(topic) && recoveryKeys.covers(t)).sorted().toList();
-        }
-        if (topics.isEmpty()) {
-            return;
-        }
         int[] recovered = {0};
         int[] read = {0};
-        try (KafkaConsumer<String, byte[]> consumer = kafkaClients.consumer("dedup-recovery-" + topic, null, Map.of(
-                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false",
-                ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "5000"))) {
-            Duration timeout = Duration.ofMillis(loadTimeoutMs);
-            List<org.apache.kafka.common.TopicPartition> partitions = new ArrayList<>();
-            for (String t : topics) {
-                consumer.partitionsFor(t, timeout).forEach(p -> partitions.add(
-                        new org.apache.kafka.common.TopicPartition(t, p.partition())));
+        List<String> topics = scanDataTopics(from, loadTimeoutMs, "dedup-recovery-" + topic, r -> {
+            read[0]++;
+            String key = recoveryKeys.keyOf(r);
+            if (key == null) {
+                return;
             }
-            Map<org.apache.kafka.common.TopicPartition, Long> times = new java.util.HashMap<>();
-            partitions.forEach(p -> times.put(p, from));
-            Map<org.apache.kafka.common.TopicPartition, org.apache.kafka.clients.consumer.OffsetAndTimestamp> starts =
-                    consumer.offsetsForTimes(times, timeout);
-            Map<org.apache.kafka.common.TopicPartition, Long> ends = consumer.endOffsets(partitions, timeout);
-            List<org.apache.kafka.common.TopicPartition> toRead = partitions.stream()
-                    .filter(p -> starts.get(p) != null && starts.get(p).offset() < ends.get(p)).toList();
-            consumer.assign(toRead);
-            toRead.forEach(p -> consumer.seek(p, starts.get(p).offset()));
-            long deadline = System.nanoTime() + timeout.toNanos();
-            while (toRead.stream().anyMatch(p -> consumer.position(p) < ends.get(p))) {
-                if (System.nanoTime() > deadline) {
-                    throw new IllegalStateException("Timed out rebuilding de-duplication keys from " + topics);
+            long firstSeen = Math.min(r.timestamp(), now);
+            synchronized (seen) {
+                if (isFresh(key, now) || now - firstSeen >= windowMs) {
+                    return;
                 }
-                for (org.apache.kafka.clients.consumer.ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-                    if (r.offset() >= ends.get(new org.apache.kafka.common.TopicPartition(r.topic(), r.partition()))) {
-                        continue;
-                    }
-                    read[0]++;
-                    String key = recoveryKeys.keyOf(r);
-                    if (key == null) {
-                        continue;
-                    }
-                    long firstSeen = Math.min(r.timestamp(), now);
-                    synchronized (seen) {
-                        if (isFresh(key, now) || now - firstSeen >= windowMs) {
-                            continue;
-                        }
-                        seen.put(key, firstSeen);
-                        recovered[0]++;
-                    }
-                    synchronized (pending) {
-                        pending.add(new Change(key, firstSeen));
-                    }
-                }
+                seen.put(key, firstSeen);
+                recovered[0]++;
             }
+            synchronized (pending) {
+                pending.add(new Change(key, firstSeen));
+            }
+        });
+        if (topics.isEmpty()) {
+            return;
         }
         synchronized (seen) {
             evict(now);
@@ -418,5 +524,67 @@ public class KafkaWindowedIdempotentRepository extends ServiceSupport implements
         LOG.info("De-duplication keys rebuilt from {} records of {} written since {}: {} were missing from {}",
                 read[0], topics.size() == 1 ? topics.get(0) : topics.size() + " topics",
                 java.time.Instant.ofEpochMilli(from), recovered[0], topic);
+    }
+
+    /**
+     * Reads every data topic of {@link #recoveryKeys} from the records written at {@code from} (record time) to the
+     * end offsets of now, handing each record to {@code each}; returns the topics read.
+     */
+    private List<String> scanDataTopics(long from, long timeoutMs, String clientName,
+            java.util.function.Consumer<org.apache.kafka.clients.consumer.ConsumerRecord<String, byte[]>> each)
+            throws Exception {
+        // one deadline for every call, closes included: with Kafka away, a look-up must fail within its time (the
+        // resend is answered AE in time) rather than wait for the clients' own 60 s defaults
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+        List<String> topics;
+        Admin admin = kafkaClients.admin(clientName + "-admin", Map.of());
+        try {
+            topics = admin.listTopics().names().get(timeoutMs, TimeUnit.MILLISECONDS).stream()
+                    .filter(t -> !t.equals(topic) && recoveryKeys.covers(t)).sorted().toList();
+        } finally {
+            admin.close(Duration.ZERO);
+        }
+        if (topics.isEmpty()) {
+            return topics;
+        }
+        KafkaConsumer<String, byte[]> consumer = kafkaClients.consumer(clientName, null, Map.of(
+                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false",
+                ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "5000"));
+        try {
+            List<org.apache.kafka.common.TopicPartition> partitions = new ArrayList<>();
+            for (String t : topics) {
+                consumer.partitionsFor(t, remaining(deadline)).forEach(p -> partitions.add(
+                        new org.apache.kafka.common.TopicPartition(t, p.partition())));
+            }
+            Map<org.apache.kafka.common.TopicPartition, Long> times = new java.util.HashMap<>();
+            partitions.forEach(p -> times.put(p, from));
+            Map<org.apache.kafka.common.TopicPartition, org.apache.kafka.clients.consumer.OffsetAndTimestamp> starts =
+                    consumer.offsetsForTimes(times, remaining(deadline));
+            Map<org.apache.kafka.common.TopicPartition, Long> ends = consumer.endOffsets(partitions, remaining(deadline));
+            List<org.apache.kafka.common.TopicPartition> toRead = partitions.stream()
+                    .filter(p -> starts.get(p) != null && starts.get(p).offset() < ends.get(p)).toList();
+            consumer.assign(toRead);
+            toRead.forEach(p -> consumer.seek(p, starts.get(p).offset()));
+            while (toRead.stream().anyMatch(p -> consumer.position(p, remaining(deadline)) < ends.get(p))) {
+                for (org.apache.kafka.clients.consumer.ConsumerRecord<String, byte[]> r
+                        : consumer.poll(Duration.ofMillis(Math.min(200, remaining(deadline).toMillis())))) {
+                    if (r.offset() < ends.get(new org.apache.kafka.common.TopicPartition(r.topic(), r.partition()))) {
+                        each.accept(r);
+                    }
+                }
+            }
+        } finally {
+            consumer.close(Duration.ZERO);
+        }
+        return topics;
+    }
+
+    /** The time left before {@code deadline}; throws once it has passed. */
+    private static Duration remaining(long deadline) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+            throw new org.apache.kafka.common.errors.TimeoutException("Kafka did not answer the de-duplication look-up in time");
+        }
+        return Duration.ofNanos(left);
     }
 }

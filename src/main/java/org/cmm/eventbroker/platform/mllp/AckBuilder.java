@@ -132,7 +132,9 @@ public final class AckBuilder {
         while (end < inbound.length && inbound[end] != '\r' && inbound[end] != '\n') {
             end++;
         }
-        return new String(inbound, start, end - start, cs);
+        String msh = new String(inbound, start, end - start, cs);
+        // "MSH" then a line break (or bytes the charset reads as fewer characters): no field separator to read it with
+        return msh.length() < 4 || !msh.startsWith("MSH") ? null : msh;
     }
 
     /** Parses just the MSH segment, or returns null when HAPI cannot (no MSH-9, unknown version...). */

@@ -74,6 +74,8 @@ public class MllpListenerConsumer extends DefaultConsumer {
     private volatile boolean running;
     private int handshakeTimeoutMs;
     private SenderRestrictions restrictions = SenderRestrictions.NONE;
+    /** Tells the Kafka consumers of this runtime to hold back while messages are being taken in (issue 17). */
+    private org.cmm.eventbroker.platform.delivery.IntakePriority intakePriority;
 
     public MllpListenerConsumer(MllpListenerEndpoint endpoint, Processor processor) {
         super(endpoint, processor);
@@ -88,6 +90,7 @@ public class MllpListenerConsumer extends DefaultConsumer {
     @Override
     protected void doStart() throws Exception {
         super.doStart();
+        intakePriority = org.cmm.eventbroker.platform.delivery.IntakePriority.of(getEndpoint().getCamelContext());
         permits = new Semaphore(endpoint.getMaxConnections(), true);
         connectionThreads = getEndpoint().getCamelContext().getExecutorServiceManager()
                 .newCachedThreadPool(this, "mllp-listener-" + endpoint.getPort());
@@ -410,6 +413,7 @@ public class MllpListenerConsumer extends DefaultConsumer {
     /** Runs one frame through the route and returns the ACK to send, or null when nobody waits for one. */
     private byte[] process(MllpFrame frame, String remote, String local, String principal) {
         Exchange exchange = createExchange(false);
+        intakePriority.intakeStarted();
         try {
             exchange.getIn().setBody(frame.payload());
             String refused = null;
@@ -447,6 +451,7 @@ public class MllpListenerConsumer extends DefaultConsumer {
             }
             return acknowledgement(frame, exchange, remote, refused);
         } finally {
+            intakePriority.intakeEnded();
             releaseExchange(exchange, false);
         }
     }

@@ -76,4 +76,18 @@ class AckBuilderTest {
         assertEquals("AE", PreParser.getFields(ack, "MSA-1")[0]);
         assertTrue(ack.contains("Kafka write timed out"), ack);
     }
+
+    /** Found by reading and by Hl7InspectionFuzzTest (issue 17): MSH cut by a line break before MSH-1 threw. */
+    @Test
+    void anAckCanBeBuiltForAnMshCutBeforeItsFieldSeparator() {
+        byte[] inbound = "MSH\rPID|1||P1\r".getBytes(StandardCharsets.ISO_8859_1);
+        for (AckCode code : AckCode.values()) {
+            String ack = new String(builder.build(inbound, StandardCharsets.ISO_8859_1, code,
+                    code == AckCode.AA ? null : ErrorCode.APPLICATION_INTERNAL_ERROR, code == AckCode.AA ? null : "x"),
+                    StandardCharsets.ISO_8859_1);
+            assertTrue(ack.startsWith("MSH|"), ack);
+            assertEquals(code.name(), Acknowledgement.read(ack.getBytes(StandardCharsets.ISO_8859_1),
+                    StandardCharsets.ISO_8859_1).code());
+        }
+    }
 }

@@ -33,6 +33,9 @@ import com.nimbusds.jwt.proc.DefaultJWTProcessor;
  * first use and cached by Nimbus, which re-reads it when a token names an unknown key (key rotation; at most once
  * per 30 s).
  *
+ * <p>A {@code patient} claim (SMART on FHIR's launch context, e.g. a Keycloak user-attribute mapper) becomes the
+ * caller's {@link Caller#patient() patient}: routes that serve a patient's own data decide with it.
+ *
  * <p>Roles come from the claims Keycloak and most issuers use: {@code realm_access.roles},
  * {@code resource_access.<client>.roles} of the configured clients only, and the space-separated {@code scope}.
  */
@@ -94,7 +97,13 @@ public final class BearerTokenVerifier {
         } catch (JOSEException | RuntimeException e) {
             throw new InvalidTokenException("token could not be verified (" + e.getClass().getSimpleName() + ")");
         }
-        return new Caller(name(claims), roles(claims));
+        return new Caller(name(claims), roles(claims), patient(claims));
+    }
+
+    /** The SMART on FHIR style {@code patient} claim (the patient a patient app's token is about), or null. */
+    private static String patient(JWTClaimsSet claims) {
+        Object value = claims.getClaim("patient");
+        return value instanceof String s && !s.isBlank() ? s : null;
     }
 
     /**

@@ -191,7 +191,7 @@ public final class HttpAccessGuard implements Handler<RoutingContext> {
             }
             ctx.request().headers().remove(HttpHeaders.AUTHORIZATION);
             // the verified name reaches the route as the server's authenticated user (VerifiedCaller), never as a header
-            ctx.setUser(io.vertx.ext.auth.User.fromName(caller.name()));
+            ctx.setUser(VerifiedCaller.user(caller));
             // and the whole caller (name and roles) to handlers that decide more, e.g. the event API per topic
             ctx.put(CALLER, caller);
             ctx.next();

@@ -1,0 +1,472 @@
+package org.cmm.eventbroker.fhir.bulk;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.concurrent.atomic.AtomicReference;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.cmm.eventbroker.platform.kafka.KafkaClients;
+import org.cmm.eventbroker.stack.FhirServer;
+import org.cmm.eventbroker.stack.S3Store;
+import org.cmm.eventbroker.testsupport.FreePorts;
+import org.cmm.eventbroker.testsupport.KafkaTopicReader;
+import org.cmm.eventbroker.testsupport.RuntimeUnderTest;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
+
+/**
+ * FHIR bulk export and import (routes/bulk/) against real peers: the project's lighter FHIR server (HAPI's plain
+ * RestfulServer, paged searches with next links; no $export of its own), the local stack's S3 store (s3proxy) and a
+ * real Kafka broker. The exported NDJSON, read back from the store, holds exactly the seeded resources per type; the
+ * manifest has the IG's shape; a runtime stopped mid-export resumes without duplicate files; an import loads NDJSON
+ * into a second server, reporting lines that are not resources; bad kick-offs are refused with an OperationOutcome.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class FhirBulkDataIT {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String BUCKET = "cmm-bulk-data";
+    private static final String ACCESS = "cmm-local";
+    private static final String SECRET = "cmm-local-secret";
+    private static final String DLQ = "fhir.bulk.dlq";
+
+    private static Path folder;
+    private static FhirServer fhir;
+    private static FhirServer target;
+    private static S3Store s3;
+    private static RuntimeUnderTest env;
+    private static KafkaProducer<String, byte[]> producer;
+    private static final HttpClient HTTP = HttpClient.newHttpClient();
+    /** Seeded ids per resource type. */
+    private static final Map<String, Set<String>> seeded = new TreeMap<>();
+
+    @BeforeAll
+    static void start() throws Exception {
+        System.setProperty("aws.requestChecksumCalculation", "when_required");
+        System.setProperty("aws.responseChecksumValidation", "when_required");
+        folder = Files.createTempDirectory("cmm-bulk-it");
+        fhir = new FhirServer("127.0.0.1", FreePorts.next()).withPaging(5).start();
+        target = new FhirServer("127.0.0.1", FreePorts.next()).start();
+        s3 = new S3Store("127.0.0.1", FreePorts.next(), folder.resolve("s3"), ACCESS, SECRET, BUCKET).start();
+        List<ObjectNode> resources = new ArrayList<>();
+        for (int i = 1; i <= 12; i++) {
+            resources.add(patient("p" + i));
+        }
+        for (int i = 1; i <= 7; i++) {
+            resources.add(observation("o" + i, "p" + (i % 3 + 1), i % 2 == 0 ? 150 : 80));
+        }
+        for (int i = 1; i <= 3; i++) {
+            resources.add(resource("Encounter", "e" + i).put("status", "finished"));
+        }
+        // p1 and p4 are the group's members: p1 has o3 and o6 (i % 3 == 0); p4 has none
+        ObjectNode group = resource("Group", "g1").put("type", "person").put("actual", true);
+        group.putArray("member").addObject().putObject("entity").put("reference", "Patient/p1");
+        ((ArrayNode) group.get("member")).addObject().putObject("entity").put("reference", "Patient/p4");
+        transaction(fhir.baseUrl(), resources);
+        // the Group is not an exported type: created apart so it is not counted in seeded
+        transaction(fhir.baseUrl(), List.of(group));
+        resources.forEach(r -> seeded.computeIfAbsent(r.get("resourceType").asText(), t -> new TreeSet<>())
+                .add(r.get("id").asText()));
+        env = RuntimeUnderTest.flows("fhir-bulk-export-api", "fhir-bulk-export-requests", "fhir-bulk-import-requests")
+                .with(Map.ofEntries(
+                        Map.entry("cmm.bulk.enabled", "true"),
+                        Map.entry("cmm.bulk.fhir-base-url", fhir.baseUrl()),
+                        Map.entry("cmm.bulk.import.fhir-base-url", target.baseUrl()),
+                        Map.entry("cmm.lake.s3.endpoint", s3.endpoint()),
+                        // the lighter server has no _lastUpdated search: the exporter filters _since itself
+                        Map.entry("cmm.bulk.export.since-search-parameter", ""),
+                        Map.entry("cmm.bulk.export.types", "Patient,Observation,Encounter"),
+                        Map.entry("cmm.bulk.export.page-size", "5"),
+                        Map.entry("cmm.bulk.export.max-resources-per-file", "4"),
+                        Map.entry("cmm.bulk.export.retry-after-seconds", "1"),
+                        Map.entry("cmm.bulk.import.batch-size", "3"),
+                        Map.entry("cmm.bulk.processing.initial-backoff-ms", "200"),
+                        Map.entry("cmm.bulk.processing.max-backoff-ms", "1000"),
+                        Map.entry("cmm.bulk.work-dir", folder.resolve("work").toString()))).start();
+        producer = KafkaClients.forBootstrap(env.bootstrapServers()).producer("bulk-it", Map.of());
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (producer != null) {
+            producer.close();
+        }
+        if (env != null) {
+            env.close();
+        }
+        for (AutoCloseable peer : new AutoCloseable[] {s3, target, fhir}) {
+            if (peer != null) {
+                peer.close();
+            }
+        }
+    }
+
+    @Test
+    @Order(1)
+    void aSystemExportHoldsEverySeededResourceOnceInNdjsonFilesTheManifestNames() throws Exception {
+        HttpResponse<String> kickOff = kickOff("/fhir/bulk/$export", "");
+        assertEquals(202, kickOff.statusCode(), kickOff.body());
+        String status = kickOff.headers().firstValue("Content-Location").orElseThrow();
+        assertTrue(status.startsWith(base() + "/fhir/bulk/jobs/"), status);
+
+        JsonNode manifest = awaitManifest(status);
+        assertTrue(Instant.parse(manifest.get("transactionTime").asText()).isBefore(Instant.now().plusSeconds(1)));
+        assertTrue(manifest.get("request").asText().endsWith("/fhir/bulk/$export"), manifest.toString());
+        assertFalse(manifest.get("requiresAccessToken").asBoolean());
+        assertEquals(0, manifest.get("error").size());
+        Map<String, List<String>> exported = readOutput(manifest);
+        assertEquals(seeded.keySet(), exported.keySet());
+        exported.forEach((type, ids) -> {
+            assertEquals(seeded.get(type), new TreeSet<>(ids), type);
+            assertEquals(seeded.get(type).size(), ids.size(), type + " once each");
+        });
+        // at most 4 resources a file: 12 patients in 3 files, deterministic names per type and part
+        List<String> patientFiles = new ArrayList<>();
+        manifest.get("output").forEach(o -> {
+            if (o.get("type").asText().equals("Patient")) {
+                patientFiles.add(o.get("url").asText().replaceAll(".*/", ""));
+            }
+        });
+        assertEquals(List.of("Patient.000001.ndjson", "Patient.000002.ndjson", "Patient.000003.ndjson"), patientFiles);
+        // the completion event carries the same manifest, keyed by the job id
+        String jobId = status.substring(status.lastIndexOf('/') + 1);
+        var completions = env.topics().awaitRecords("fhir.bulk.export-completions", r -> jobId.equals(r.key()), 1);
+        assertEquals(manifest, JSON.readTree(completions.get(0).value()));
+    }
+
+    @Test
+    @Order(2)
+    void typeFilterSinceAndGroupLevelExportOnlyWhatTheyAskFor() throws Exception {
+        // _typeFilter: the server evaluates Observation?value-quantity=gt100 (o2, o4, o6)
+        JsonNode filtered = awaitManifest(kickOff("/fhir/bulk/$export", "_type=Observation&_typeFilter="
+                + URLEncoder.encode("Observation?value-quantity=gt100", StandardCharsets.UTF_8))
+                .headers().firstValue("Content-Location").orElseThrow());
+        assertEquals(Map.of("Observation", List.of("o2", "o4", "o6")), sorted(readOutput(filtered)));
+
+        // _since: only what changed after the instant (p5, updated now)
+        Instant since = Instant.now();
+        transaction(fhir.baseUrl(), List.of(patient("p5").put("gender", "female")));
+        JsonNode recent = awaitManifest(kickOff("/fhir/bulk/$export", "_type=Patient&_since=" + since)
+                .headers().firstValue("Content-Location").orElseThrow());
+        assertEquals(Map.of("Patient", List.of("p5")), readOutput(recent));
+
+        // Group/g1: its members p1 and p4 and what is in their compartments (o3 and o6 have subject p1)
+        JsonNode group = awaitManifest(kickOff("/fhir/bulk/Group/g1/$export", "_type=Patient,Observation")
+                .headers().firstValue("Content-Location").orElseThrow());
+        assertEquals(Map.of("Patient", List.of("p1", "p4"), "Observation", List.of("o3", "o6")),
+                sorted(readOutput(group)));
+        assertTrue(group.get("request").asText().contains("/fhir/bulk/Group/g1/$export"));
+    }
+
+    @Test
+    @Order(3)
+    void badKickOffsAreRefusedWithAnOperationOutcomeAndDeadLettered() throws Exception {
+        Map<String, String> refused = Map.of(
+                "_type=Foo", "Foo is not a FHIR R4 resource type",
+                "_type=Practitioner", "is not exported by this server",
+                "_since=yesterday", "is not a FHIR instant",
+                "_outputFormat=" + URLEncoder.encode("text/csv", StandardCharsets.UTF_8), "is not supported",
+                "_typeFilter=" + URLEncoder.encode("Observation", StandardCharsets.UTF_8), "is not [ResourceType]?[query]",
+                "_elements=id", "_elements is not supported");
+        for (var bad : refused.entrySet()) {
+            HttpResponse<String> answer = kickOff("/fhir/bulk/$export", bad.getKey());
+            assertEquals(400, answer.statusCode(), bad.getKey());
+            JsonNode outcome = JSON.readTree(answer.body());
+            assertEquals("OperationOutcome", outcome.get("resourceType").asText());
+            assertTrue(outcome.at("/issue/0/diagnostics").asText().contains(bad.getValue()), answer.body());
+            assertTrue(answer.headers().firstValue("Content-Location").isEmpty());
+        }
+        HttpResponse<String> noPrefer = HTTP.send(HttpRequest.newBuilder(URI.create(base() + "/fhir/bulk/$export"))
+                .header("Accept", "application/fhir+json").GET().build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(400, noPrefer.statusCode());
+        assertTrue(noPrefer.body().contains("Prefer: respond-async"), noPrefer.body());
+        var dead = env.topics().awaitRecords(DLQ, r -> KafkaTopicReader.header(r, "dlq_reason") != null
+                && KafkaTopicReader.header(r, "dlq_reason").contains("Foo is not a FHIR R4 resource type"), 1);
+        assertEquals(1, dead.size());
+
+        HttpResponse<String> unknown = HTTP.send(HttpRequest.newBuilder(URI.create(base() + "/fhir/bulk/jobs/no-such-job"))
+                .GET().build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(404, unknown.statusCode());
+        assertEquals("OperationOutcome", JSON.readTree(unknown.body()).get("resourceType").asText());
+    }
+
+    @Test
+    @Order(4)
+    void exportRequestsFromKafkaCompleteOnTheCompletionsTopicAndBadOnesAreDeadLettered() throws Exception {
+        String request = """
+                {"resourceType":"Parameters","parameter":[
+                  {"name":"_type","valueString":"Encounter"},
+                  {"name":"exportLevel","valueCode":"system"}]}""";
+        producer.send(new ProducerRecord<>("fhir.bulk.export-requests", "kafka-job-1", request.getBytes(StandardCharsets.UTF_8))).get();
+        producer.send(new ProducerRecord<>("fhir.bulk.export-requests", "kafka-job-bad",
+                "{\"resourceType\":\"Parameters\",\"parameter\":[{\"name\":\"_since\",\"valueInstant\":\"soon\"}]}"
+                        .getBytes(StandardCharsets.UTF_8))).get();
+        var completion = env.topics().awaitRecords("fhir.bulk.export-completions", r -> "kafka-job-1".equals(r.key()), 1);
+        JsonNode manifest = JSON.readTree(completion.get(0).value());
+        assertEquals(Map.of("Encounter", List.of("e1", "e2", "e3")), sorted(readOutput(manifest)));
+        // the job is also at its status URL
+        HttpResponse<String> status = HTTP.send(HttpRequest.newBuilder(URI.create(base() + "/fhir/bulk/jobs/kafka-job-1"))
+                .GET().build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, status.statusCode());
+        var dead = env.topics().awaitRecords(DLQ, r -> "kafka-job-bad".equals(r.key()), 1);
+        assertTrue(KafkaTopicReader.header(dead.get(0), "dlq_reason").contains("_since soon"));
+    }
+
+    @Test
+    @Order(5)
+    void importLoadsNdjsonIntoTheServerInBatchesAndReportsLinesThatAreNotResources() throws Exception {
+        // the round trip: the Patients exported by the first test, plus a file of our own with bad lines
+        HttpResponse<String> kickOff = kickOff("/fhir/bulk/$export", "_type=Patient");
+        JsonNode manifest = awaitManifest(kickOff.headers().firstValue("Content-Location").orElseThrow());
+        String own = String.join("\n",
+                "{\"resourceType\":\"Observation\",\"id\":\"imp-o1\",\"status\":\"final\",\"code\":{\"text\":\"x\"}}",
+                "this is not json",
+                "{\"resourceType\":\"Patient\",\"id\":\"imp-p1\"}",
+                "{\"resourceType\":\"Observation\",\"status\":\"final\",\"code\":{\"text\":\"no id\"}}",
+                "{\"resourceType\":\"Observation\",\"id\":\"imp-o2\",\"status\":\"final\",\"code\":{\"text\":\"y\"}}") + "\n";
+        try (S3Client client = s3Client()) {
+            client.putObject(b -> b.bucket(BUCKET).key("imports/observations.ndjson"), RequestBody.fromString(own));
+        }
+        ObjectNode request = JSON.createObjectNode().put("resourceType", "Parameters");
+        ArrayNode parameters = request.putArray("parameter");
+        parameters.addObject().put("name", "inputFormat").put("valueCode", "application/fhir+ndjson");
+        for (JsonNode output : manifest.get("output")) {
+            ArrayNode part = parameters.addObject().put("name", "input").putArray("part");
+            part.addObject().put("name", "type").put("valueCode", output.get("type").asText());
+            part.addObject().put("name", "url").put("valueUri", output.get("url").asText());
+        }
+        ArrayNode part = parameters.addObject().put("name", "input").putArray("part");
+        part.addObject().put("name", "type").put("valueCode", "Observation");
+        part.addObject().put("name", "url").put("valueUri", "s3://" + BUCKET + "/imports/observations.ndjson");
+        producer.send(new ProducerRecord<>("fhir.bulk.import-requests", "import-1", JSON.writeValueAsBytes(request))).get();
+
+        var completions = env.topics().awaitRecords("fhir.bulk.import-completions", r -> "import-1".equals(r.key()), 1);
+        JsonNode completion = JSON.readTree(completions.get(0).value());
+        assertEquals("completed", completion.get("status").asText(), completion.toString());
+        assertEquals(12 + 2, completion.get("loaded").asInt(), completion.toString());
+        assertEquals(3, completion.get("failed").asInt());
+        List<String> locations = new ArrayList<>();
+        completion.get("error").forEach(o -> {
+            assertEquals("OperationOutcome", o.get("resourceType").asText());
+            locations.add(o.at("/issue/0/location/0").asText().replaceAll(".*/", ""));
+        });
+        assertEquals(List.of("observations.ndjson line 2", "observations.ndjson line 3", "observations.ndjson line 4"),
+                locations);
+        // the second server holds exactly what was loaded
+        for (String id : seeded.get("Patient")) {
+            assertEquals(200, get(target.baseUrl() + "/Patient/" + id).statusCode(), id);
+        }
+        assertEquals(200, get(target.baseUrl() + "/Observation/imp-o1").statusCode());
+        assertEquals(200, get(target.baseUrl() + "/Observation/imp-o2").statusCode());
+        assertEquals(404, get(target.baseUrl() + "/Patient/imp-p1").statusCode());
+        assertEquals(12, JSON.readTree(get(target.baseUrl() + "/Patient?_count=100").body()).path("entry").size());
+    }
+
+    @Test
+    @Order(6)
+    void cancellingAJobRemovesItAndItsFiles() throws Exception {
+        HttpResponse<String> kickOff = kickOff("/fhir/bulk/$export", "");
+        String status = kickOff.headers().firstValue("Content-Location").orElseThrow();
+        HttpResponse<String> cancel = HTTP.send(HttpRequest.newBuilder(URI.create(status)).DELETE().build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertEquals(202, cancel.statusCode(), cancel.body());
+        assertEquals(404, get(status).statusCode());
+        String jobId = status.substring(status.lastIndexOf('/') + 1);
+        // whatever the job wrote before it saw the cancellation is deleted with it (a last part may land after the
+        // deletion only if the worker was mid-upload; it then stops before writing the next)
+        await().atMost(Duration.ofSeconds(30)).until(() -> objectKeys("exports/" + jobId + "/").size() <= 1);
+    }
+
+    @Test
+    @Order(7)
+    void aRuntimeStoppedMidExportResumesTheJobWithoutDuplicateFiles() throws Exception {
+        // 150 more Observations: 30 pages of 5, 40 files of 4; slow enough to stop the runtime in the middle
+        List<ObjectNode> many = new ArrayList<>();
+        for (int i = 1; i <= 150; i++) {
+            many.add(observation("m" + i, "p1", i));
+        }
+        transaction(fhir.baseUrl(), many);
+        Set<String> expected = new TreeSet<>(seeded.get("Observation"));
+        many.forEach(r -> expected.add(r.get("id").asText()));
+
+        String status = kickOff("/fhir/bulk/$export", "_type=Patient,Observation").headers()
+                .firstValue("Content-Location").orElseThrow();
+        String jobId = status.substring(status.lastIndexOf('/') + 1);
+        await().atMost(Duration.ofSeconds(60)).until(() -> objectKeys("exports/" + jobId + "/Observation.").size() >= 3);
+        assertEquals(202, get(status).statusCode(), "still running when the runtime stops");
+        env.stopRuntime();
+        Set<String> beforeRestart = objectKeys("exports/" + jobId + "/");
+        env.startRuntime();
+
+        JsonNode manifest = awaitManifest(status);
+        Map<String, List<String>> exported = readOutput(manifest);
+        assertEquals(expected, new TreeSet<>(exported.get("Observation")));
+        assertEquals(expected.size(), exported.get("Observation").size(), "no Observation twice");
+        assertEquals(seeded.get("Patient"), new TreeSet<>(exported.get("Patient")));
+        assertEquals(seeded.get("Patient").size(), exported.get("Patient").size(), "no Patient twice");
+        // the store holds exactly the manifest's files: the restarted type overwrote its parts, nothing else stayed
+        Set<String> manifestKeys = new TreeSet<>();
+        manifest.get("output").forEach(o -> manifestKeys.add(key(o.get("url").asText())));
+        assertEquals(manifestKeys, new TreeSet<>(objectKeys("exports/" + jobId + "/")));
+        assertTrue(manifestKeys.containsAll(beforeRestart), "the resumed job wrote the same names");
+    }
+
+    // ---- helpers ---------------------------------------------------------------------------------------------------
+
+    private static String base() {
+        return "http://127.0.0.1:" + env.httpPort();
+    }
+
+    private static HttpResponse<String> kickOff(String path, String query) throws Exception {
+        String url = base() + path + (query.isEmpty() ? "" : "?" + query);
+        return HTTP.send(HttpRequest.newBuilder(URI.create(url)).header("Accept", "application/fhir+json")
+                .header("Prefer", "respond-async").GET().build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static HttpResponse<String> get(String url) throws Exception {
+        return HTTP.send(HttpRequest.newBuilder(URI.create(url)).GET().build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static JsonNode awaitManifest(String statusUrl) {
+        AtomicReference<HttpResponse<String>> last = new AtomicReference<>();
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).until(() -> {
+            HttpResponse<String> answer = get(statusUrl);
+            last.set(answer);
+            if (answer.statusCode() == 202) {
+                assertTrue(answer.headers().firstValue("X-Progress").isPresent());
+                return false;
+            }
+            return true;
+        });
+        assertEquals(200, last.get().statusCode(), last.get().body());
+        try {
+            return JSON.readTree(last.get().body());
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    /** Every file of the manifest read back from the store: ids per type, checking each file's count. */
+    private static Map<String, List<String>> readOutput(JsonNode manifest) throws Exception {
+        Map<String, List<String>> ids = new TreeMap<>();
+        try (S3Client client = s3Client()) {
+            for (JsonNode output : manifest.get("output")) {
+                String type = output.get("type").asText();
+                int lines = 0;
+                try (var in = client.getObject(b -> b.bucket(BUCKET).key(key(output.get("url").asText())));
+                     BufferedReader reader = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
+                    String line;
+                    while ((line = reader.readLine()) != null) {
+                        JsonNode resource = JSON.readTree(line);
+                        assertEquals(type, resource.get("resourceType").asText());
+                        ids.computeIfAbsent(type, t -> new ArrayList<>()).add(resource.get("id").asText());
+                        lines++;
+                    }
+                }
+                assertEquals(output.get("count").asInt(), lines, output.toString());
+            }
+        }
+        return ids;
+    }
+
+    private static Map<String, List<String>> sorted(Map<String, List<String>> ids) {
+        Map<String, List<String>> sorted = new HashMap<>();
+        ids.forEach((t, l) -> sorted.put(t, l.stream().sorted().toList()));
+        return sorted;
+    }
+
+    private static String key(String url) {
+        String prefix = s3.endpoint() + "/" + BUCKET + "/";
+        assertTrue(url.startsWith(prefix), url);
+        return url.substring(prefix.length());
+    }
+
+    private static S3Client s3Client() {
+        return S3Client.builder().endpointOverride(URI.create(s3.endpoint())).forcePathStyle(true)
+                .region(Region.US_EAST_1)
+                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(ACCESS, SECRET)))
+                .build();
+    }
+
+    private static Set<String> objectKeys(String prefix) {
+        try (S3Client client = s3Client()) {
+            Set<String> keys = new HashSet<>();
+            client.listObjectsV2Paginator(b -> b.bucket(BUCKET).prefix(prefix)).contents().forEach(o -> keys.add(o.key()));
+            return keys;
+        }
+    }
+
+    private static ObjectNode resource(String type, String id) {
+        return JSON.createObjectNode().put("resourceType", type).put("id", id);
+    }
+
+    private static ObjectNode patient(String id) {
+        ObjectNode patient = resource("Patient", id);
+        patient.putArray("name").addObject().put("family", "Test-" + id);
+        return patient;
+    }
+
+    private static ObjectNode observation(String id, String patient, int value) {
+        ObjectNode observation = resource("Observation", id).put("status", "final");
+        observation.putObject("code").putArray("coding").addObject().put("system", "http://loinc.org").put("code", "8867-4");
+        observation.putObject("subject").put("reference", "Patient/" + patient);
+        observation.putObject("valueQuantity").put("value", value).put("unit", "/min");
+        return observation;
+    }
+
+    /** Seeds the server through its transaction endpoint: updates with the given ids. */
+    private static void transaction(String baseUrl, List<ObjectNode> resources) throws Exception {
+        ObjectNode bundle = JSON.createObjectNode().put("resourceType", "Bundle").put("type", "transaction");
+        ArrayNode entries = bundle.putArray("entry");
+        for (ObjectNode resource : resources) {
+            ObjectNode entry = entries.addObject();
+            entry.set("resource", resource);
+            entry.putObject("request").put("method", "PUT")
+                    .put("url", resource.get("resourceType").asText() + "/" + resource.get("id").asText());
+        }
+        HttpResponse<String> answer = HTTP.send(HttpRequest.newBuilder(URI.create(baseUrl))
+                .header("Content-Type", "application/fhir+json")
+                .POST(HttpRequest.BodyPublishers.ofString(bundle.toString())).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, answer.statusCode(), answer.body());
+        assertNotNull(answer.body());
+    }
+
+}
