@@ -191,8 +191,11 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
             RuntimeAuditSink own = new RuntimeAuditSink(camelContext);
             try {
                 camelContext.addService(own, true, true);
-                // bound, so the access guard's decisions (bearer, session cookie) are recorded by it too
-                camelContext.getRegistry().bind(AuditSink.REGISTRY_NAME, own);
+                // bound, so the access guard's decisions (bearer, session cookie) are recorded by it too; under the
+                // AuditSink type, as SecurePostureBootstrap binds the runtime's sink: Camel's registry keys a name's
+                // beans by type, and AuditSink.of finds the AuditSink-typed one first, so a sink bound later under
+                // the same name and type replaces this one instead of sitting beside it unseen
+                camelContext.getRegistry().bind(AuditSink.REGISTRY_NAME, AuditSink.class, own);
             } catch (Exception e) {
                 throw new IllegalStateException(e);
             }
