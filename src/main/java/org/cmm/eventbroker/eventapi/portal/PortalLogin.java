@@ -180,10 +180,9 @@ public final class PortalLogin {
             }
             audit(AuditEvent.authentication("http", session.caller().name(), "SESSION", true, address, null));
             long maxAge = Math.max(1, Duration.between(Instant.now(), session.expires()).toSeconds());
-            ctx.response().addCookie(Cookie.cookie(BrowserSessions.COOKIE, id).setPath("/").setHttpOnly(true)
-                    .setSecure(ctx.request().isSSL()).setSameSite(CookieSameSite.STRICT).setMaxAge(maxAge));
-            // a page of this site, not a redirect: the navigation came from the issuer's site, and a browser sends a
-            // SameSite=Strict cookie only on a navigation this site starts
+            ctx.response().addCookie(sessionCookie(id, maxAge, ctx.request().isSSL()));
+            // a page of this site that continues to the portal (a plain page, so it also works with a stricter
+            // SameSite policy in front of this server)
             ctx.response().putHeader("Cache-Control", "no-store").putHeader("Content-Type", "text/html; charset=utf-8")
                     .setStatusCode(200).end("<!doctype html><html><head><meta charset=\"utf-8\">"
                             + "<meta http-equiv=\"refresh\" content=\"0;url=/portal/\"><title>Logged in</title></head>"
@@ -192,17 +191,47 @@ public final class PortalLogin {
         });
     }
 
-    /** {@code GET|POST /portal/logout}: ends the server session and clears the cookie. */
+    /**
+     * {@code POST /portal/logout}: ends the server session and clears the cookie. {@code GET} only answers the page
+     * with the logout button: a {@code SameSite=Lax} cookie comes along on a link another site offers, so a GET must
+     * not end anything (a POST from another site carries no Lax cookie, and the guard refuses a foreign Origin).
+     */
     public void logout(RoutingContext ctx) {
-        String id = ctx.get(HttpAccessGuard.SESSION);
+        if (!"POST".equals(ctx.request().method().name())) {
+            page(ctx, 200, "<form method=\"post\" action=\"/portal/logout\"><button type=\"submit\">Log out</button>"
+                    + "</form>");
+            return;
+        }
+        String origin = ctx.request().getHeader("Origin");
+        // as the guard wants of any state-changing request with the cookie: the server's own Origin (browsers send
+        // it on every POST), so another site's form cannot even clear the cookie
+        if (origin == null || !origin.equalsIgnoreCase(
+                org.cmm.eventbroker.platform.security.http.SessionCookieAccess.ownOrigin(ctx))) {
+            page(ctx, 403, "Log out from the portal's own page.");
+            return;
+        }
+        String id = ctx.get(HttpAccessGuard.SESSION); // set by the guard only for a session it accepted
         if (id == null) {
+            // a path the session cookie does not cover (cmm.access.session-cookie.paths), so the guard left it
+            // alone; or one it refused as unknown or expired, which ends nothing
             Cookie cookie = ctx.request().getCookie(BrowserSessions.COOKIE);
             id = cookie == null ? null : cookie.getValue();
         }
         access.sessions().end(id);
-        ctx.response().addCookie(Cookie.cookie(BrowserSessions.COOKIE, "").setPath("/").setHttpOnly(true)
-                .setSecure(ctx.request().isSSL()).setSameSite(CookieSameSite.STRICT).setMaxAge(0));
+        ctx.response().addCookie(sessionCookie("", 0, ctx.request().isSSL()));
         page(ctx, 200, "Logged out. <a href=\"/portal/login\">Log in</a>.");
+    }
+
+    /**
+     * The session cookie: {@code HttpOnly} (no script reads it), {@code SameSite=Lax} (sent on this site's requests
+     * and on top-level GET navigations to it, never on another site's POST, fetch or frame), {@code Path=/},
+     * {@code Secure} when the request came over HTTPS.
+     *
+     * @param maxAgeSeconds 0 clears it
+     */
+    static Cookie sessionCookie(String id, long maxAgeSeconds, boolean https) {
+        return Cookie.cookie(BrowserSessions.COOKIE, id).setPath("/").setHttpOnly(true).setSecure(https)
+                .setSameSite(CookieSameSite.LAX).setMaxAge(maxAgeSeconds);
     }
 
     record Session(Caller caller, Instant expires) {

@@ -30,6 +30,7 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.cmm.eventbroker.platform.kafka.KafkaClients;
 import org.cmm.eventbroker.platform.security.http.KeycloakIssuer;
+import org.cmm.eventbroker.testsupport.LogCapture;
 import org.cmm.eventbroker.testsupport.RuntimeUnderTest;
 import org.cmm.eventbroker.testsupport.TestPeers;
 import org.junit.jupiter.api.AfterAll;
@@ -42,7 +43,9 @@ import org.junit.jupiter.api.Test;
  * redirects by hand, Keycloak's own login form posted, cookies kept by a cookie handler), then the session cookie
  * opens the usage page for an api-admin, a Server-Sent Events stream of a topic the user's role binding lets it read
  * (the event produced by kcat), and a state-changing call only from the server's own origin. Refused: no cookie, a
- * forged cookie, the cookie after logout, a callback with a wrong state; the decisions are audited.
+ * forged cookie, the cookie after logout, a callback with a wrong state, a code redeemed without the login's PKCE
+ * verifier. The guard's decisions about the cookie are audited on the event API's audit sink (read back with kcat),
+ * and neither the session id nor the code reaches a log line.
  */
 class PortalLoginIT {
 
@@ -50,9 +53,11 @@ class PortalLoginIT {
     private static RuntimeUnderTest env;
     private static KeycloakIssuer keycloak;
     private static String base;
+    private static LogCapture logs;
 
     @BeforeAll
     static void start() throws Exception {
+        logs = LogCapture.attach();
         keycloak = KeycloakIssuer.shared();
         Path bindings = Files.createTempDirectory("portal-login").resolve("kafka-role-bindings.conf");
         Files.writeString(bindings, """
@@ -73,8 +78,14 @@ class PortalLoginIT {
 
     @AfterAll
     static void stop() throws Exception {
-        if (env != null) {
-            env.close();
+        try {
+            if (env != null) {
+                env.close();
+            }
+        } finally {
+            if (logs != null) {
+                logs.close();
+            }
         }
     }
 
@@ -87,7 +98,7 @@ class PortalLoginIT {
         String setCookie = landed.headers().allValues("Set-Cookie").stream()
                 .filter(c -> c.startsWith("cmm_session=")).findFirst().orElseThrow();
         String attributes = setCookie.toLowerCase(java.util.Locale.ROOT);
-        assertTrue(attributes.contains("; httponly") && attributes.contains("; samesite=strict")
+        assertTrue(attributes.contains("; httponly") && attributes.contains("; samesite=lax")
                 && attributes.contains("; path=/;"), attributes);
         assertFalse(attributes.contains("; secure"), "plain HTTP here: Secure only with HTTPS");
         String session = setCookie.substring("cmm_session=".length(), setCookie.indexOf(';'));
@@ -138,14 +149,34 @@ class PortalLoginIT {
         assertTrue(own.body().contains("\"requested_by\":\"portal.pia\"") || own.body().contains("portal.pia"),
                 "the session's caller asked: " + own.body());
 
-        // logout ends the server session: the same cookie value is refused afterwards
-        assertEquals(200, send(browser, HttpRequest.newBuilder(URI.create(base + "/portal/logout")).GET()).statusCode());
+        // GET /portal/logout only offers the button (a Lax cookie comes along on another site's link): nothing ends
+        HttpResponse<String> offered = send(browser, HttpRequest.newBuilder(URI.create(base + "/portal/logout")).GET());
+        assertEquals(200, offered.statusCode());
+        assertTrue(offered.body().contains("method=\"post\""), offered.body());
+        assertEquals(200, send(browser, HttpRequest.newBuilder(URI.create(base + "/portal/usage")).GET()).statusCode(),
+                "still logged in after a GET of the logout page");
+        // a logout POST from another origin is refused by the guard and ends nothing
+        HttpResponse<String> forgedLogout = send(browser, HttpRequest.newBuilder(URI.create(base + "/portal/logout"))
+                .header("Origin", "http://evil.example.test").POST(HttpRequest.BodyPublishers.noBody()));
+        assertEquals(403, forgedLogout.statusCode(), forgedLogout.body());
+        assertTrue(forgedLogout.headers().allValues("Set-Cookie").stream().noneMatch(c -> c.startsWith("cmm_session=")),
+                "the cookie is not cleared either");
+        assertEquals(200, send(browser, HttpRequest.newBuilder(URI.create(base + "/portal/usage")).GET()).statusCode(),
+                "still logged in after another origin's logout POST");
+        // logout (POST from the portal's own page) ends the server session and clears the cookie
+        HttpResponse<String> loggedOut = send(browser, HttpRequest.newBuilder(URI.create(base + "/portal/logout"))
+                .header("Origin", base).POST(HttpRequest.BodyPublishers.noBody()));
+        assertEquals(200, loggedOut.statusCode(), loggedOut.body());
+        assertTrue(loggedOut.headers().allValues("Set-Cookie").stream().anyMatch(c -> c.startsWith("cmm_session=;")
+                && c.toLowerCase(java.util.Locale.ROOT).contains("max-age=0")), loggedOut.headers().toString());
+        // the same cookie value is refused afterwards
         assertEquals(401, send(plain(), HttpRequest.newBuilder(URI.create(base + "/portal/usage"))
                 .header("Cookie", "cmm_session=" + session).GET()).statusCode(), "after logout");
         assertEquals(401, send(plain(), HttpRequest.newBuilder(URI.create(base + "/streams/" + TOPIC + "?from=earliest"))
                 .header("Cookie", "cmm_session=" + session).GET()).statusCode(), "no stream after logout");
 
-        // the decisions are audited (kcat reads the audit topic): the session login and a session refusal
+        // the decisions are audited (kcat reads the audit topic): the session login (PortalLogin) and the guard's
+        // refusals of the cookie (after logout; from another origin)
         java.util.concurrent.atomic.AtomicReference<String> audited = new java.util.concurrent.atomic.AtomicReference<>("");
         try {
             await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofSeconds(1)).until(() -> {
@@ -153,13 +184,18 @@ class PortalLoginIT {
                         "security.audit.authentication", "-o", "beginning", "-e", "-q").redirectErrorStream(true).start();
                 audited.set(new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
                 p.waitFor(20, TimeUnit.SECONDS);
-                return audited.get().contains("SESSION") && audited.get().contains("portal.pia")
-                        && audited.get().contains("unknown or expired session");
+                return audited.get().contains("\"methodName\":\"SESSION\"") && audited.get().contains("portal.pia")
+                        && audited.get().contains("unknown or expired session")
+                        && audited.get().contains("session cookie sent from another origin");
             });
         } catch (org.awaitility.core.ConditionTimeoutException e) {
             throw new AssertionError("audit records: " + audited.get(), e);
         }
         assertFalse(audited.get().contains(session), "no session id in an audit record");
+        String code = callback.replaceAll(".*[?&]code=([^&]+).*", "$1");
+        List<String> leaking = logs.linesContaining(List.of(session, code));
+        assertTrue(leaking.isEmpty(), "the session id or the code in a log line: " + leaking);
+        assertFalse(logs.lines().isEmpty(), "the log was captured");
     }
 
     @Test
@@ -191,6 +227,18 @@ class PortalLoginIT {
         String stolen = loginAtKeycloak(browser(), "portal.pia");
         assertEquals(401, send(thief, HttpRequest.newBuilder(URI.create(stolen)).GET()).statusCode(),
                 "a code and state from another browser's login");
+        // nor can the thief redeem the code itself: the issuer wants the login's PKCE verifier, which never left the
+        // runtime
+        String code = java.net.URLDecoder.decode(stolen.replaceAll(".*[?&]code=([^&]+).*", "$1"), StandardCharsets.UTF_8);
+        HttpResponse<String> redeemed = send(plain(), HttpRequest.newBuilder(URI.create(keycloak.issuer()
+                + "/protocol/openid-connect/token")).header("Content-Type", "application/x-www-form-urlencoded")
+                .POST(HttpRequest.BodyPublishers.ofString("grant_type=authorization_code&client_id=cmm-portal&code="
+                        + URLEncoder.encode(code, StandardCharsets.UTF_8) + "&redirect_uri="
+                        + URLEncoder.encode(base + "/portal/callback", StandardCharsets.UTF_8)
+                        + "&code_verifier=" + "C".repeat(43))));
+        assertEquals(400, redeemed.statusCode(), redeemed.body());
+        assertTrue(redeemed.body().contains("invalid_grant") && redeemed.body().toLowerCase(java.util.Locale.ROOT)
+                .contains("pkce"), "refused for its verifier: " + redeemed.body());
     }
 
     /** Runs the code flow up to Keycloak's redirect back to the runtime; returns the callback URL (not yet opened). */

@@ -36,7 +36,7 @@ public final class HttpAccessGuard implements Handler<RoutingContext> {
      * decide more, e.g. the event API's per-topic access). */
     public static final String CALLER = "cmm.access.caller";
 
-    /** The key under which a request's portal session id is kept (for the portal's logout), never logged. */
+    /** The key under which a request's accepted portal session id is kept (for the portal's logout), never logged. */
     public static final String SESSION = "cmm.access.session";
 
     private static final Logger LOG = LoggerFactory.getLogger(HttpAccessGuard.class);
@@ -104,10 +104,16 @@ public final class HttpAccessGuard implements Handler<RoutingContext> {
         SessionCookieAccess.Outcome cookie = sessionCookies == null ? SessionCookieAccess.Outcome.NONE
                 : sessionCookies.check(ctx, method, path);
         if (cookie.present()) {
-            ctx.put(SESSION, cookie.sessionId());
+            if (cookie.caller() != null) {
+                ctx.put(SESSION, cookie.sessionId()); // only a session accepted here: a refused one ends nothing
+            }
             ctx.request().headers().remove(HttpHeaders.COOKIE); // the session id goes no further than here
         }
         if (rule.isPresent() && rule.get().open()) {
+            if (cookie.present() && cookie.caller() == null) {
+                // not accepted, though the path is open (its handler decides without it): still a decision to audit
+                audit(AuditEvent.authentication(source, null, "SESSION", false, address, cookie.refusal()));
+            }
             if (cookie.caller() != null) {
                 // an open path that serves a signed-in browser more (a stream): it gets the session's caller
                 ctx.setUser(io.vertx.ext.auth.User.fromName(cookie.caller().name()));

@@ -12,10 +12,11 @@ import io.vertx.ext.web.RoutingContext;
  * it stands for the caller of the token the portal's login verified, with the same roles, so the same access rules
  * decide. A request that carries a bearer token is decided by the token alone.
  *
- * <p>Cross-site request forgery: the cookie is {@code SameSite=Strict}, so browsers do not send it on requests other
- * sites start; on top of that a request with the cookie whose {@code Origin} is not this server's own
- * ({@code http[s]://<Host>}) is refused, and a state-changing one (anything but GET/HEAD) must carry its
- * {@code Origin} (browsers always send it on such requests, including WebSocket upgrades).
+ * <p>Cross-site request forgery: the cookie is {@code SameSite=Lax}, so browsers send it on another site's requests
+ * only for a top-level GET navigation (never on its POST, fetch, frame or WebSocket); on top of that a request with the
+ * cookie whose {@code Origin} is not this server's own ({@code http[s]://<Host>}) is refused, and a state-changing one
+ * (anything but GET/HEAD) must carry its {@code Origin} (browsers always send it on such requests, including WebSocket
+ * upgrades). GET stays free of side effects on the covered paths (the portal's logout is a POST).
  */
 public final class SessionCookieAccess {
 
