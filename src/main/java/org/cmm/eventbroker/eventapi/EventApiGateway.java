@@ -191,6 +191,11 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
             RuntimeAuditSink own = new RuntimeAuditSink(camelContext);
             try {
                 camelContext.addService(own, true, true);
+                // bound, so the access guard's decisions (bearer, session cookie) are recorded by it too; under the
+                // AuditSink type, as SecurePostureBootstrap binds the runtime's sink: Camel's registry keys a name's
+                // beans by type, and AuditSink.of finds the AuditSink-typed one first, so a sink bound later under
+                // the same name and type replaces this one instead of sitting beside it unseen
+                camelContext.getRegistry().bind(AuditSink.REGISTRY_NAME, AuditSink.class, own);
             } catch (Exception e) {
                 throw new IllegalStateException(e);
             }
@@ -238,6 +243,13 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
         scoped.forEach(this::mountScoped);
         // marketplace: the portal page and its API
         m.get("/portal/", this::portal);
+        // the portal's OIDC login, whose session cookie the guard accepts (eventapi/portal/PortalLogin)
+        org.cmm.eventbroker.eventapi.portal.PortalLogin login = org.cmm.eventbroker.eventapi.portal.PortalLogin.of(
+                camelContext, httpAccess, audit);
+        m.get("/portal/login", login::login);
+        m.get("/portal/callback", login::callback);
+        m.get("/portal/logout", login::logout);
+        m.route(HttpMethod.POST, "/portal/logout", false, login::logout);
         m.get("/portal/usage", ctx -> ctx.response().putHeader("Content-Type", "text/html; charset=utf-8")
                 .putHeader("Cache-Control", "no-store").end(UsagePage.html(usage.totals())));
         m.get("/portal/api/usage", ctx -> json(ctx, 200, UsagePage.json(usage.totals())));

@@ -82,7 +82,7 @@ class PatientStreamsIT {
                 + "push-status = notifications.push.status -> operator");
         env = RuntimeUnderTest.flows("realtime-streams", "event-api", "push-device-registration", "lab-results-mllp-inbound",
                 "patient-portal-results").with(p).start();
-        env.runtime().camelContext().getRegistry().bind(AuditSink.REGISTRY_NAME, (AuditSink) AUDIT::add);
+        env.runtime().camelContext().getRegistry().bind(AuditSink.REGISTRY_NAME, AuditSink.class, (AuditSink) AUDIT::add);
         try (Admin admin = KafkaClients.forBootstrap(env.bootstrapServers()).admin("patient-streams-it", Map.of())) {
             admin.createTopics(List.of(new NewTopic(RESULTS, 1, (short) 1),
                     new NewTopic("notifications.push.alert", 1, (short) 1))).all().get(30, TimeUnit.SECONDS);

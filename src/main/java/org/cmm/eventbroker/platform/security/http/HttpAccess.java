@@ -37,6 +37,7 @@ public final class HttpAccess {
     private final Set<String> websocketBindRoles;
     private final int maxBindingsPerConnection;
     private final boolean auditGranted;
+    private final BrowserSessions sessions;
     private final AtomicBoolean managementGuarded = new AtomicBoolean();
 
     private HttpAccess(CamelContext context, PropertiesComponent properties) {
@@ -59,6 +60,9 @@ public final class HttpAccess {
                 AccessRules.parse(MANAGEMENT_RULE_PREFIX, entries), verifier, auditGranted,
                 get(properties, "cmm.access.management.jolokia-path", "/observe/jolokia"),
                 list(get(properties, "cmm.access.management.jolokia-write-roles", "operator")));
+        sessions = new BrowserSessions(Integer.parseInt(get(properties, "cmm.access.session-cookie.max-sessions", "10000")));
+        intakeGuard.acceptSessionCookies(new SessionCookieAccess(sessions, java.util.List.copyOf(
+                list(get(properties, "cmm.access.session-cookie.paths", "")))));
         websocketBindRoles = list(get(properties, "cmm.access.websocket.bind-roles", ""));
         maxBindingsPerConnection = Integer.parseInt(get(properties, "cmm.access.websocket.max-bindings-per-connection", "16"));
         if (enabled && audiences.isEmpty()) {
@@ -94,6 +98,11 @@ public final class HttpAccess {
     /** The check in front of every platform-http route (camel.server.port). */
     public HttpAccessGuard intakeGuard() {
         return intakeGuard;
+    }
+
+    /** The portal's browser sessions, whose cookie the intake guard accepts on the paths it covers. */
+    public BrowserSessions sessions() {
+        return sessions;
     }
 
     public boolean auditGranted() {

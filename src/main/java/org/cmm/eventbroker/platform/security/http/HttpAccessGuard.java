@@ -38,6 +38,9 @@ public final class HttpAccessGuard implements Handler<RoutingContext> {
      * decide more, e.g. the event API's per-topic access). */
     public static final String CALLER = "cmm.access.caller";
 
+    /** The key under which a request's accepted portal session id is kept (for the portal's logout), never logged. */
+    public static final String SESSION = "cmm.access.session";
+
     private static final Logger LOG = LoggerFactory.getLogger(HttpAccessGuard.class);
     private static final Set<String> JOLOKIA_READS = Set.of("read", "list", "search", "version");
 
@@ -49,6 +52,7 @@ public final class HttpAccessGuard implements Handler<RoutingContext> {
     private final String jolokiaPath;
     private final Set<String> jolokiaWriteRoles;
     private final ClientCertificateRoles certificates;
+    private volatile SessionCookieAccess sessionCookies;
 
     /**
      * @param source            the way in the audit records name: {@code http} or {@code management}
@@ -77,6 +81,11 @@ public final class HttpAccessGuard implements Handler<RoutingContext> {
         this.jolokiaWriteRoles = Set.copyOf(jolokiaWriteRoles);
     }
 
+    /** Accepts the portal's session cookie on the paths it covers (see {@link SessionCookieAccess}). */
+    void acceptSessionCookies(SessionCookieAccess cookies) {
+        this.sessionCookies = cookies;
+    }
+
     @Override
     public void handle(RoutingContext ctx) {
         try {
@@ -94,8 +103,35 @@ public final class HttpAccessGuard implements Handler<RoutingContext> {
         String path = ctx.normalizedPath();
         String address = ctx.request().remoteAddress() == null ? null : ctx.request().remoteAddress().hostAddress();
         Optional<AccessRules.Rule> rule = rules.find(method, path);
+        SessionCookieAccess.Outcome cookie = sessionCookies == null ? SessionCookieAccess.Outcome.NONE
+                : sessionCookies.check(ctx, method, path);
+        if (cookie.present()) {
+            if (cookie.caller() != null) {
+                ctx.put(SESSION, cookie.sessionId()); // only a session accepted here: a refused one ends nothing
+            }
+            ctx.request().headers().remove(HttpHeaders.COOKIE); // the session id goes no further than here
+        }
         if (rule.isPresent() && rule.get().open()) {
+            if (cookie.present() && cookie.caller() == null) {
+                // not accepted, though the path is open (its handler decides without it): still a decision to audit
+                audit(AuditEvent.authentication(source, null, "SESSION", false, address, cookie.refusal()));
+            }
+            if (cookie.caller() != null) {
+                // an open path that serves a signed-in browser more (a stream): it gets the session's caller
+                ctx.setUser(io.vertx.ext.auth.User.fromName(cookie.caller().name()));
+                ctx.put(CALLER, cookie.caller());
+            }
             ctx.next();
+            return;
+        }
+        if (cookie.caller() != null) {
+            authorize(ctx, cookie.caller(), "SESSION", rule, method, path, address);
+            return;
+        }
+        if (cookie.present()) {
+            audit(AuditEvent.authentication(source, null, "SESSION", false, address, cookie.refusal()));
+            refuse(ctx, cookie.status(), cookie.status() == 401 ? "Bearer realm=\"" + REALM + "\"" : null,
+                    cookie.status() == 401 ? "session expired or unknown: log in again" : "forbidden");
             return;
         }
         String authorization = ctx.request().getHeader(HttpHeaders.AUTHORIZATION);

@@ -87,7 +87,7 @@ class HttpAccessIT {
                 "camel.ssl.enabled", "true",
                 "cmm.security.tls.keystore", certificates.keystore().toString(),
                 "cmm.security.tls.keystore-password", TestCertificates.PASSWORD));
-        env.runtime().camelContext().getRegistry().bind(AuditSink.REGISTRY_NAME, AUDIT);
+        env.runtime().camelContext().getRegistry().bind(AuditSink.REGISTRY_NAME, AuditSink.class, AUDIT);
         SECRETS.addAll(List.of("ehr-gateway-test-secret", "nurse-test-password", "porter-test-password"));
     }
 
