@@ -56,7 +56,7 @@ class HttpClientCertificateIT {
                 "cmm.security.tls.truststore-password", TestPki.PASSWORD,
                 ClientCertificateRequests.ENABLED, "true",
                 ClientCertificateRoles.PREFIX + "epic", "CN=ehr-gateway, O=CMM Tests -> ehr-publisher")).start();
-        env.runtime().camelContext().getRegistry().bind(AuditSink.REGISTRY_NAME, AUDIT);
+        env.runtime().camelContext().getRegistry().bind(AuditSink.REGISTRY_NAME, AuditSink.class, AUDIT);
     }
 
     @AfterAll
