@@ -125,7 +125,7 @@ public final class HttpAccessGuard implements Handler<RoutingContext> {
             return;
         }
         if (cookie.caller() != null) {
-            authorize(ctx, cookie.caller(), "SESSION", rule, method, path, address);
+            authorize(ctx, cookie.caller(), "SESSION", null, rule, method, path, address);
             return;
         }
         if (cookie.present()) {
