@@ -266,7 +266,11 @@ public class MllpListenerConsumer extends DefaultConsumer {
             }
             int toFree = waiting.get() - permits.availablePermits();
             if (toFree > 0) {
-                connections.stream().filter(c -> c.idleSince != 0 && c.frameStartedAt == 0 && c.waitingSince == 0)
+                // a grace period: a connection just admitted is idle only until its reader reaches the frame its
+                // sender already wrote (CI once closed a new sender in that instant)
+                long grace = TimeUnit.MILLISECONDS.toNanos(Math.min(1_000, frameReadTimeoutMs / 2));
+                connections.stream().filter(c -> c.idleSince != 0 && c.frameStartedAt == 0 && c.waitingSince == 0
+                                && now - c.idleSince >= grace)
                         // connections that never sent a frame go first, then the longest idle
                         .sorted(java.util.Comparator.<Connection>comparingLong(c -> c.framesRead == 0 ? 0 : 1)
                                 .thenComparingLong(c -> c.idleSince)).limit(toFree)
