@@ -1,5 +1,6 @@
 package org.cmm.eventbroker.hl7;
 
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -152,5 +153,19 @@ class Hl7MessageInspectorTest {
         // found by fuzzing the inspector (a property test since removed, docs/reliability.md#fuzzing): "MSH" then a line break, where MSH-1 should be
         Hl7RejectedException e = rejected("MSH\r^~\\&|SENDER|FACILITY|C|D|20240101||ADT^A08|X1|P|2.5\r");
         assertTrue(e.getMessage().contains("MSH-1"), e.getMessage());
+    }
+
+    @Test
+    void encodingCharactersThatAreNotDelimitersAreRejectedSoEveryAcceptedMessageGetsAnAckEchoingItsControlId() {
+        // found by the CI fuzz step (input kept under fuzz/Hl7InspectionFuzzTestInputs/): MSH-2 "^~\\&" followed by a
+        // vertical tab (the MLLP start block) was accepted, and HAPI could not read the header to echo MSH-10 in the AA
+        for (String encoding : new String[] {"^~\\&\u000b", "^~\\&\t", "^A\\&", "^~~&", "^~|&", "^~\\&#!"}) {
+            Hl7RejectedException e = rejected("MSH|" + encoding + "|A|B|C|D|20240101||ADT^A08|X1|P|2.5\r");
+            assertTrue(e.getMessage().contains("MSH-2"), encoding + ": " + e.getMessage());
+        }
+        for (String encoding : new String[] {"^~\\&", "^~\\&#"}) {
+            assertDoesNotThrow(() -> inspect(("MSH|" + encoding + "|A|B|C|D|20240101||ADT^A08|X1|P|2.5\r")
+                    .getBytes(StandardCharsets.ISO_8859_1)), encoding);
+        }
     }
 }
