@@ -93,6 +93,14 @@ public class Hl7MessageInspector implements Processor {
         String messageType = required(f[5], "MSH-9-1 (message type)");
         String triggerEvent = required(f[6], "MSH-9-2 (trigger event)");
         String controlId = required(f[7], "MSH-10 (message control id)");
+        String encoding = msh.field(2);
+        for (int i = 0; i < encoding.length() && i < 4; i++) {
+            if (i != 2 && controlId.indexOf(encoding.charAt(i)) >= 0) {
+                // an ACK echoes the first component of the first repetition: it must be the whole id
+                throw new Hl7RejectedException("MSH-10 (message control id) must be one value, without component, "
+                        + "repetition or subcomponent separators", ErrorCode.DATA_TYPE_ERROR);
+            }
+        }
         String version = required(f[8], "MSH-12 (version id)");
         if (!isTopicSafe(messageType) || !isTopicSafe(triggerEvent)) {
             throw new Hl7RejectedException("MSH-9 message type/trigger event must be letters and digits",

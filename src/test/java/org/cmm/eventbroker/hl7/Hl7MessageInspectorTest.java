@@ -168,4 +168,14 @@ class Hl7MessageInspectorTest {
                     .getBytes(StandardCharsets.ISO_8859_1)), encoding);
         }
     }
+
+    @Test
+    void aControlIdWithSeparatorsIsRejectedBecauseAnAckCouldNotEchoIt() {
+        // found by the CI fuzz step (input kept): MSH-10 "~TEST-MSG-001" was accepted whole, while an ACK echoes its
+        // first repetition's first component: empty
+        for (String controlId : new String[] {"~X1", "X1~X2", "^X1", "X1&Y"}) {
+            Hl7RejectedException e = rejected("MSH|^~\\&|A|B|C|D|20240101||ADT^A08|" + controlId + "|P|2.5\r");
+            assertTrue(e.getMessage().contains("MSH-10"), controlId + ": " + e.getMessage());
+        }
+    }
 }
