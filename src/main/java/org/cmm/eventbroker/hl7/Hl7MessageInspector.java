@@ -102,6 +102,11 @@ public class Hl7MessageInspector implements Processor {
             }
         }
         String version = required(f[8], "MSH-12 (version id)");
+        if (msh.field(2).length() == 5 && !(version.startsWith("2.7") || version.startsWith("2.8")
+                || version.startsWith("2.9"))) {
+            throw new Hl7RejectedException("MSH-2 has a fifth (truncation) character, which HL7 defines from v2.7 on; "
+                    + "MSH-12 says " + printable(version), ErrorCode.DATA_TYPE_ERROR);
+        }
         if (!isTopicSafe(messageType) || !isTopicSafe(triggerEvent)) {
             throw new Hl7RejectedException("MSH-9 message type/trigger event must be letters and digits",
                     ErrorCode.UNSUPPORTED_MESSAGE_TYPE);
