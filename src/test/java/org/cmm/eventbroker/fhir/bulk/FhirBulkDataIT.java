@@ -427,11 +427,20 @@ class FhirBulkDataIT {
     }
 
     private static Set<String> objectKeys(String prefix) {
-        try (S3Client client = s3Client()) {
-            Set<String> keys = new HashSet<>();
-            client.listObjectsV2Paginator(b -> b.bucket(BUCKET).prefix(prefix)).contents().forEach(o -> keys.add(o.key()));
-            return keys;
-        }
+        // s3proxy's filesystem store lists an upload still in flight by its temporary file and then fails the whole
+        // listing (500: the file has no metadata yet), e.g. just after the runtime stopped mid-upload; list again
+        java.util.concurrent.atomic.AtomicReference<Set<String>> listed = new java.util.concurrent.atomic.AtomicReference<>();
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(500))
+                .ignoreExceptionsInstanceOf(software.amazon.awssdk.services.s3.model.S3Exception.class).until(() -> {
+                    try (S3Client client = s3Client()) {
+                        Set<String> keys = new HashSet<>();
+                        client.listObjectsV2Paginator(b -> b.bucket(BUCKET).prefix(prefix)).contents()
+                                .forEach(o -> keys.add(o.key()));
+                        listed.set(keys);
+                        return true;
+                    }
+                });
+        return listed.get();
     }
 
     private static ObjectNode resource(String type, String id) {
