@@ -127,7 +127,10 @@ public final class BearerTokenVerifier {
         }
         synchronized (this) {
             if (processor == null) {
-                JWKSource<SecurityContext> keys = JWKSourceBuilder.<SecurityContext>create(url(jwks())).retrying(true).build();
+                // Nimbus' default retriever gives the issuer 500 ms to connect and 500 ms to answer: a busy issuer then
+                // had valid tokens refused (401; seen in a full CI run); the same 5 s as the discovery document
+                JWKSource<SecurityContext> keys = JWKSourceBuilder.<SecurityContext>create(url(jwks()),
+                        new DefaultResourceRetriever(5000, 5000, 512 * 1024)).retrying(true).build();
                 DefaultJWTProcessor<SecurityContext> created = new DefaultJWTProcessor<>();
                 created.setJWSKeySelector(new JWSVerificationKeySelector<>(ALGORITHMS, keys));
                 // mutable copies: Nimbus asks them whether they contain null, which Set.of answers with an exception
