@@ -42,12 +42,15 @@ import org.cmm.eventbroker.testsupport.RuntimeUnderTest;
  * <li>events/s through the topology flat out, in-process (TopologyTestDriver, exactly-once settings, in-memory stores):
  *     the rules' own cost;</li>
  * <li>events/s through the runtime's Streams application on a real broker (RocksDB, changelogs, exactly_once_v2): a
- *     backlog of ADT records produced to hl7.adt.*, until the application's consumer group has no lag;</li>
+ *     backlog of ADT records produced to hl7.adt.*, until the application's consumer group has no lag, on its inputs
+ *     and on its own repartition topic (the second hop);</li>
  * <li>the time from the AA of an A01 at the MLLP client to the census update it causes on
- *     analytics.realtime.bed-occupancy (read_committed), at a paced 1,000 msg/s over several connections: p50/p99.</li>
+ *     analytics.realtime.bed-occupancy (read_committed), at a paced 1,000 msg/s over several connections: p50/p99,
+ *     after a warm-up at the same rate; side by side, the baseline: the time from the same AA to the ADT record itself
+ *     reaching a plain read_committed consumer of hl7.adt.a01 (what any consumer of the topic sees).</li>
  * </ol>
  * System properties: bench.analytics.events (60000), bench.analytics.rate (1000), bench.analytics.seconds (30),
- * bench.analytics.connections (8).
+ * bench.analytics.connections (8), bench.analytics.warmupSeconds (10), bench.analytics.parts, bench.analytics.settings.
  */
 public final class AnalyticsBenchmark {
 
@@ -55,18 +58,22 @@ public final class AnalyticsBenchmark {
     private static final int RATE = Integer.getInteger("bench.analytics.rate", 1000);
     private static final int SECONDS = Integer.getInteger("bench.analytics.seconds", 30);
     private static final int CONNECTIONS = Integer.getInteger("bench.analytics.connections", 8);
+    /** Seconds at the same rate before the measured ones (not measured). */
+    private static final int WARMUP_SECONDS = Integer.getInteger("bench.analytics.warmupSeconds", 10);
     /** Which parts run: topology, broker, latency (comma-separated; default all three). */
     private static final String PARTS = System.getProperty("bench.analytics.parts", "topology,broker,latency");
     /** Runtime settings for this run, "key=value;key=value" (e.g. cmm.analytics.commit-interval-ms=50). */
     private static final String SETTINGS = System.getProperty("bench.analytics.settings", "");
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final int LAT_WARDS = 50;
+    private static final java.util.regex.Pattern LAT_PATIENT = java.util.regex.Pattern.compile("LAT-P(\\d+)");
 
     private AnalyticsBenchmark() {
     }
 
     public static void main(String[] args) throws Exception {
         System.out.println("== analytics benchmark: " + EVENTS + " events, " + RATE + " msg/s for " + SECONDS + " s over "
-                + CONNECTIONS + " MLLP connections; " + Runtime.getRuntime().availableProcessors() + " cores");
+                + CONNECTIONS + " MLLP connections; " + Runtime.getRuntime().availableProcessors() + " cores; parts " + PARTS);
         if (PARTS.contains("topology")) {
             topologyFlatOut();
         }
@@ -148,7 +155,7 @@ public final class AnalyticsBenchmark {
         }
         double produced = (System.nanoTime() - start) / 1e9;
         try (Admin admin = clients.admin("analytics-bench", Map.of())) {
-            while (lag(admin) > 0) {
+            while (java.util.Arrays.stream(lagByHop(admin)).sum() > 0) {
                 TimeUnit.MILLISECONDS.sleep(100);
             }
         }
@@ -158,42 +165,52 @@ public final class AnalyticsBenchmark {
                 messages.size() / s);
     }
 
-    /** The analytics group's lag on its ADT input topics. */
-    private static long lag(Admin admin) throws Exception {
+    /** The analytics group's lag: [0] on the ADT input topics, [1] on its internal (repartition) topics. */
+    private static long[] lagByHop(Admin admin) throws Exception {
         Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets("cmm-analytics")
                 .partitionsToOffsetAndMetadata().get(10, TimeUnit.SECONDS);
         Map<TopicPartition, org.apache.kafka.clients.admin.OffsetSpec> latest = new HashMap<>();
-        for (String t : AnalyticsSettings.TRIGGER_EVENTS) {
-            admin.describeTopics(List.of("hl7.adt." + t)).allTopicNames().get(10, TimeUnit.SECONDS).get("hl7.adt." + t)
-                    .partitions().forEach(pi -> latest.put(new TopicPartition("hl7.adt." + t, pi.partition()),
-                            org.apache.kafka.clients.admin.OffsetSpec.latest()));
-        }
-        long lag = 0;
+        committed.keySet().forEach(tp -> latest.put(tp, org.apache.kafka.clients.admin.OffsetSpec.latest()));
         var ends = admin.listOffsets(latest).all().get(10, TimeUnit.SECONDS);
+        long[] lags = new long[2];
         for (var e : ends.entrySet()) {
-            OffsetAndMetadata c = committed.get(e.getKey());
-            lag += e.getValue().offset() - (c == null ? 0 : c.offset());
+            long lag = Math.max(0, e.getValue().offset() - committed.get(e.getKey()).offset());
+            lags[e.getKey().topic().startsWith("cmm-analytics-") ? 1 : 0] += lag;
         }
-        return lag;
+        return lags;
     }
 
     private static void latencyAtRate(RuntimeUnderTest env) throws Exception {
-        int total = RATE * SECONDS;
-        int wards = 50;
+        // a warm-up at the same rate first (JIT, RocksDB, producers), not measured
+        int warmup = RATE * WARMUP_SECONDS;
+        int total = warmup + RATE * SECONDS;
+        int wards = LAT_WARDS;
         Map<String, Long> acked = new ConcurrentHashMap<>();
         Map<String, Long> seen = new ConcurrentHashMap<>();
+        Map<String, Long> seenAdt = new ConcurrentHashMap<>();
         AtomicBoolean watching = new AtomicBoolean(true);
         Thread watcher = new Thread(() -> {
             try (KafkaConsumer<String, byte[]> consumer = KafkaClients.forBootstrap(env.bootstrapServers()).consumer(
                     "analytics-bench-watch", null, Map.of("isolation.level", "read_committed"))) {
-                List<TopicPartition> parts = consumer.partitionsFor("analytics.realtime.bed-occupancy").stream()
-                        .map(pi -> new TopicPartition(pi.topic(), pi.partition())).toList();
+                List<TopicPartition> parts = new ArrayList<>();
+                for (String topic : List.of("analytics.realtime.bed-occupancy", "hl7.adt.a01")) {
+                    consumer.partitionsFor(topic).forEach(pi -> parts.add(new TopicPartition(pi.topic(), pi.partition())));
+                }
                 consumer.assign(parts);
                 consumer.seekToEnd(parts);
                 parts.forEach(consumer::position);
                 while (watching.get()) {
                     for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(50))) {
                         long now = System.nanoTime();
+                        if (r.topic().equals("hl7.adt.a01")) {
+                            java.util.regex.Matcher m = LAT_PATIENT.matcher(new String(r.value(),
+                                    StandardCharsets.ISO_8859_1));
+                            if (m.find()) {
+                                int i = Integer.parseInt(m.group(1));
+                                seenAdt.putIfAbsent("LAT" + (i % LAT_WARDS) + "#" + (i / LAT_WARDS + 1), now);
+                            }
+                            continue;
+                        }
                         JsonNode n = JSON.readTree(r.value());
                         if (n.path("ward").asText().startsWith("LAT")) {
                             seen.putIfAbsent(n.path("ward").asText() + "#" + n.path("occupied").asInt(), now);
@@ -205,6 +222,25 @@ public final class AnalyticsBenchmark {
             }
         }, "census-watcher");
         watcher.start();
+        // every second: the analytics group's lag on its ADT inputs and on its own (repartition) topics, to see which
+        // hop falls behind
+        List<String> lagTimeline = new java.util.concurrent.CopyOnWriteArrayList<>();
+        Thread lagSampler = new Thread(() -> {
+            try (Admin admin = KafkaClients.forBootstrap(env.bootstrapServers()).admin("analytics-bench-lag", Map.of())) {
+                long t0 = System.nanoTime();
+                while (watching.get()) {
+                    long[] lags = lagByHop(admin);
+                    lagTimeline.add(String.format(Locale.ROOT, "%3ds in %d rep %d", (System.nanoTime() - t0) / 1_000_000_000L,
+                            lags[0], lags[1]));
+                    TimeUnit.SECONDS.sleep(1);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (Exception e) {
+                lagTimeline.add("lag sampling failed: " + e);
+            }
+        }, "lag-sampler");
+        lagSampler.start();
         TimeUnit.SECONDS.sleep(2);
         long now = System.currentTimeMillis() - 60_000L;
         ExecutorService pool = Executors.newFixedThreadPool(CONNECTIONS);
@@ -227,7 +263,7 @@ public final class AnalyticsBenchmark {
                         String patient = "LAT-P" + i;
                         String ack = mllp.sendAndReceive(AdtStream.er7("BENCH", patient, "LAT" + i, "A01", now, now, "I",
                                 ward, "1-A", "", "", ""));
-                        if (ack.contains("MSA|AA|")) {
+                        if (ack.contains("MSA|AA|") && i >= warmup) {
                             acked.put(ward + "#" + k, System.nanoTime());
                         }
                     }
@@ -239,19 +275,46 @@ public final class AnalyticsBenchmark {
             f.get();
         }
         double sendSeconds = (System.nanoTime() - start) / 1e9;
+        long measuredStart = start + TimeUnit.SECONDS.toNanos(WARMUP_SECONDS);
         long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (seen.size() < acked.size() && System.nanoTime() < until) {
+        // every measured update (the warm-up's are in seen too, so not a count)
+        while (!(seen.keySet().containsAll(acked.keySet()) && seenAdt.keySet().containsAll(acked.keySet()))
+                && System.nanoTime() < until) {
             TimeUnit.MILLISECONDS.sleep(100);
         }
         watching.set(false);
         watcher.join();
+        lagSampler.join();
         pool.shutdown();
+        System.out.println("analytics group lag (ADT inputs / its own repartition topics), per second: "
+                + String.join(" | ", lagTimeline));
+        // the latency per 5 s of the run (by AA time): does it grow?
+        StringBuilder slices = new StringBuilder("AA -> census update per 5 s of the run (p50/p99 ms):");
+        for (int slice = 0; slice * 5L < sendSeconds - WARMUP_SECONDS + 1; slice++) {
+            long from = measuredStart + TimeUnit.SECONDS.toNanos(slice * 5L);
+            long to = from + TimeUnit.SECONDS.toNanos(5);
+            long[] l = acked.entrySet().stream().filter(e -> seen.containsKey(e.getKey()) && e.getValue() >= from
+                    && e.getValue() < to).mapToLong(e -> Math.max(0, seen.get(e.getKey()) - e.getValue())).sorted()
+                    .toArray();
+            if (l.length == 0) {
+                continue;
+            }
+            slices.append(String.format(Locale.ROOT, " [%d-%ds %.0f/%.0f]", slice * 5, slice * 5 + 5, pct(l, 50),
+                    pct(l, 99)));
+        }
+        System.out.println(slices);
         long[] latencies = acked.entrySet().stream().filter(e -> seen.containsKey(e.getKey()))
                 .mapToLong(e -> Math.max(0, seen.get(e.getKey()) - e.getValue())).sorted().toArray();
-        System.out.printf(Locale.ROOT, "AA -> census update at %d msg/s (offered; %.0f msg/s achieved over %d connections):"
-                + " %d acked, %d updates seen; p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms%n", RATE,
-                total / sendSeconds, CONNECTIONS, acked.size(), latencies.length, pct(latencies, 50), pct(latencies, 90),
-                pct(latencies, 99), latencies.length == 0 ? 0 : latencies[latencies.length - 1] / 1e6);
+        long[] baseline = acked.entrySet().stream().filter(e -> seenAdt.containsKey(e.getKey()))
+                .mapToLong(e -> Math.max(0, seenAdt.get(e.getKey()) - e.getValue())).sorted().toArray();
+        System.out.printf(Locale.ROOT, "AA -> census update at %d msg/s (offered; %.0f msg/s achieved over %d connections,"
+                + " after %d s of warm-up): %d acked, %d updates seen; p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms%n",
+                RATE, total / sendSeconds, CONNECTIONS, WARMUP_SECONDS, acked.size(), latencies.length,
+                pct(latencies, 50), pct(latencies, 90), pct(latencies, 99),
+                latencies.length == 0 ? 0 : latencies[latencies.length - 1] / 1e6);
+        System.out.printf(Locale.ROOT, "baseline, AA -> the ADT record at a plain read_committed consumer of hl7.adt.a01:"
+                + " %d seen; p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms%n", baseline.length, pct(baseline, 50),
+                pct(baseline, 90), pct(baseline, 99), baseline.length == 0 ? 0 : baseline[baseline.length - 1] / 1e6);
     }
 
     /** Until the Streams application answers its queries (started, partitions assigned, state restored). */
