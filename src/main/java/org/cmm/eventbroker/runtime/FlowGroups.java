@@ -7,7 +7,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -154,13 +153,6 @@ public final class FlowGroups {
         flows.add(group);
         members.stream().filter(m -> m.runsWith().equals(group)).forEach(m -> flows.add(m.flow()));
         return List.copyOf(flows);
-    }
-
-    /** The groups with more than one flow, by name, each with its flows as {@link #flowsOf}. */
-    public Map<String, List<String>> groups() {
-        Map<String, List<String>> groups = new LinkedHashMap<>();
-        members.forEach(m -> groups.computeIfAbsent(m.runsWith(), this::flowsOf));
-        return groups;
     }
 
     /** The declarations of the flows that run with the group's first flow. */
