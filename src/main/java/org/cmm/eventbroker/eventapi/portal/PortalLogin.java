@@ -61,7 +61,12 @@ public final class PortalLogin {
     private record Pending(String verifier, String nonce, long expires) {
     }
 
-    private record Endpoints(String authorization, String token, String jwks) {
+    /** endSession: the issuer's end_session_endpoint (RP-initiated logout), null when it offers none. */
+    private record Endpoints(String authorization, String token, String jwks, String endSession) {
+    }
+
+    /** A session's ID token, kept only to name the session at the issuer's sign-out (id_token_hint). */
+    private record SignOutHint(String idToken, Instant expires) {
     }
 
     private final HttpAccess access;
@@ -72,6 +77,8 @@ public final class PortalLogin {
     private final String clientSecret;
     private final String redirectUri;
     private final Map<String, Pending> pending = new ConcurrentHashMap<>();
+    /** By session id; removed at logout, expired ones dropped at each login (bounded by the session limit). */
+    private final Map<String, SignOutHint> signOutHints = new ConcurrentHashMap<>();
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private volatile Endpoints endpoints;
     private volatile DefaultJWTProcessor<SecurityContext> idTokens;
@@ -178,6 +185,9 @@ public final class PortalLogin {
                 page(ctx, 503, "Too many sessions at the moment; try again later.");
                 return;
             }
+            Instant now = Instant.now();
+            signOutHints.values().removeIf(h -> h.expires().isBefore(now));
+            signOutHints.put(id, new SignOutHint(session.idToken(), session.expires()));
             audit(AuditEvent.authentication("http", session.caller().name(), "SESSION", true, address, null));
             long maxAge = Math.max(1, Duration.between(Instant.now(), session.expires()).toSeconds());
             ctx.response().addCookie(sessionCookie(id, maxAge, ctx.request().isSSL()));
@@ -218,7 +228,20 @@ public final class PortalLogin {
             id = cookie == null ? null : cookie.getValue();
         }
         access.sessions().end(id);
+        SignOutHint hint = id == null ? null : signOutHints.remove(id);
         ctx.response().addCookie(sessionCookie("", 0, ctx.request().isSSL()));
+        Endpoints e = endpoints;
+        if (hint != null && e != null && e.endSession() != null) {
+            // and at the issuer too (OpenID Connect RP-Initiated Logout 1.0): the browser goes there with the
+            // session's ID token as the hint, the issuer ends its single sign-on session and sends the browser back
+            // to the portal (a post-logout redirect URI the portal's client must list at the issuer)
+            String back = org.cmm.eventbroker.platform.security.http.SessionCookieAccess.ownOrigin(ctx) + "/portal/";
+            String signOut = e.endSession() + (e.endSession().contains("?") ? "&" : "?") + "id_token_hint="
+                    + enc(hint.idToken()) + "&post_logout_redirect_uri=" + enc(back) + "&client_id=" + enc(clientId);
+            ctx.response().putHeader("Cache-Control", "no-store").putHeader("Location", signOut).setStatusCode(303)
+                    .end();
+            return;
+        }
         page(ctx, 200, "Logged out. <a href=\"/portal/login\">Log in</a>.");
     }
 
@@ -234,7 +257,7 @@ public final class PortalLogin {
                 .setSameSite(CookieSameSite.LAX).setMaxAge(maxAgeSeconds);
     }
 
-    record Session(Caller caller, Instant expires) {
+    record Session(Caller caller, Instant expires, String idToken) {
     }
 
     static final class LoginRefused extends Exception {
@@ -280,7 +303,7 @@ public final class PortalLogin {
             throw new LoginRefused("ID token refused: nonce does not match");
         }
         java.util.Date expiry = JWTParser.parse(accessToken).getJWTClaimsSet().getExpirationTime();
-        return new Session(caller, expiry.toInstant());
+        return new Session(caller, expiry.toInstant(), idToken);
     }
 
     private DefaultJWTProcessor<SecurityContext> idTokenProcessor(Endpoints e) throws Exception {
@@ -313,7 +336,8 @@ public final class PortalLogin {
             Map<String, Object> d = JSONObjectUtils.parse(response.body());
             e = new Endpoints(JSONObjectUtils.getString(d, "authorization_endpoint"),
                     JSONObjectUtils.getString(d, "token_endpoint"),
-                    configuredJwks.isEmpty() ? JSONObjectUtils.getString(d, "jwks_uri") : configuredJwks);
+                    configuredJwks.isEmpty() ? JSONObjectUtils.getString(d, "jwks_uri") : configuredJwks,
+                    JSONObjectUtils.getString(d, "end_session_endpoint"));
             if (e.authorization() == null || e.token() == null || e.jwks() == null) {
                 throw new IllegalStateException("discovery document lacks an endpoint");
             }

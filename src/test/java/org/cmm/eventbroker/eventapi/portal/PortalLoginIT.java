@@ -164,12 +164,25 @@ class PortalLoginIT {
                 "the cookie is not cleared either");
         assertEquals(200, send(browser, HttpRequest.newBuilder(URI.create(base + "/portal/usage")).GET()).statusCode(),
                 "still logged in after another origin's logout POST");
-        // logout (POST from the portal's own page) ends the server session and clears the cookie
+        // before logout, Keycloak's single sign-on session answers a new login at once (no form)
+        assertTrue(ssoAnswersAtOnce(browser), "Keycloak's SSO session is alive before logout");
+        // logout (POST from the portal's own page) ends the server session, clears the cookie and sends the browser
+        // to the issuer's sign-out with the session's ID token as the hint (OIDC RP-Initiated Logout)
         HttpResponse<String> loggedOut = send(browser, HttpRequest.newBuilder(URI.create(base + "/portal/logout"))
                 .header("Origin", base).POST(HttpRequest.BodyPublishers.noBody()));
-        assertEquals(200, loggedOut.statusCode(), loggedOut.body());
+        assertEquals(303, loggedOut.statusCode(), loggedOut.body());
         assertTrue(loggedOut.headers().allValues("Set-Cookie").stream().anyMatch(c -> c.startsWith("cmm_session=;")
                 && c.toLowerCase(java.util.Locale.ROOT).contains("max-age=0")), loggedOut.headers().toString());
+        String signOut = loggedOut.headers().firstValue("Location").orElseThrow();
+        assertTrue(signOut.startsWith(keycloak.issuer() + "/protocol/openid-connect/logout?")
+                && signOut.contains("id_token_hint=") && signOut.contains("post_logout_redirect_uri="
+                + URLEncoder.encode(base + "/portal/", StandardCharsets.UTF_8)) && signOut.contains("client_id=cmm-portal"),
+                signOut);
+        HttpResponse<String> atIssuer = send(browser, HttpRequest.newBuilder(URI.create(signOut)).GET());
+        assertEquals(302, atIssuer.statusCode(), atIssuer.body());
+        assertTrue(atIssuer.headers().firstValue("Location").orElseThrow().startsWith(base + "/portal/"),
+                "Keycloak sends the browser back to the portal: " + atIssuer.headers().firstValue("Location"));
+        assertFalse(ssoAnswersAtOnce(browser), "the issuer's SSO session ended too: a new login shows the form");
         // the same cookie value is refused afterwards
         assertEquals(401, send(plain(), HttpRequest.newBuilder(URI.create(base + "/portal/usage"))
                 .header("Cookie", "cmm_session=" + session).GET()).statusCode(), "after logout");
@@ -247,8 +260,9 @@ class PortalLoginIT {
      * The same login in headless Chromium: the portal's login link, Keycloak's own login page filled and submitted in
      * the page, back to the portal through the callback; then the browser's cookie opens the usage page (a fetch from
      * the page, no header set by the test), the page's script cannot read the HttpOnly cookie, and the portal's logout
-     * (a POST from the page, so the browser sends the Origin) ends the session. A screenshot of the logged-in portal
-     * is kept as target/portal-login-chromium.png.
+     * button (a form POST, so the browser sends the Origin) ends the session here and at the issuer, then comes back
+     * to the portal; a new login shows Keycloak's form again. A screenshot of the logged-in portal is kept as
+     * target/portal-login-chromium.png.
      */
     @Test
     void aBrowserLogsInOnKeycloaksOwnLoginPageAndOut() throws Exception {
@@ -271,12 +285,44 @@ class PortalLoginIT {
                     "the browser's own session cookie opens the api-admin's usage page");
             assertFalse(page.evaluate("document.cookie").contains("cmm_session"), "HttpOnly: no script reads it");
             page.screenshot(Path.of("target", "portal-login-chromium.png"));
-            assertEquals("200", page.evaluateAsync("fetch('/portal/logout', {method: 'POST'}).then(r => String(r.status))"),
-                    "logout from the portal's own page (the browser sends its Origin)");
+            // the portal's logout page and its button (a form POST: the browser sends its Origin), through the
+            // issuer's sign-out and back to the portal
+            page.evaluate("location.href = '/portal/logout'; 'navigating'");
+            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(250)).until(() ->
+                    page.evaluate("location.href").equals(base + "/portal/logout")
+                            && "true".equals(page.evaluate("document.querySelector('form button') != null")));
+            page.evaluate("document.querySelector('form').submit(); 'submitted'");
+            await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(250)).until(() ->
+                    page.evaluate("location.href").startsWith(base + "/portal/")
+                            && !page.evaluate("location.href").startsWith(base + "/portal/logout")
+                            && "complete".equals(page.evaluate("document.readyState")));
             assertEquals("401", page.evaluateAsync("fetch('/portal/usage').then(r => String(r.status))"),
                     "after logout");
+            // and the issuer's session ended too: logging in again shows Keycloak's form instead of passing through
+            page.evaluate("location.href = '/portal/login'; 'navigating'");
+            await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(250)).until(() ->
+                    page.evaluate("location.href").startsWith(keycloak.issuer())
+                            && "true".equals(page.evaluate("document.querySelector('#kc-form-login') != null")));
         }
         assertTrue(Files.size(Path.of("target", "portal-login-chromium.png")) > 0);
+    }
+
+    /**
+     * Starts a portal login and says whether Keycloak answered the authorization request at once with a code (its
+     * single sign-on session is alive) rather than with its login form.
+     */
+    private static boolean ssoAnswersAtOnce(HttpClient browser) throws Exception {
+        HttpResponse<String> start = send(browser, HttpRequest.newBuilder(URI.create(base + "/portal/login")).GET());
+        assertEquals(302, start.statusCode(), start.body());
+        HttpResponse<String> authorize = send(browser, HttpRequest.newBuilder(URI.create(
+                start.headers().firstValue("Location").orElseThrow())).GET());
+        if (authorize.statusCode() == 302) {
+            assertTrue(authorize.headers().firstValue("Location").orElseThrow().startsWith(base + "/portal/callback?"));
+            return true;
+        }
+        assertEquals(200, authorize.statusCode(), authorize.body());
+        assertTrue(authorize.body().contains("kc-form-login"), authorize.body());
+        return false;
     }
 
     private static String loginAtKeycloak(HttpClient browser, String user) throws Exception {
