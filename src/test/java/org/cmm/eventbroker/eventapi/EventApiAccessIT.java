@@ -30,6 +30,7 @@ import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.acl.AclOperation;
 import org.apache.kafka.common.resource.ResourceType;
 import org.cmm.eventbroker.platform.kafka.KafkaClients;
+import org.cmm.eventbroker.platform.security.http.KeycloakIssuer;
 import org.cmm.eventbroker.platform.security.kafka.RoleBindings;
 import org.cmm.eventbroker.testsupport.RuntimeUnderTest;
 import org.cmm.eventbroker.testsupport.TestPeers;
@@ -38,8 +39,9 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * Access per channel with access control on ({@code cmm.access.enabled=true}, tokens from a local OIDC issuer
- * STAND-IN: a JDK server with a JWK set, since the test's point is the role bindings, not the issuer): the event API
+ * Access per channel with access control on ({@code cmm.access.enabled=true}, tokens from the real Keycloak realm:
+ * the service accounts {@code subscriber} as the application, {@code ehr-gateway} as the producer,
+ * {@code kafka-no-role} as a stranger, and the user {@code portal.pia} as the api-admin): the event API
  * decides per topic with the Kafka authorizer's role-bindings file; an application without a binding is refused
  * (403 in the proxy's error shape, audited), asks for a subscription, an api-admin approves it, the binding is written
  * to the file (as the authorizer reads it, granting its Kafka principal too) and audited on
@@ -48,26 +50,28 @@ import org.junit.jupiter.api.Test;
 class EventApiAccessIT {
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** The Keycloak realm's service accounts (their principal is preferred_username) and the api-admin user. */
+    private static final String APP = "service-account-subscriber";
+    private static final String PRODUCER = "service-account-ehr-gateway";
     private static RuntimeUnderTest env;
-    private static LocalJwksIssuerStandIn issuer;
+    private static KeycloakIssuer keycloak;
     private static HttpClient http;
     private static String base;
     private static Path bindings;
 
     @BeforeAll
     static void start() throws Exception {
-        issuer = new LocalJwksIssuerStandIn("cmm-event-broker");
+        keycloak = KeycloakIssuer.shared();
         bindings = Files.createTempDirectory("eventapi-bindings").resolve("kafka-role-bindings.conf");
         Files.writeString(bindings, """
                 # the producing application may write the results topic
                 role results-writer Write topic:acc.results
-                bind user:lab-gateway results-writer
-                """);
+                bind user:%s results-writer
+                """.formatted(PRODUCER));
         env = RuntimeUnderTest.flows("event-api").with(Map.of(
                 "cmm.access.enabled", "true",
-                "cmm.security.oidc.issuer", issuer.issuer(),
-                "cmm.security.oidc.jwks-uri", issuer.jwksUri(),
-                "cmm.security.oidc.audience", "cmm-event-broker",
+                "cmm.security.oidc.issuer", keycloak.issuer(),
+                "cmm.security.oidc.audience", KeycloakIssuer.AUDIENCE,
                 "cmm.kafka.security.role-bindings", bindings.toString())).start();
         try (Admin admin = KafkaClients.forBootstrap(env.bootstrapServers()).admin("event-api-access-it", Map.of())) {
             admin.createTopics(List.of(new NewTopic("acc.results", 1, (short) 1))).all().get(30, TimeUnit.SECONDS);
@@ -81,16 +85,13 @@ class EventApiAccessIT {
         if (env != null) {
             env.close();
         }
-        if (issuer != null) {
-            issuer.close();
-        }
     }
 
     @Test
     void anApplicationIsDeniedPerChannelUntilItsSubscriptionIsApproved() throws Exception {
-        String app = issuer.token("analytics-app", List.of(), List.of(), 300);
-        String producer = issuer.token("lab-gateway", List.of(), List.of(), 300);
-        String admin = issuer.token("portal-admin", List.of(), List.of("api-admin"), 300);
+        String app = keycloak.clientToken("subscriber");
+        String producer = keycloak.clientToken("ehr-gateway");
+        String admin = keycloak.userToken("alert-console", "portal.pia", "portal-test-password");
         String cluster = JSON.readTree(call("GET", "/v3/clusters", producer, null).body()).path("data").get(0)
                 .path("cluster_id").asText();
         String records = "/v3/clusters/" + cluster + "/topics/acc.results/records";
@@ -111,7 +112,7 @@ class EventApiAccessIT {
 
         // subscribe; only an api-admin approves
         HttpResponse<String> asked = call("POST", "/portal/api/subscriptions", app,
-                "{\"application\":\"analytics-app\",\"channel\":\"acc.results\"}");
+                "{\"application\":\"" + APP + "\",\"channel\":\"acc.results\"}");
         assertEquals(201, asked.statusCode(), asked.body());
         JsonNode subscription = JSON.readTree(asked.body());
         assertEquals("pending", subscription.path("status").asText());
@@ -131,13 +132,13 @@ class EventApiAccessIT {
         HttpResponse<String> approved = call("POST", approve, admin, "");
         assertEquals(200, approved.statusCode(), approved.body());
         assertEquals("approved", JSON.readTree(approved.body()).path("status").asText());
-        assertEquals("portal-admin", JSON.readTree(approved.body()).path("approved_by").asText());
+        assertEquals("portal.pia", JSON.readTree(approved.body()).path("approved_by").asText());
 
         // the binding is in the authorizer's file, as the authorizer parses it: the Kafka principal may read too
         RoleBindings written = RoleBindings.read(bindings);
-        Set<String> roles = written.rolesOf("analytics-app", Set.of(), Set.of());
+        Set<String> roles = written.rolesOf(APP, Set.of(), Set.of());
         assertTrue(written.grants(roles, AclOperation.READ, ResourceType.TOPIC, "acc.results"));
-        assertTrue(written.grants(roles, AclOperation.READ, ResourceType.GROUP, "analytics-app-consumers"));
+        assertTrue(written.grants(roles, AclOperation.READ, ResourceType.GROUP, APP + "-consumers"));
         assertTrue(!written.grants(roles, AclOperation.WRITE, ResourceType.TOPIC, "acc.results"), "read only");
 
         // REST read allowed now
@@ -178,14 +179,14 @@ class EventApiAccessIT {
                     "security.audit.authorization", "-o", "beginning", "-e", "-q").redirectErrorStream(true).start();
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             p.waitFor(20, TimeUnit.SECONDS);
-            return out.contains("ApproveSubscription") && out.contains("analytics-app") && out.contains("portal-admin");
+            return out.contains("ApproveSubscription") && out.contains(APP) && out.contains("portal.pia");
         });
     }
 
     @Test
     void topicsAreListedOnlyWhenTheCallerMayDescribeThem() throws Exception {
-        String producer = issuer.token("lab-gateway", List.of(), List.of(), 300);
-        String stranger = issuer.token("nobody", List.of(), List.of(), 300);
+        String producer = keycloak.clientToken("ehr-gateway");
+        String stranger = keycloak.clientToken("kafka-no-role");
         String cluster = JSON.readTree(call("GET", "/v3/clusters", producer, null).body()).path("data").get(0)
                 .path("cluster_id").asText();
         JsonNode mine = JSON.readTree(call("GET", "/v3/clusters/" + cluster + "/topics", producer, null).body());
