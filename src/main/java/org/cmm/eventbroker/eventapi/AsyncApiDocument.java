@@ -109,8 +109,8 @@ public class AsyncApiDocument implements CamelContextAware {
         Map<String, Object> doc = new LinkedHashMap<>();
         doc.put("asyncapi", "3.0.0");
         doc.put("info", map("title", title, "version", version, "description",
-                "Event streams of the CMM Event Broker, generated from the topic conventions (Kamelets) and the flows "
-                        + "of this instance. Read them with a Kafka client, over the Kafka REST Proxy v3 compatible API "
+                "Event streams of the CMM Event Broker, generated from the topic conventions (Kamelets), the topic "
+                        + "families written by Java code (eventapi/topic-families.yaml) and the flows of this instance. Read them with a Kafka client, over the Kafka REST Proxy v3 compatible API "
                         + "(/v3), as Server-Sent Events (/streams/{topic}) or over WebSocket (/ws/streams/{topic}); "
                         + "see docs/event-api.md."));
         doc.put("defaultContentType", "application/json");
