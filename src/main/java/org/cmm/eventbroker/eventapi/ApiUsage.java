@@ -11,7 +11,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.vertx.ext.web.RoutingContext;
-import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.cmm.eventbroker.platform.security.http.Caller;
 import org.cmm.eventbroker.platform.security.http.HttpAccessGuard;
@@ -104,6 +104,12 @@ final class ApiUsage {
                     .publishPercentileHistogram().register(meters)).record(nanos, TimeUnit.NANOSECONDS);
         }
         totals.record(client, api, topic, status, in, out, bytesIn, bytesOut, nanos);
+        window(client, api, topic, status, in, out, bytesIn, bytesOut, nanos);
+    }
+
+    /** Adds one request to the current usage window of its client, API and topic (published by {@link #publish}). */
+    void window(String client, String api, String topic, int status, long in, long out, long bytesIn, long bytesOut,
+            long nanos) {
         Window w = windows.computeIfAbsent(new Key(client, api, topic), k -> new Window());
         w.requests.increment();
         if (status >= 400) {
@@ -129,7 +135,7 @@ final class ApiUsage {
     }
 
     /** Publishes one usage event per client, API and topic used since the last call, and starts a new window. */
-    void publish(KafkaProducer<String, byte[]> producer, String usageTopic, Instant from, Instant to) {
+    void publish(Producer<String, byte[]> producer, String usageTopic, Instant from, Instant to) {
         for (Key key : windows.keySet()) {
             Window w = windows.remove(key);
             if (w == null || w.requests.sum() == 0) {

@@ -35,7 +35,9 @@ import org.snakeyaml.engine.v2.common.FlowStyle;
  * Kamelet's description (HL7 v2 ER7, FHIR R4 JSON, JSON, XML), with the CloudEvents and domain headers it names as
  * the headers schema, the record key as the Kafka binding's key; the route files that use the Kamelet are listed as
  * {@code x-cmm-flows}. Servers: the Kafka cluster and the event API (HTTP, SSE, WebSocket), with their security
- * schemes when security is on. Served at {@code /asyncapi.yaml} and {@code /asyncapi.json}
+ * schemes when security is on. The topic families written by Java code rather than a Kamelet are declared in
+ * {@code eventapi/topic-families.yaml} ({@link TopicFamilies}): the public ones are channels too, the internal ones
+ * listed under {@code x-cmm-internal-topics} with the reason. Served at {@code /asyncapi.yaml} and {@code /asyncapi.json}
  * (routes/eventapi/event-api.camel.yaml); checked by the AsyncAPI initiative's parser (AsyncApiDocumentIT).
  */
 public class AsyncApiDocument implements CamelContextAware {
@@ -107,8 +109,8 @@ public class AsyncApiDocument implements CamelContextAware {
         Map<String, Object> doc = new LinkedHashMap<>();
         doc.put("asyncapi", "3.0.0");
         doc.put("info", map("title", title, "version", version, "description",
-                "Event streams of the CMM Event Broker, generated from the topic conventions (Kamelets) and the flows "
-                        + "of this instance. Read them with a Kafka client, over the Kafka REST Proxy v3 compatible API "
+                "Event streams of the CMM Event Broker, generated from the topic conventions (Kamelets), the topic "
+                        + "families written by Java code (eventapi/topic-families.yaml) and the flows of this instance. Read them with a Kafka client, over the Kafka REST Proxy v3 compatible API "
                         + "(/v3), as Server-Sent Events (/streams/{topic}) or over WebSocket (/ws/streams/{topic}); "
                         + "see docs/event-api.md."));
         doc.put("defaultContentType", "application/json");
@@ -141,8 +143,18 @@ public class AsyncApiDocument implements CamelContextAware {
         for (Path kamelet : sinkKamelets()) {
             channel(kamelet, flows, channels, operations, messages);
         }
+        List<Object> internal = new ArrayList<>();
+        for (TopicFamilies.Family family : TopicFamilies.load()) {
+            if (family.isInternal()) {
+                resolve(family.address()).ifPresent(topic -> internal.add(map("topic", topic, "writer",
+                        family.writer(), "reason", family.internal())));
+            } else {
+                familyChannel(family, channels, operations, messages);
+            }
+        }
         doc.put("channels", channels);
         doc.put("operations", operations);
+        doc.put("x-cmm-internal-topics", internal);
 
         Map<String, Object> components = new LinkedHashMap<>();
         components.put("messages", messages);
@@ -278,6 +290,101 @@ public class AsyncApiDocument implements CamelContextAware {
         operations.put("publish" + Character.toUpperCase(channelId.charAt(0)) + channelId.substring(1),
                 map("action", "send", "channel", ref("#/channels/" + channelId), "summary",
                         "The broker's flows publish to " + address + ".", "messages", opMessages));
+    }
+
+    /**
+     * A topic family written by Java code (eventapi/topic-families.yaml) as a channel: its address with this instance's
+     * configuration, its parameters, its messages with their payloads (JSON: the registered schema of the subject the
+     * family names; FHIR: by content type) and the headers and key its writer sets.
+     */
+    private void familyChannel(TopicFamilies.Family family, Map<String, Object> channels,
+            Map<String, Object> operations, Map<String, Object> messages) {
+        Optional<String> address = resolve(family.address());
+        if (address.isEmpty()) {
+            return;
+        }
+        String channelId = family.channel();
+        Map<String, Object> channel = new LinkedHashMap<>();
+        channel.put("address", address.get());
+        channel.put("title", family.title());
+        channel.put("description", family.description());
+        if (!family.parameters().isEmpty()) {
+            Map<String, Object> parameters = new LinkedHashMap<>();
+            family.parameters().forEach((name, p) -> parameters.put(name, new LinkedHashMap<>(p)));
+            channel.put("parameters", parameters);
+        }
+        Map<String, Object> channelMessages = new LinkedHashMap<>();
+        for (TopicFamilies.Message m : family.messages()) {
+            String id = channelId + Character.toUpperCase(m.name().charAt(0)) + m.name().substring(1);
+            Map<String, Object> payload;
+            if ("application/fhir+json".equals(m.contentType())) {
+                payload = ref("#/components/schemas/fhirResource");
+            } else {
+                payload = m.subject() == null ? map("type", "object", "description", "A JSON event.")
+                        : registeredSchema(m.subject()).orElseGet(() -> map("type", "object", "description",
+                                "JSON event, schema " + m.subject() + "."));
+            }
+            Map<String, Object> message = new LinkedHashMap<>();
+            message.put("name", id);
+            message.put("title", family.title() + " (" + m.name() + ", " + m.contentType() + ")");
+            if (m.description() != null) {
+                message.put("summary", m.description());
+            }
+            message.put("contentType", m.contentType());
+            if (!family.headers().isEmpty()) {
+                Map<String, Object> properties = new LinkedHashMap<>();
+                family.headers().forEach((h, d) -> properties.put(h, map("type", "string", "description", d)));
+                message.put("headers", map("type", "object", "properties", properties));
+            }
+            message.put("payload", payload);
+            message.put("bindings", map("kafka", map("key", map("type", "string", "description",
+                    family.key() == null ? "The record key." : family.key()), "bindingVersion", "0.5.0")));
+            messages.put(id, message);
+            channelMessages.put(m.name(), ref("#/components/messages/" + id));
+        }
+        channel.put("messages", channelMessages);
+        channel.put("bindings", map("kafka", map("bindingVersion", "0.5.0")));
+        if (!family.flows().isEmpty()) {
+            channel.put("x-cmm-flows", family.flows());
+        }
+        channel.put("x-cmm-writer", family.writer());
+        List<String> topics = new ArrayList<>();
+        family.topics().forEach(key -> property(key).filter(v -> !v.isBlank()).ifPresent(topics::add));
+        if (!topics.isEmpty()) {
+            channel.put("x-cmm-topics", topics);
+        }
+        channels.put(channelId, channel);
+        List<Object> opMessages = new ArrayList<>();
+        channelMessages.keySet().forEach(k -> opMessages.add(ref("#/channels/" + channelId + "/messages/" + k)));
+        operations.put("publish" + Character.toUpperCase(channelId.charAt(0)) + channelId.substring(1),
+                map("action", "send", "channel", ref("#/channels/" + channelId), "summary",
+                        "The broker publishes to " + address.get() + " (" + family.writer() + ").", "messages",
+                        opMessages));
+    }
+
+    /** An address with its {@code {{key}}} parts replaced by this instance's configuration; empty when one is unset. */
+    private Optional<String> resolve(String address) {
+        if (address == null) {
+            return Optional.empty();
+        }
+        Matcher m = Pattern.compile("\\{\\{([^}]+)}}").matcher(address);
+        StringBuilder out = new StringBuilder();
+        while (m.find()) {
+            Optional<String> value = property(m.group(1)).filter(v -> !v.isBlank());
+            if (value.isEmpty()) {
+                return Optional.empty();
+            }
+            m.appendReplacement(out, Matcher.quoteReplacement(value.get()));
+        }
+        m.appendTail(out);
+        return Optional.of(out.toString());
+    }
+
+    /** The JSON Schema the schema registry holds for a subject, when the registry flow runs. */
+    private Optional<Map<String, Object>> registeredSchema(String subject) {
+        org.cmm.eventbroker.eventapi.registry.SchemaRegistryApi registry = camelContext == null ? null
+                : camelContext.getRegistry().findSingleByType(org.cmm.eventbroker.eventapi.registry.SchemaRegistryApi.class);
+        return registry == null ? Optional.empty() : registry.registeredSchema(subject);
     }
 
     /** The JSON payload schema the schema registry holds for a Kamelet's events, when the registry flow runs. */

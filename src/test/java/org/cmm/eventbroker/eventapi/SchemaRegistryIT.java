@@ -269,7 +269,8 @@ class SchemaRegistryIT {
         // every schema file: each Kamelet it names is a channel whose JSON message carries the registered schema
         JsonNode channels = JSON.readTree(doc.body()).path("channels");
         for (PayloadSchemas.PayloadSchema schema : PayloadSchemas.load()) {
-            assertFalse(schema.kamelets().isEmpty(), schema.subject() + " names the Kamelets whose topics carry it");
+            assertTrue(!schema.kamelets().isEmpty() || TopicFamilies.subjects().contains(schema.subject()),
+                    schema.subject() + " names the Kamelets whose topics carry it, or a topic family names it");
             JsonNode latest = ok("GET", "/subjects/" + schema.subject() + "/versions/latest", null);
             for (String kamelet : schema.kamelets()) {
                 String channelId = channelId(kamelet);
@@ -282,6 +283,27 @@ class SchemaRegistryIT {
                         .asInt(), kamelet);
                 assertEquals(JSON.readTree(schema.text()).path("required"), registeredPayload.path("required"),
                         kamelet);
+            }
+        }
+        // every topic family written by Java code: its JSON messages carry the registered schema of the subject it names
+        JsonNode components = JSON.readTree(doc.body()).path("components").path("messages");
+        for (TopicFamilies.Family family : TopicFamilies.load()) {
+            if (family.isInternal()) {
+                continue;
+            }
+            assertTrue(channels.has(family.channel()), family.channel() + " is a channel of the AsyncAPI document");
+            for (TopicFamilies.Message m : family.messages()) {
+                if (m.subject() == null) {
+                    continue;
+                }
+                JsonNode familyPayload = components.path(family.channel() + Character.toUpperCase(m.name().charAt(0))
+                        + m.name().substring(1)).path("payload");
+                JsonNode latest = ok("GET", "/subjects/" + m.subject() + "/versions/latest", null);
+                assertEquals(m.subject(), familyPayload.path("x-cmm-schema-registry").path("subject").asText(),
+                        family.channel() + "." + m.name() + ": " + familyPayload);
+                assertEquals(latest.path("id").asInt(), familyPayload.path("x-cmm-schema-registry").path("id").asInt());
+                assertEquals(JSON.readTree(latest.path("schema").asText()).path("required"),
+                        familyPayload.path("required"), m.subject());
             }
         }
         Path file = Files.createTempFile("asyncapi-registry", ".json");

@@ -388,6 +388,20 @@ public class PushNotificationService extends ServiceSupport implements Processor
     /** Publishes a delivery outcome on the status topic; the caller awaits the returned future. */
     private java.util.concurrent.Future<?> status(String notificationId, String type, String deviceId,
             PushPlatform platform, String outcome, int httpStatus, String reason, int attempt) {
+        ObjectNode n = statusEvent(notificationId, type, deviceId, platform, outcome, httpStatus, reason, attempt);
+        java.util.concurrent.Future<?> sent = statusProducer.send(new ProducerRecord<>(statusTopic, notificationId,
+                n.toString().getBytes(StandardCharsets.UTF_8)));
+        if (meters != null) {
+            Counter.builder("cmm.push.deliveries").description("Push notification outcomes per device")
+                    .tag("platform", platform == null ? "none" : platform.wireName()).tag("type", type)
+                    .tag("outcome", outcome).register(meters).increment();
+        }
+        return sent;
+    }
+
+    /** A delivery outcome as the status topic carries it (schemas/cmm.notification.push.status.v1.json). */
+    static ObjectNode statusEvent(String notificationId, String type, String deviceId, PushPlatform platform,
+            String outcome, int httpStatus, String reason, int attempt) {
         ObjectNode n = JSON.createObjectNode();
         n.put("notificationId", notificationId);
         n.put("notificationType", type);
@@ -404,14 +418,7 @@ public class PushNotificationService extends ServiceSupport implements Processor
         }
         n.put("attempt", attempt);
         n.put("at", OffsetDateTime.now(ZoneOffset.UTC).toString());
-        java.util.concurrent.Future<?> sent = statusProducer.send(new ProducerRecord<>(statusTopic, notificationId,
-                n.toString().getBytes(StandardCharsets.UTF_8)));
-        if (meters != null) {
-            Counter.builder("cmm.push.deliveries").description("Push notification outcomes per device")
-                    .tag("platform", platform == null ? "none" : platform.wireName()).tag("type", type)
-                    .tag("outcome", outcome).register(meters).increment();
-        }
-        return sent;
+        return n;
     }
 
     /** The CAs of cmm.security.tls.truststore, for Pushy (which builds its own Netty TLS context). */

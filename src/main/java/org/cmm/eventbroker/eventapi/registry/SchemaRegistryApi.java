@@ -54,6 +54,8 @@ public class SchemaRegistryApi extends ServiceSupport implements CamelContextAwa
     private SchemaStore store;
     private ExternalRegistry external;
     private final Map<String, String> subjectsByKamelet = new ConcurrentHashMap<>();
+    /** The subjects of the payload schema files, once registered at start. */
+    private final java.util.Set<String> payloadSubjects = ConcurrentHashMap.newKeySet();
     private volatile boolean mounted;
     /** The instance that serves when the YAML loader created this bean twice (see {@link #mount}). */
     private volatile SchemaRegistryApi delegate;
@@ -240,6 +242,7 @@ public class SchemaRegistryApi extends ServiceSupport implements CamelContextAwa
                         + ".json cannot be registered: " + e.getMessage(), e);
             }
             schema.kamelets().forEach(k -> subjectsByKamelet.put(k, schema.subject()));
+            payloadSubjects.add(schema.subject());
         }
         LOG.info("Schema registry: {} payload schemas of schemas/*.json registered", schemas.size());
         return schemas.size();
@@ -255,7 +258,19 @@ public class SchemaRegistryApi extends ServiceSupport implements CamelContextAwa
             return serving.payloadSchema(kamelet);
         }
         String subject = subjectsByKamelet.get(kamelet);
-        if (subject == null) {
+        return subject == null ? Optional.empty() : registeredSchema(subject);
+    }
+
+    /**
+     * The latest registered JSON Schema of a subject (a payload schema file's, e.g. one that a topic family of
+     * eventapi/topic-families.yaml names), as {@link #payloadSchema(String)} answers it; empty when none is registered.
+     */
+    public Optional<Map<String, Object>> registeredSchema(String subject) {
+        SchemaRegistryApi serving = serving();
+        if (serving != this) {
+            return serving.registeredSchema(subject);
+        }
+        if (!payloadSubjects.contains(subject)) {
             return Optional.empty();
         }
         try {

@@ -483,7 +483,8 @@ public class BulkExports extends ServiceSupport implements CamelContextAware {
         }
     }
 
-    private ObjectNode manifest(ObjectNode job, BulkExportRequest request) {
+    /** The export's completion event: the Bulk Data manifest (schemas/cmm.fhir.bulk.export.manifest.v1.json). */
+    ObjectNode manifest(ObjectNode job, BulkExportRequest request) {
         ObjectNode manifest = JsonNodeFactory.instance.objectNode();
         manifest.put("transactionTime", job.path("transactionTime").asText());
         manifest.put("request", request.requestUrl());

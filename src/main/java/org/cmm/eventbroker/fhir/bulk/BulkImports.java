@@ -378,14 +378,15 @@ public class BulkImports extends ServiceSupport implements CamelContextAware {
                 HttpResponse.BodyHandlers.ofString());
     }
 
-    private static ObjectNode failure(ObjectNode file, long line, String reason) {
+    static ObjectNode failure(ObjectNode file, long line, String reason) {
         ObjectNode outcome = OperationOutcomes.error("invalid", reason);
         ObjectNode issue = (ObjectNode) outcome.get("issue").get(0);
         issue.putArray("location").add(file.path("url").asText() + " line " + line);
         return outcome;
     }
 
-    private ObjectNode completion(ObjectNode job) {
+    /** The import's completion event (schemas/cmm.fhir.bulk.import.completion.v1.json). */
+    static ObjectNode completion(ObjectNode job) {
         ObjectNode completion = JsonNodeFactory.instance.objectNode();
         completion.put("jobId", job.path("jobId").asText());
         completion.put("status", job.path("status").asText().equals("in-progress") ? "completed" : job.path("status").asText());
