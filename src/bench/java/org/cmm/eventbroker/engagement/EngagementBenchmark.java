@@ -203,6 +203,12 @@ public final class EngagementBenchmark {
                 }
                 KafkaProducer<String, byte[]> producer = KafkaClients.forBootstrap(env.bootstrapServers())
                         .producer("engagement-bench", Map.of());
+                // a warm-up round through the runtime first (JIT, TLS sessions, HTTP/2 connections), not counted
+                int warm = Math.max(1, notifications / 10);
+                System.out.printf("Warm-up: %d notifications x %d devices per platform%n", warm, devices);
+                pushes(env, producer, "webpush", "MRN90002", warm, devices);
+                pushes(env, producer, "apns", "MRN90003", warm, devices);
+                pushes(env, producer, "fcm", "MRN90004", warm, devices);
                 System.out.printf("Pushes to the local peers: %d notifications x %d devices per platform%n",
                         notifications, devices);
                 pushes(env, producer, "webpush", "MRN90002", notifications, devices);
