@@ -51,8 +51,10 @@ import org.junit.jupiter.api.TestMethodOrder;
  * The warehouse loader (routes/warehouse/warehouse-loader.camel.yaml) against a real Kafka broker and a real PostgreSQL:
  * the census per ward per day and the lab turnaround the warehouse's views answer equal what this test computes itself
  * from the same scripted events (sent partly late and out of order); the patient history is type 2 in event-time order;
- * a replay of every record (offsets set back, every event sent again) changes no count; PostgreSQL stopped and started
- * again: the health check says so meanwhile, and the event sent during the outage is loaded once.
+ * a replay of every record (offsets set back, every event sent again) changes no count; every rejected record is on
+ * warehouse.dlq untouched (value, key, headers byte for byte) with the table's reason, once, also after the replay;
+ * PostgreSQL stopped and started again: the health check says so meanwhile, and the event sent during the outage is
+ * loaded once.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class WarehouseLoaderIT {

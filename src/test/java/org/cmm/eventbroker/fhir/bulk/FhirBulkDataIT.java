@@ -59,6 +59,10 @@ import software.amazon.awssdk.services.s3.S3Client;
  * real Kafka broker. The exported NDJSON, read back from the store, holds exactly the seeded resources per type; the
  * manifest has the IG's shape; a runtime stopped mid-export resumes without duplicate files; an import loads NDJSON
  * into a second server, reporting lines that are not resources; bad kick-offs are refused with an OperationOutcome.
+ * The runtime reaches the FHIR servers and the store through {@link TcpProxy}s: with counted faults (503 answers,
+ * refused connections) an export and an import are retried and complete exactly; a store failing longer than the retry
+ * budget ends the job with an OperationOutcome and no manifest; two instances resuming one job publish its completion
+ * once (read_committed).
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class FhirBulkDataIT {
