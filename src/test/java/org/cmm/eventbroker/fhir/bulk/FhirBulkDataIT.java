@@ -42,6 +42,7 @@ import org.cmm.eventbroker.testsupport.KafkaTopicReader;
 import org.cmm.eventbroker.testsupport.RuntimeUnderTest;
 import org.cmm.eventbroker.testsupport.TcpProxy;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
@@ -161,6 +162,14 @@ class FhirBulkDataIT {
             if (peer != null) {
                 peer.close();
             }
+        }
+    }
+
+    /** A fault a test armed and its job did not meet (it failed first) must not reach the next test. */
+    @AfterEach
+    void healTheLinks() {
+        for (TcpProxy link : new TcpProxy[] {fhirLink, targetLink, s3Link}) {
+            link.heal();
         }
     }
 
