@@ -44,7 +44,14 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
+import org.cmm.eventbroker.engagement.push.ApnsSender;
+import org.cmm.eventbroker.engagement.push.FcmSender;
+import org.cmm.eventbroker.engagement.push.PushMessage;
+import org.cmm.eventbroker.engagement.push.PushResult;
+import org.cmm.eventbroker.engagement.push.PushSender;
 import org.cmm.eventbroker.engagement.push.Vapid;
+import org.cmm.eventbroker.engagement.push.WebPushSender;
+import javax.net.ssl.SSLContext;
 import org.cmm.eventbroker.platform.kafka.KafkaClients;
 import org.cmm.eventbroker.platform.security.http.KeycloakIssuer;
 import org.cmm.eventbroker.platform.security.mllp.TestPki;
@@ -155,8 +162,14 @@ public final class EngagementBenchmark {
                 String base = "http://127.0.0.1:" + env.httpPort();
                 // one patient per platform, each with `devices` devices
                 String webPushToken = keycloak.clientToken("patient-app-2");
+                List<DeviceRegistration> webPushDevices = new ArrayList<>();
+                List<DeviceRegistration> apnsDevices = new ArrayList<>();
+                List<DeviceRegistration> fcmDevices = new ArrayList<>();
                 for (int i = 0; i < devices; i++) {
                     WebPushTestingService.Subscription s = webPush.subscribe(vapid[0]);
+                    webPushDevices.add(new DeviceRegistration("bench-wp-" + i, PushPlatform.WEBPUSH,
+                            Recipient.of("patient", "MRN90002").orElseThrow(), null, s.endpoint(), s.p256dh(), s.auth(),
+                            java.time.Instant.now().toString()));
                     register(http, base, webPushToken, JSON.createObjectNode().put("platform", "webpush")
                             .put("patientId", "MRN90002").set("subscription", JSON.createObjectNode()
                                     .put("endpoint", s.endpoint()).set("keys", JSON.createObjectNode()
@@ -164,11 +177,17 @@ public final class EngagementBenchmark {
                 }
                 String apnsOwner = keycloak.clientToken("patient-app-3");
                 for (String t : apnsTokens) {
+                    apnsDevices.add(new DeviceRegistration("bench-apns-" + t.substring(0, 8), PushPlatform.APNS,
+                            Recipient.of("patient", "MRN90003").orElseThrow(), t, null, null, null,
+                            java.time.Instant.now().toString()));
                     register(http, base, apnsOwner, "{\"platform\":\"apns\",\"token\":\"" + t
                             + "\",\"patientId\":\"MRN90003\"}");
                 }
                 String fcmOwner = keycloak.clientToken("patient-app-4");
                 for (int i = 0; i < devices; i++) {
+                    fcmDevices.add(new DeviceRegistration("bench-fcm-" + i, PushPlatform.FCM,
+                            Recipient.of("patient", "MRN90004").orElseThrow(), "bench-fcm-token-" + i
+                                    + "-abcdefghijklmnop", null, null, null, java.time.Instant.now().toString()));
                     register(http, base, fcmOwner, "{\"platform\":\"fcm\",\"token\":\"bench-fcm-token-" + i
                             + "-abcdefghijklmnop\",\"patientId\":\"MRN90004\"}");
                 }
@@ -189,6 +208,23 @@ public final class EngagementBenchmark {
                 pushes(env, producer, "webpush", "MRN90002", notifications, devices);
                 pushes(env, producer, "apns", "MRN90003", notifications, devices);
                 pushes(env, producer, "fcm", "MRN90004", notifications, devices);
+                // the baseline, same run: the runtime's own sender classes called directly in a plain loop (one
+                // notification to each device in turn, as one recipient's lane sends), against the same peers
+                System.out.printf("Baseline: the same senders called directly, no Kafka, no service: %d x %d per platform%n",
+                        notifications, devices);
+                SSLContext clientTls = pki.material(peerStore).clientContext();
+                Duration timeout = Duration.ofSeconds(10);
+                try (PushSender w = new WebPushSender(new Vapid(vapid[0], vapid[1], "mailto:bench@cmm.example"), clientTls,
+                        timeout, 3600)) {
+                    direct("webpush", w, webPushDevices, notifications);
+                }
+                try (PushSender a = new ApnsSender("127.0.0.1", apnsPort, p8.toFile(), TEAM, KEY_ID, APNS_TOPIC,
+                        new X509Certificate[] {(X509Certificate) chain[chain.length - 1]}, timeout)) {
+                    direct("apns", a, apnsDevices, notifications);
+                }
+                try (PushSender f = new FcmSender(serviceAccount, fcm.baseUri(), "", clientTls, timeout)) {
+                    direct("fcm", f, fcmDevices, notifications);
+                }
                 latency(http, base, keycloak.clientToken("patient-app-1"), env.labResultsPort(), results);
                 producer.close(Duration.ofSeconds(5));
             } finally {
@@ -248,6 +284,28 @@ public final class EngagementBenchmark {
             System.out.printf("  %-8s %6d accepted of %d (%d other outcomes) in %.2f s: %.1f pushes/s%n", platform,
                     accepted, expected, other, seconds, accepted / seconds);
         }
+    }
+
+    /** The baseline: the sender itself in a plain loop; pushes/s of accepted outcomes. */
+    private static void direct(String platform, PushSender sender, List<DeviceRegistration> devices, int notifications)
+            throws Exception {
+        int accepted = 0;
+        int other = 0;
+        long start = System.nanoTime();
+        for (int n = 0; n < notifications; n++) {
+            PushMessage message = new PushMessage("direct-" + platform + "-" + n, "result", "New result",
+                    "You have a new result", "https://portal.example/results");
+            for (DeviceRegistration d : devices) {
+                if (sender.send(d, message).outcome() == PushResult.Outcome.ACCEPTED) {
+                    accepted++;
+                } else {
+                    other++;
+                }
+            }
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        System.out.printf("  %-8s %6d accepted of %d (%d other outcomes) in %.2f s: %.1f pushes/s%n", platform, accepted,
+                accepted + other, other, seconds, accepted / seconds);
     }
 
     /** One lab result at a time: AA received -> the patient's SSE event received, in ms. */

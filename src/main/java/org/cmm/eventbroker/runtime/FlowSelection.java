@@ -17,7 +17,8 @@ import org.slf4j.LoggerFactory;
  * {@value #FLOWS}: run only some flows ({@code cmm.flows=hl7-mllp-inbound,lab-results-mllp-inbound}). The files they
  * need (their routeConfigurations, the direct: routes and beans they use, the platform pieces) are found by
  * {@link Flows} from what the route files declare, and become Camel Main's {@code routes-include-pattern}. Empty (the
- * default): every route file, as {@code camel.main.routes-include-pattern} says.
+ * default): every route file, as {@code camel.main.routes-include-pattern} says. A flow declared to need another flow
+ * ({@link FlowGroups}, {@code required}) is refused without it, with the declaration's reason.
  */
 public class FlowSelection extends MainListenerSupport {
 
@@ -46,6 +47,17 @@ public class FlowSelection extends MainListenerSupport {
         }
         List<String> names = Arrays.stream(selected.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
         Flows flows = Flows.read(Path.of(properties.resolveProperty(ROUTES_FOLDER).orElse("routes")));
+        // flows that need another flow (routes/flow-groups.yaml): refused here, before anything starts
+        List<String> missing = flows.groups().missingRequired(names);
+        if (!missing.isEmpty()) {
+            throw new IllegalArgumentException(FLOWS + "=" + selected + ": " + String.join("; ", missing) + ". Add the flow to "
+                    + FLOWS + ".");
+        }
+        Set<String> apart = flows.groups().notSelectedOfTheirGroups(names);
+        if (!apart.isEmpty()) {
+            LOG.info("{}: not running {}, declared to run with these flows ({}; one Camel K Integration per group)", FLOWS,
+                    String.join(", ", apart), flows.groups().file());
+        }
         Properties all = properties.loadProperties();
         List<Flows.RouteFile> files = flows.filesOf(names,
                 Flows.beansNamedBy(all.stringPropertyNames().stream().map(all::getProperty).toList()));

@@ -36,7 +36,9 @@ import org.snakeyaml.engine.v2.exceptions.YamlEngineException;
  *
  * <p>Nothing here lists file names: moving an error handler to another folder, or a bean to another file, moves the
  * wiring with it. The runtime uses it for {@code cmm.flows} (load only some flows), the tests to start one flow, the
- * Camel K generator to decide each Integration's sources.
+ * Camel K generator to decide each Integration's sources. A flow never brings in another flow: where one needs
+ * another (a bean looked up at start), the two are declared to run together in {@value FlowGroups#FILE}
+ * ({@link #groups()}).
  */
 public final class Flows {
 
@@ -50,10 +52,12 @@ public final class Flows {
 
     private final Path root;
     private final Map<Path, RouteFile> files;
+    private final FlowGroups groups;
 
     private Flows(Path root, Map<Path, RouteFile> files) {
         this.root = root;
         this.files = files;
+        this.groups = FlowGroups.read(root, names());
     }
 
     /** Reads every {@code *.camel.yaml} under {@code routesFolder}; a file that is not valid YAML is named with its line. */
@@ -81,6 +85,14 @@ public final class Flows {
     /** The folder the files were read from. */
     public Path root() {
         return root;
+    }
+
+    /**
+     * The flows that run in one runtime ({@value FlowGroups#FILE} of the folder): what a flow needs of another flow,
+     * which the route files cannot show.
+     */
+    public FlowGroups groups() {
+        return groups;
     }
 
     /** Every route file, parsed. */

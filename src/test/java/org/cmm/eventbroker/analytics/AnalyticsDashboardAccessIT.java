@@ -24,6 +24,7 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.cmm.eventbroker.eventapi.LocalJwksIssuerStandIn;
 import org.cmm.eventbroker.platform.kafka.KafkaClients;
+import org.cmm.eventbroker.testsupport.DevToolsBrowser;
 import org.cmm.eventbroker.testsupport.RuntimeUnderTest;
 import org.cmm.eventbroker.testsupport.TestPeers;
 import org.junit.jupiter.api.AfterAll;

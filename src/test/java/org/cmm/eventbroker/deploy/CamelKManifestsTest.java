@@ -17,6 +17,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -27,6 +28,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import org.cmm.eventbroker.runtime.FlowGroups;
 import org.cmm.eventbroker.runtime.Flows;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.DynamicTest;
@@ -34,7 +36,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 
 /**
- * deploy/camel-k/: one Integration per flow, each complete and portable, and nothing but what the route files declare.
+ * deploy/camel-k/: one Integration per flow, or per group of flows that run together (routes/flow-groups.yaml), each
+ * complete and portable, and nothing but what the route files declare; a flow whose Integration lacks a flow it is
+ * declared to run with is reported.
  * The manifests are generated ({@link CamelKManifests}) from the same wiring map the runtime uses for {@code cmm.flows}
  * ({@link org.cmm.eventbroker.runtime.Flows}), so there is no table of files to keep in step; the sources are the route
  * files themselves (a ConfigMap kustomize builds from routes/), not copies.
@@ -331,6 +335,52 @@ class CamelKManifestsTest {
 
     // ---------------------------------------------------------------- tests
 
+    /**
+     * What is wrong with the Integrations (by name) as deployments of the flows, per routes/flow-groups.yaml: each flow
+     * runs in exactly one Integration, the one named after its group (the flow itself when it is in none), whose first
+     * source is that group's first flow; and every flow runs beside each flow it is declared to run with.
+     */
+    static List<String> groupProblems(Map<String, JsonNode> integrations, Flows flows) {
+        FlowGroups groups = flows.groups();
+        Map<String, Set<String>> sources = new TreeMap<>();
+        integrations.forEach((name, integration) -> {
+            Set<String> names = new TreeSet<>();
+            integration.path("spec").path("sources").forEach(s -> names.add(s.path("name").asText()));
+            sources.put(name, names);
+        });
+        List<String> problems = new ArrayList<>();
+        for (String flow : flows.names()) {
+            String file = flow + Flows.SUFFIX;
+            List<String> holding = sources.entrySet().stream().filter(e -> e.getValue().contains(file)).map(Map.Entry::getKey).toList();
+            String group = groups.groupOf(flow);
+            if (holding.size() != 1) {
+                problems.add("flow " + flow + " runs in " + holding.size() + " Integrations " + holding + ", not once");
+            } else if (!holding.get(0).equals(group)) {
+                problems.add("flow " + flow + " runs in the Integration " + holding.get(0) + ", not in " + group + " (its group)");
+            } else if (!integrations.get(group).path("spec").path("sources").path(0).path("name").asText().equals(group + Flows.SUFFIX)) {
+                problems.add("the first source of the Integration " + group + " is not its flow " + group + Flows.SUFFIX);
+            }
+        }
+        for (FlowGroups.Member m : groups.members()) {
+            for (Map.Entry<String, Set<String>> e : sources.entrySet()) {
+                if (e.getValue().contains(m.flow() + Flows.SUFFIX) && !e.getValue().contains(m.runsWith() + Flows.SUFFIX)) {
+                    problems.add("the Integration " + e.getKey() + " runs " + m.flow() + " without " + m.runsWith() + ", which it "
+                            + (m.required() ? "needs" : "runs with") + " (routes/" + FlowGroups.FILE + ")");
+                }
+            }
+        }
+        return problems;
+    }
+
+    private static Map<String, JsonNode> integrationsByName() throws IOException {
+        Map<String, JsonNode> byName = new TreeMap<>();
+        for (Path manifest : manifests()) {
+            JsonNode integration = integration(manifest);
+            byName.put(integration.path("metadata").path("name").asText(), integration);
+        }
+        return byName;
+    }
+
     @Test
     void everyFlowHasAnIntegrationAndEveryRouteFileIsDeployed() throws IOException {
         Set<String> deployed = new TreeSet<>();
@@ -339,17 +389,72 @@ class CamelKManifestsTest {
         }
         for (Path file : routeFiles()) {
             JsonNode routes = YAML.readTree(file.toFile());
-            String stem = file.getFileName().toString().replace(".camel.yaml", "");
-            if (isFlow(routes)) {
-                assertTrue(Files.isRegularFile(CAMEL_K.resolve(stem + ".integration.yaml")), file + " has deploy/camel-k/" + stem + ".integration.yaml");
-                assertEquals(file.getFileName().toString(),
-                        integration(CAMEL_K.resolve(stem + ".integration.yaml")).path("spec").path("sources").get(0).path("name").asText(),
-                        "the flow is the first source of its Integration");
-            }
-            if (hasRoutes(routes)) {
+            if (hasRoutes(routes) || isFlow(routes)) {
                 assertTrue(deployed.contains(file.getFileName().toString()), file + " is a source of some Integration");
             }
         }
+        Flows flows = Flows.read(Path.of("routes"));
+        assertEquals(List.of(), groupProblems(integrationsByName(), flows));
+        // the two groups of issues 15 and 16 are declared (a declaration dropped by mistake would split them again)
+        assertEquals("event-api", flows.groups().groupOf("realtime-streams"));
+        assertEquals(flows.groups().groupOf("analytics-queries"), flows.groups().groupOf("analytics-dashboard"));
+    }
+
+    @Test
+    void anIntegrationWithoutAFlowItNeedsIsReported() throws IOException {
+        Flows flows = Flows.read(Path.of("routes"));
+        Map<String, JsonNode> original = integrationsByName();
+        assertEquals(List.of(), groupProblems(original, flows));
+
+        // the event API taken out of the Integration the real-time streams run in
+        Map<String, JsonNode> withoutEventApi = new TreeMap<>(original);
+        ObjectNode group = original.get("event-api").deepCopy();
+        ArrayNode sources = (ArrayNode) group.path("spec").path("sources");
+        for (int i = sources.size() - 1; i >= 0; i--) {
+            if (sources.get(i).path("name").asText().equals("event-api" + Flows.SUFFIX)) {
+                sources.remove(i);
+            }
+        }
+        withoutEventApi.put("event-api", group);
+        List<String> problems = groupProblems(withoutEventApi, flows);
+        assertTrue(problems.contains("the Integration event-api runs realtime-streams without event-api, which it needs (routes/"
+                + FlowGroups.FILE + ")"), problems.toString());
+
+        // one Integration per flow, as before the groups: realtime-streams and analytics-dashboard on their own
+        Map<String, JsonNode> perFlow = new TreeMap<>(original);
+        for (String flow : List.of("realtime-streams", "analytics-dashboard")) {
+            String groupName = flows.groups().groupOf(flow);
+            ObjectNode without = perFlow.get(groupName).deepCopy();
+            ArrayNode groupSources = (ArrayNode) without.path("spec").path("sources");
+            for (int i = groupSources.size() - 1; i >= 0; i--) {
+                if (groupSources.get(i).path("name").asText().equals(flow + Flows.SUFFIX)) {
+                    groupSources.remove(i);
+                }
+            }
+            perFlow.put(groupName, without);
+            ObjectNode alone = YAML.createObjectNode();
+            alone.putObject("metadata").put("name", flow);
+            alone.putObject("spec").putArray("sources").addObject().put("name", flow + Flows.SUFFIX);
+            perFlow.put(flow, alone);
+        }
+        problems = groupProblems(perFlow, flows);
+        assertTrue(problems.contains("the Integration realtime-streams runs realtime-streams without event-api, which it needs (routes/"
+                + FlowGroups.FILE + ")"), problems.toString());
+        assertTrue(problems.contains("the Integration analytics-dashboard runs analytics-dashboard without analytics-queries, which it "
+                + "runs with (routes/" + FlowGroups.FILE + ")"), problems.toString());
+        assertTrue(problems.contains("flow analytics-dashboard runs in the Integration analytics-dashboard, not in analytics-queries "
+                + "(its group)"), problems.toString());
+
+        // a flow in two Integrations (the same Kafka Streams application started twice)
+        Map<String, JsonNode> twice = new TreeMap<>(original);
+        ObjectNode dashboard = YAML.createObjectNode();
+        dashboard.putObject("metadata").put("name", "analytics-dashboard");
+        ArrayNode both = dashboard.putObject("spec").putArray("sources");
+        both.addObject().put("name", "analytics-dashboard" + Flows.SUFFIX);
+        both.addObject().put("name", "analytics-queries" + Flows.SUFFIX);
+        twice.put("analytics-dashboard", dashboard);
+        problems = groupProblems(twice, flows);
+        assertTrue(problems.stream().anyMatch(p -> p.startsWith("flow analytics-queries runs in 2 Integrations")), problems.toString());
     }
 
     @TestFactory

@@ -307,17 +307,20 @@ public class PushNotificationService extends ServiceSupport implements Processor
         }
         if (first && !rateLimitExemptTypes.contains(type)
                 && !rateLimit.tryAcquire(recipient.toString(), System.currentTimeMillis())) {
-            status(notificationId, type, null, null, "rate-limited", 0, null, attempt);
+            status(notificationId, type, null, null, "rate-limited", 0, null, attempt).get(30, TimeUnit.SECONDS);
             LOG.info("Notification {} ({}) not sent: recipient over the rate limit", notificationId, type);
             return;
         }
         List<DeviceRegistration> devices = registry.devicesOf(recipient);
         if (devices.isEmpty()) {
-            status(notificationId, type, null, null, "no-device", 0, null, attempt);
+            status(notificationId, type, null, null, "no-device", 0, null, attempt).get(30, TimeUnit.SECONDS);
             LOG.info("Notification {} ({}): no device registered for its recipient", notificationId, type);
             return;
         }
         List<String> pending = new ArrayList<>();
+        // the devices' outcomes are published as they come and awaited together once every device was tried, before
+        // the notification counts as handled (its offset is committed only then)
+        List<java.util.concurrent.Future<?>> statuses = new ArrayList<>();
         for (DeviceRegistration device : devices) {
             if (done.contains(device.id())) {
                 continue;
@@ -341,10 +344,13 @@ public class PushNotificationService extends ServiceSupport implements Processor
                     pending.add(device.platform().wireName() + " " + result.reason());
                 }
             }
-            status(notificationId, type, device.id(), device.platform(), outcome, result.status(), result.reason(),
-                    attempt);
+            statuses.add(status(notificationId, type, device.id(), device.platform(), outcome, result.status(),
+                    result.reason(), attempt));
             LOG.info("Notification {} ({}) to device {} ({}), attempt {}: {} {}", notificationId, type, device.id(),
                     device.platform().wireName(), attempt, outcome, result.reason());
+        }
+        for (java.util.concurrent.Future<?> f : statuses) {
+            f.get(30, TimeUnit.SECONDS);
         }
         if (!pending.isEmpty()) {
             throw new DeliveryFailedException(pending.size() + " device(s) not reached: " + String.join(", ", pending));
@@ -379,8 +385,9 @@ public class PushNotificationService extends ServiceSupport implements Processor
         }
     }
 
-    private void status(String notificationId, String type, String deviceId, PushPlatform platform, String outcome,
-            int httpStatus, String reason, int attempt) throws Exception {
+    /** Publishes a delivery outcome on the status topic; the caller awaits the returned future. */
+    private java.util.concurrent.Future<?> status(String notificationId, String type, String deviceId,
+            PushPlatform platform, String outcome, int httpStatus, String reason, int attempt) {
         ObjectNode n = JSON.createObjectNode();
         n.put("notificationId", notificationId);
         n.put("notificationType", type);
@@ -397,13 +404,14 @@ public class PushNotificationService extends ServiceSupport implements Processor
         }
         n.put("attempt", attempt);
         n.put("at", OffsetDateTime.now(ZoneOffset.UTC).toString());
-        statusProducer.send(new ProducerRecord<>(statusTopic, notificationId,
-                n.toString().getBytes(StandardCharsets.UTF_8))).get(30, TimeUnit.SECONDS);
+        java.util.concurrent.Future<?> sent = statusProducer.send(new ProducerRecord<>(statusTopic, notificationId,
+                n.toString().getBytes(StandardCharsets.UTF_8)));
         if (meters != null) {
             Counter.builder("cmm.push.deliveries").description("Push notification outcomes per device")
                     .tag("platform", platform == null ? "none" : platform.wireName()).tag("type", type)
                     .tag("outcome", outcome).register(meters).increment();
         }
+        return sent;
     }
 
     /** The CAs of cmm.security.tls.truststore, for Pushy (which builds its own Netty TLS context). */

@@ -63,8 +63,9 @@ public class RealtimeStreams extends ServiceSupport implements CamelContextAware
     /**
      * The name of the event API gateway bean whose streaming serves these streams (routes/eventapi/event-api.camel.yaml),
      * looked up at start: a {@code #bean:} reference would be resolved while the route files are still being read, in
-     * an order that is not guaranteed. The event API is a flow of its own (a flow never drags in another): run this
-     * flow with it ({@code cmm.flows=event-api,realtime-streams,...}).
+     * an order that is not guaranteed. The event API is a flow of its own (a flow never drags in another): this flow
+     * is declared to run with it in routes/flow-groups.yaml ({@code cmm.flows=event-api,realtime-streams,...}; on
+     * Camel K the Integration event-api holds both).
      */
     public void setGatewayBean(String gatewayRef) {
         this.gatewayRef = gatewayRef;
@@ -125,7 +126,7 @@ public class RealtimeStreams extends ServiceSupport implements CamelContextAware
         }
         if (gateway == null) {
             throw new IllegalArgumentException("RealtimeStreams needs the event API gateway bean '" + gatewayRef
-                    + "': run the flow event-api with realtime-streams (cmm.flows)");
+                    + "': run the flow event-api with realtime-streams (cmm.flows; routes/flow-groups.yaml)");
         }
         for (Map.Entry<String, String> e : patientTopics.entrySet()) {
             if (e.getValue() == null || e.getValue().isBlank()) {

@@ -30,6 +30,7 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.cmm.eventbroker.platform.kafka.KafkaClients;
 import org.cmm.eventbroker.platform.security.http.KeycloakIssuer;
+import org.cmm.eventbroker.testsupport.DevToolsBrowser;
 import org.cmm.eventbroker.testsupport.LogCapture;
 import org.cmm.eventbroker.testsupport.RuntimeUnderTest;
 import org.cmm.eventbroker.testsupport.TestPeers;
@@ -242,6 +243,42 @@ class PortalLoginIT {
     }
 
     /** Runs the code flow up to Keycloak's redirect back to the runtime; returns the callback URL (not yet opened). */
+    /**
+     * The same login in headless Chromium: the portal's login link, Keycloak's own login page filled and submitted in
+     * the page, back to the portal through the callback; then the browser's cookie opens the usage page (a fetch from
+     * the page, no header set by the test), the page's script cannot read the HttpOnly cookie, and the portal's logout
+     * (a POST from the page, so the browser sends the Origin) ends the session. A screenshot of the logged-in portal
+     * is kept as target/portal-login-chromium.png.
+     */
+    @Test
+    void aBrowserLogsInOnKeycloaksOwnLoginPageAndOut() throws Exception {
+        Path chromium = TestPeers.require("chromium");
+        Path profile = Files.createTempDirectory("portal-login-chromium");
+        try (DevToolsBrowser page = DevToolsBrowser.open(chromium, profile, base + "/portal/login")) {
+            // Keycloak's login form, reached through the portal's redirect (PKCE, state)
+            await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(250)).until(() ->
+                    page.evaluate("location.href").startsWith(keycloak.issuer())
+                            && "true".equals(page.evaluate("document.querySelector('#kc-form-login') != null")));
+            assertTrue(page.evaluate("location.href").contains("code_challenge_method=S256"));
+            page.evaluate("document.querySelector('#username').value = 'portal.pia';"
+                    + "document.querySelector('#password').value = 'portal-test-password';"
+                    + "document.querySelector('#kc-form-login').submit(); 'submitted'");
+            // back at the portal: the callback's page, then its refresh to /portal/
+            await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(250)).until(() ->
+                    page.evaluate("location.href").equals(base + "/portal/")
+                            && "complete".equals(page.evaluate("document.readyState")));
+            assertEquals("200", page.evaluateAsync("fetch('/portal/usage').then(r => String(r.status))"),
+                    "the browser's own session cookie opens the api-admin's usage page");
+            assertFalse(page.evaluate("document.cookie").contains("cmm_session"), "HttpOnly: no script reads it");
+            page.screenshot(Path.of("target", "portal-login-chromium.png"));
+            assertEquals("200", page.evaluateAsync("fetch('/portal/logout', {method: 'POST'}).then(r => String(r.status))"),
+                    "logout from the portal's own page (the browser sends its Origin)");
+            assertEquals("401", page.evaluateAsync("fetch('/portal/usage').then(r => String(r.status))"),
+                    "after logout");
+        }
+        assertTrue(Files.size(Path.of("target", "portal-login-chromium.png")) > 0);
+    }
+
     private static String loginAtKeycloak(HttpClient browser, String user) throws Exception {
         HttpResponse<String> start = send(browser, HttpRequest.newBuilder(URI.create(base + "/portal/login")).GET());
         assertEquals(302, start.statusCode(), start.body());

@@ -1,4 +1,4 @@
-package org.cmm.eventbroker.analytics;
+package org.cmm.eventbroker.testsupport;
 
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -30,7 +30,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  * Headless Chromium (the flags of HawtioIT) driven over the DevTools protocol from plain Java (java.net.http's
  * WebSocket): the page stays open, so a test can watch it change without a reload, read its DOM and take screenshots.
  */
-final class DevToolsBrowser implements AutoCloseable {
+public final class DevToolsBrowser implements AutoCloseable {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern LISTENING = Pattern.compile("DevTools listening on (ws://[^\\s]+)");
@@ -45,7 +45,7 @@ final class DevToolsBrowser implements AutoCloseable {
         this.socket = socket;
     }
 
-    static DevToolsBrowser open(Path chromium, Path profile, String url) throws Exception {
+    public static DevToolsBrowser open(Path chromium, Path profile, String url) throws Exception {
         List<String> command = new ArrayList<>(List.of("timeout", "300", chromium.toString(), "--headless", "--no-sandbox",
                 "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync",
                 "--no-first-run", "--user-data-dir=" + profile, "--window-size=1280,900", "--remote-debugging-port=0",
@@ -121,7 +121,7 @@ final class DevToolsBrowser implements AutoCloseable {
     }
 
     /** Calls a DevTools method and returns its result; fails on a protocol error. */
-    JsonNode call(String method, ObjectNode params) throws Exception {
+    public JsonNode call(String method, ObjectNode params) throws Exception {
         int id = ids.incrementAndGet();
         CompletableFuture<JsonNode> reply = new CompletableFuture<>();
         pending.put(id, reply);
@@ -136,19 +136,27 @@ final class DevToolsBrowser implements AutoCloseable {
     }
 
     /** The value of a JavaScript expression in the page, as text ("" for null/undefined). */
-    String evaluate(String expression) throws Exception {
+    public String evaluate(String expression) throws Exception {
         JsonNode result = call("Runtime.evaluate", JSON.createObjectNode().put("expression", expression)
                 .put("returnByValue", true));
         JsonNode value = result.path("result").path("value");
         return value.isMissingNode() || value.isNull() ? "" : value.asText();
     }
 
-    void viewport(int width, int height, boolean mobile) throws Exception {
+    /** The value of a JavaScript expression whose result is a promise, once settled, as text. */
+    public String evaluateAsync(String expression) throws Exception {
+        JsonNode result = call("Runtime.evaluate", JSON.createObjectNode().put("expression", expression)
+                .put("returnByValue", true).put("awaitPromise", true));
+        JsonNode value = result.path("result").path("value");
+        return value.isMissingNode() || value.isNull() ? "" : value.asText();
+    }
+
+    public void viewport(int width, int height, boolean mobile) throws Exception {
         call("Emulation.setDeviceMetricsOverride", JSON.createObjectNode().put("width", width).put("height", height)
                 .put("deviceScaleFactor", 1).put("mobile", mobile));
     }
 
-    void screenshot(Path file) throws Exception {
+    public void screenshot(Path file) throws Exception {
         JsonNode shot = call("Page.captureScreenshot", JSON.createObjectNode().put("format", "png")
                 .put("captureBeyondViewport", true));
         Files.createDirectories(file.toAbsolutePath().getParent());
