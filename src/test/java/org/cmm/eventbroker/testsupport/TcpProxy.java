@@ -143,7 +143,8 @@ public final class TcpProxy implements AutoCloseable {
         return faults.size();
     }
 
-    private void resetOpenConnections() {
+    /** Resets (RST) every connection open now, both ways, as the death of a process holding them would. */
+    public void resetOpenConnections() {
         for (Socket s : sockets) {
             reset(s);
         }

@@ -367,6 +367,9 @@ class FhirBulkDataIT {
         await().atMost(Duration.ofSeconds(60)).until(() -> objectKeys("exports/" + jobId + "/Observation.").size() >= 3);
         assertEquals(202, get(status).statusCode(), "still running when the runtime stops");
         env.stopRuntime();
+        // the store's connections pass the proxy: a runtime stopped in its JVM may leave an upload's connection open
+        // (a process that dies would reset it), and s3proxy fails every listing while an upload is in flight
+        s3Link.resetOpenConnections();
         Set<String> beforeRestart = objectKeys("exports/" + jobId + "/");
         env.startRuntime();
 
