@@ -10,6 +10,7 @@ import java.sql.Savepoint;
 import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.HashMap;
@@ -23,6 +24,8 @@ import java.util.stream.Collectors;
 
 import org.apache.camel.CamelContext;
 import org.apache.camel.CamelContextAware;
+import org.apache.camel.Exchange;
+import org.apache.camel.Message;
 import org.apache.camel.health.HealthCheckHelper;
 import org.apache.camel.health.HealthCheckRegistry;
 import org.apache.camel.support.service.ServiceSupport;
@@ -46,7 +49,10 @@ import org.slf4j.LoggerFactory;
  * Late and out-of-order events: facts carry their own event time and the durable keys; the patient's type-2 history
  * is re-ordered by event time after each load, and stays are derived in event-time order by the views.
  *
- * <p>Records that cannot be loaded are kept in {@code etl_rejected_record} with the reason, in the same transaction.
+ * <p>Records that cannot be loaded are kept in {@code etl_rejected_record} with the reason, in the same transaction,
+ * and go untouched (value, key, headers) to the dead-letter topic with {@code dlq_reason} before that transaction
+ * commits: at least once (a poll rolled back after its dead letters were written writes them again), and once per
+ * record otherwise, since a record already in the table is not dead-lettered again.
  * A failure (database away, Kafka away) rolls back, seeks back and retries after a growing back-off; the health check
  * {@code cmm:warehouse-loader-<name>} is DOWN meanwhile. Logs name topics, partitions, offsets and counts only.
  */
@@ -308,45 +314,102 @@ public class WarehouseLoader extends ServiceSupport implements CamelContextAware
         return stored;
     }
 
-    /** One poll, loaded in one transaction with its offsets. */
-    public void load() throws Exception {
+    /**
+     * One poll, loaded in one transaction with its offsets, left open: returns the records newly rejected in it, which
+     * the route sends to the dead-letter topic before it calls {@link #commit()}. A failure rolls back and is reported
+     * through {@link #loadFailed(Exchange)}.
+     */
+    public List<WarehouseReject> load() throws Exception {
         if (System.currentTimeMillis() < backoffUntil) {
-            return;
+            return List.of();
         }
-        try {
-            prepare();
-            if (failuresInARow > 0) {
-                // recovered only when the database answers: a poll that happens to return nothing proves nothing
-                storedOffsets();
+        prepare();
+        if (failuresInARow > 0) {
+            // recovered only when the database answers: a poll that happens to return nothing proves nothing
+            storedOffsets();
+        }
+        ConsumerRecords<String, byte[]> records = consumer().poll(Duration.ofMillis(pollTimeoutMs));
+        if (records.isEmpty()) {
+            return List.of();
+        }
+        return loadInOneTransaction(records);
+    }
+
+    /**
+     * The dead-letter message of a rejected record: its value, key and headers as consumed (header values as their
+     * bytes), the reason ({@code dlq_reason}) and where it came from ({@code dlq_original_topic}, partition, offset).
+     */
+    public void describeRejected(Exchange exchange) {
+        WarehouseReject rejected = exchange.getMessage().getBody(WarehouseReject.class);
+        Message message = exchange.getMessage();
+        message.removeHeaders("*");
+        message.setBody(rejected.payload());
+        rejected.headers().forEach(h -> message.setHeader(h.getKey(), h.getValue()));
+        if (rejected.key() != null) {
+            message.setHeader("kafka.KEY", rejected.key());
+        }
+        message.setHeader("kafka.TOPIC", rejected.topic());
+        message.setHeader("dlq_original_partition", String.valueOf(rejected.partition()));
+        message.setHeader("dlq_original_offset", String.valueOf(rejected.offset()));
+        message.setHeader("dlq_reason", "warehouse: " + rejected.reason());
+        message.setHeader("dlq_source", "warehouse-loader-" + loaderName);
+    }
+
+    /** Commits the poll's rows, rejections and offsets (after its rejects are on the dead-letter topic). */
+    public void commit() throws SQLException {
+        if (pending != null) {
+            connection.commit();
+            recordsLoaded += pending.loaded();
+            recordsRejected += pending.rejected().size();
+            LOG.debug("Warehouse loader {}: {} records loaded, {} rejected, offsets {}", loaderName, pending.loaded(),
+                    pending.rejected().size(), pending.offsets());
+            pending = null;
+        }
+        if (failuresInARow > 0) {
+            LOG.info("Warehouse loader {} loads again after {} failed attempts", loaderName, failuresInARow);
+        }
+        failuresInARow = 0;
+        lastFailure = null;
+        backoffMs = 0;
+    }
+
+    /** A failed poll (database, Kafka or the dead-letter topic away): rolled back, retried from the stored offsets. */
+    public void loadFailed(Exchange exchange) {
+        Exception cause = exchange == null ? null : exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Exception.class);
+        rollbackQuietly();
+        failed(cause == null ? new IllegalStateException("unknown") : cause);
+    }
+
+    private void rollbackQuietly() {
+        pending = null;
+        if (connection != null) {
+            try {
+                connection.rollback();
+            } catch (SQLException ignored) {
+                // the connection is gone: reconnected at the next attempt
             }
-            ConsumerRecords<String, byte[]> records = consumer().poll(Duration.ofMillis(pollTimeoutMs));
-            if (!records.isEmpty()) {
-                loadInOneTransaction(records);
-            }
-            if (failuresInARow > 0) {
-                LOG.info("Warehouse loader {} loads again after {} failed attempts", loaderName, failuresInARow);
-            }
-            failuresInARow = 0;
-            lastFailure = null;
-            backoffMs = 0;
-        } catch (Exception e) {
-            failed(e);
-            throw e;
         }
     }
 
-    private void loadInOneTransaction(ConsumerRecords<String, byte[]> records) throws SQLException {
+    /** The poll whose transaction is open: what it loaded and rejected, and its partitions' next offsets. */
+    private record Pending(int loaded, List<WarehouseReject> rejected, Map<TopicPartition, Long> offsets) {
+    }
+
+    private Pending pending;
+
+    private List<WarehouseReject> loadInOneTransaction(ConsumerRecords<String, byte[]> records) throws SQLException {
         Connection c = connection();
         Map<TopicPartition, Long> next = new HashMap<>();
         Set<String> patients = new HashSet<>();
         int loaded = 0;
-        int rejected = 0;
+        List<WarehouseReject> rejected = new ArrayList<>();
         try {
             for (ConsumerRecord<String, byte[]> record : records) {
                 next.put(new TopicPartition(record.topic(), record.partition()), record.offset() + 1);
                 // a record the database refuses (a value out of a column's range, a byte text cannot hold) is rejected
                 // on its own instead of failing every retry of the poll for ever
                 Savepoint beforeRecord = c.setSavepoint();
+                String reason = null;
                 try {
                     String patient = loadRecord(c, record);
                     c.releaseSavepoint(beforeRecord);
@@ -356,15 +419,16 @@ public class WarehouseLoader extends ServiceSupport implements CamelContextAware
                     loaded++;
                 } catch (WarehouseRejectException e) {
                     c.rollback(beforeRecord);
-                    reject(c, record, e.getMessage());
-                    rejected++;
+                    reason = e.getMessage();
                 } catch (SQLException e) {
                     if (!refusedData(e)) {
                         throw e;
                     }
                     c.rollback(beforeRecord);
-                    reject(c, record, "the database refused its rows (SQLState " + e.getSQLState() + ")");
-                    rejected++;
+                    reason = "the database refused its rows (SQLState " + e.getSQLState() + ")";
+                }
+                if (reason != null && reject(c, record, reason)) {
+                    rejected.add(rejectOf(record, reason));
                 }
             }
             for (String patient : patients) {
@@ -382,18 +446,21 @@ public class WarehouseLoader extends ServiceSupport implements CamelContextAware
                 }
                 st.executeBatch();
             }
-            c.commit();
-            recordsLoaded += loaded;
-            recordsRejected += rejected;
-            LOG.debug("Warehouse loader {}: {} records loaded, {} rejected, offsets {}", loaderName, loaded, rejected, next);
+            pending = new Pending(loaded, rejected, next);
+            return rejected;
         } catch (SQLException | RuntimeException e) {
-            try {
-                c.rollback();
-            } catch (SQLException ignored) {
-                // the connection is gone: reconnected at the next attempt
-            }
+            rollbackQuietly();
             throw e;
         }
+    }
+
+    private static WarehouseReject rejectOf(ConsumerRecord<String, byte[]> record, String reason) {
+        List<Map.Entry<String, byte[]>> headers = new ArrayList<>();
+        for (Header h : record.headers()) {
+            headers.add(Map.entry(h.key(), h.value() == null ? new byte[0] : h.value()));
+        }
+        return new WarehouseReject(record.topic(), record.partition(), record.offset(), record.key(), headers,
+                record.value() == null ? new byte[0] : record.value(), reason);
     }
 
     /** SQLState classes 22 (data exception) and 23 (integrity constraint): this record's data, not the database. */
@@ -770,17 +837,23 @@ public class WarehouseLoader extends ServiceSupport implements CamelContextAware
         }
     }
 
-    private void reject(Connection c, ConsumerRecord<String, byte[]> record, String reason) throws SQLException {
+    /**
+     * Keeps the record in etl_rejected_record; false when it was there already (a replay of a record rejected and
+     * dead-lettered in a committed poll), so a rejected record is dead-lettered once.
+     */
+    private boolean reject(Connection c, ConsumerRecord<String, byte[]> record, String reason) throws SQLException {
+        int inserted;
         try (PreparedStatement st = c.prepareStatement("INSERT INTO etl_rejected_record (kafka_topic, kafka_partition,"
                 + " kafka_offset, reason) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
             st.setString(1, record.topic());
             st.setInt(2, record.partition());
             st.setLong(3, record.offset());
             st.setString(4, reason);
-            st.executeUpdate();
+            inserted = st.executeUpdate();
         }
         LOG.warn("Warehouse loader {}: not loaded {}-{}@{}: {}", loaderName, record.topic(), record.partition(),
                 record.offset(), reason);
+        return inserted > 0;
     }
 
     static int dimension(Connection c, String upsert, String... values) throws SQLException {

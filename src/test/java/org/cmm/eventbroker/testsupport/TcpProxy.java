@@ -28,6 +28,13 @@ import java.util.concurrent.atomic.AtomicInteger;
  *       the held connections to the peer.</li>
  *   <li>{@link #swallow()}: a silent peer that reads: bytes towards the peer are read and dropped, nothing comes
  *       back. {@link #partition()} is the silent peer that never reads.</li>
+ *   <li>Faults of an HTTP peer that is up but failing, counted so a test knows how many attempts a client needs:
+ *       {@link #refuseNext(int)} (the next connections are reset as soon as they are accepted, as a peer whose port
+ *       refuses them), {@link #answerNext(int, int)} (the next connections are answered with that HTTP status, e.g.
+ *       503, and closed), {@link #refuse()} (every new connection, until {@link #heal()}) and
+ *       {@link #refuseRequestsContaining(String)} (a connection is reset when a request on it contains the text, e.g.
+ *       one object's key). Each of them first resets the connections open now, so a pooled connection cannot pass
+ *       the fault by.</li>
  * </ul>
  */
 public final class TcpProxy implements AutoCloseable {
@@ -43,6 +50,11 @@ public final class TcpProxy implements AutoCloseable {
     private volatile Mode mode = Mode.PASS;
     private volatile long latencyMs;
     private volatile boolean closed;
+    /** Faults of the next connections: 0 resets the connection, an HTTP status answers it. */
+    private final java.util.concurrent.ConcurrentLinkedQueue<Integer> faults = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final AtomicInteger faultsServed = new AtomicInteger();
+    private volatile boolean refuseAll;
+    private volatile String refusedRequestText;
 
     public TcpProxy(String targetHost, int targetPort) throws IOException {
         this(FreePorts.next(), targetHost, targetPort);
@@ -86,8 +98,73 @@ public final class TcpProxy implements AutoCloseable {
         return this;
     }
 
+    /** The next {@code connections} new connections are reset as soon as they are accepted; open ones are reset now. */
+    public TcpProxy refuseNext(int connections) {
+        resetOpenConnections();
+        for (int i = 0; i < connections; i++) {
+            faults.add(0);
+        }
+        return this;
+    }
+
+    /**
+     * The next {@code connections} new connections are answered {@code HTTP/1.1 <status>} (no body, Connection: close)
+     * once the request's first bytes arrived, and closed; open ones are reset now.
+     */
+    public TcpProxy answerNext(int connections, int httpStatus) {
+        resetOpenConnections();
+        for (int i = 0; i < connections; i++) {
+            faults.add(httpStatus);
+        }
+        return this;
+    }
+
+    /** Every new connection is reset as soon as it is accepted, until {@link #heal()}; open ones are reset now. */
+    public TcpProxy refuse() {
+        refuseAll = true;
+        resetOpenConnections();
+        return this;
+    }
+
+    /** A connection is reset when bytes towards the peer contain {@code text} (ISO-8859-1), until {@link #heal()}. */
+    public TcpProxy refuseRequestsContaining(String text) {
+        refusedRequestText = text;
+        resetOpenConnections();
+        return this;
+    }
+
+    /** Faults of {@link #refuseNext}, {@link #answerNext}, {@link #refuse} and {@link #refuseRequestsContaining} dealt so far. */
+    public int faultsServed() {
+        return faultsServed.get();
+    }
+
+    /** Faults of {@link #refuseNext} and {@link #answerNext} not yet dealt. */
+    public int faultsPending() {
+        return faults.size();
+    }
+
+    /** Resets (RST) every connection open now, both ways, as the death of a process holding them would. */
+    public void resetOpenConnections() {
+        for (Socket s : sockets) {
+            reset(s);
+        }
+        sockets.removeIf(Socket::isClosed);
+    }
+
+    private static void reset(Socket s) {
+        try {
+            s.setSoLinger(true, 0); // close with RST, as a peer that refuses
+        } catch (IOException ignored) {
+            // already closed
+        }
+        closeQuietly(s);
+    }
+
     /** Back to normal: everything held is delivered, held connections are connected to the peer. */
     public TcpProxy heal() {
+        refuseAll = false;
+        refusedRequestText = null;
+        faults.clear();
         synchronized (gate) {
             mode = Mode.PASS;
             gate.notifyAll();
@@ -115,6 +192,16 @@ public final class TcpProxy implements AutoCloseable {
 
     private void serve(Socket client) {
         try {
+            Integer fault = refuseAll ? Integer.valueOf(0) : faults.poll();
+            if (fault != null) {
+                faultsServed.incrementAndGet();
+                if (fault == 0) {
+                    reset(client);
+                } else {
+                    answer(client, fault);
+                }
+                return;
+            }
             // a held connection: accepted, never connected upstream, never read, until the partition heals
             awaitPassing();
             if (closed) {
@@ -130,6 +217,20 @@ public final class TcpProxy implements AutoCloseable {
         } catch (IOException | InterruptedException e) {
             closeQuietly(client);
         }
+    }
+
+    private static void answer(Socket client, int status) {
+        try {
+            client.setSoTimeout(5000);
+            client.getInputStream().read(new byte[16 * 1024]); // the request's first bytes: the client is waiting now
+            client.getOutputStream().write(("HTTP/1.1 " + status + " Fault Of The Test Proxy\r\nContent-Type: text/plain\r\n"
+                    + "Content-Length: 0\r\nConnection: close\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+            client.getOutputStream().flush();
+            client.shutdownOutput();
+        } catch (IOException ignored) {
+            // the client went away first
+        }
+        closeQuietly(client);
     }
 
     /** Waits while partitioned. */
@@ -160,6 +261,14 @@ public final class TcpProxy implements AutoCloseable {
                     }
                     if (towardsPeer && mode == Mode.SWALLOW) {
                         continue; // read and dropped: the peer never sees it
+                    }
+                    String refused = refusedRequestText;
+                    if (towardsPeer && refused != null
+                            && new String(buf, 0, n, java.nio.charset.StandardCharsets.ISO_8859_1).contains(refused)) {
+                        faultsServed.incrementAndGet();
+                        reset(from);
+                        reset(to);
+                        break;
                     }
                     queue.add(new Chunk(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(latencyMs),
                             Arrays.copyOf(buf, n)));

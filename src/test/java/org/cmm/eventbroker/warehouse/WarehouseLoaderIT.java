@@ -1,6 +1,7 @@
 package org.cmm.eventbroker.warehouse;
 
 import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -30,11 +31,13 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 
+import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.header.internals.RecordHeader;
 import org.cmm.eventbroker.platform.kafka.KafkaClients;
+import org.cmm.eventbroker.testsupport.KafkaTopicReader;
 import org.cmm.eventbroker.testsupport.PostgresServer;
 import org.cmm.eventbroker.testsupport.RuntimeUnderTest;
 import org.junit.jupiter.api.AfterAll;
@@ -48,8 +51,10 @@ import org.junit.jupiter.api.TestMethodOrder;
  * The warehouse loader (routes/warehouse/warehouse-loader.camel.yaml) against a real Kafka broker and a real PostgreSQL:
  * the census per ward per day and the lab turnaround the warehouse's views answer equal what this test computes itself
  * from the same scripted events (sent partly late and out of order); the patient history is type 2 in event-time order;
- * a replay of every record (offsets set back, every event sent again) changes no count; PostgreSQL stopped and started
- * again: the health check says so meanwhile, and the event sent during the outage is loaded once.
+ * a replay of every record (offsets set back, every event sent again) changes no count; every rejected record is on
+ * warehouse.dlq untouched (value, key, headers byte for byte) with the table's reason, once, also after the replay;
+ * PostgreSQL stopped and started again: the health check says so meanwhile, and the event sent during the outage is
+ * loaded once.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class WarehouseLoaderIT {
@@ -62,6 +67,9 @@ class WarehouseLoaderIT {
     private static RuntimeUnderTest env;
     private static KafkaProducer<String, byte[]> producer;
     private static final Map<String, Long> endOffsets = new HashMap<>();
+    /** The payload sent last under each id, to compare the dead letters with. */
+    private static final Map<String, byte[]> SENT = new HashMap<>();
+    private static final byte[] BINARY_HEADER = {0, (byte) 0xff, (byte) 0xc3, 0x28, 10};
 
     /** A scripted ADT event: what the test's own census is computed from. */
     private record Adt(String id, String trigger, String patient, String visit, String ward, LocalDateTime at,
@@ -231,6 +239,54 @@ class WarehouseLoaderIT {
 
     @Test
     @Order(3)
+    void everyRejectedRecordGoesUntouchedToTheWarehouseDeadLetterTopicWithItsReason() throws Exception {
+        awaitLoaded();
+        Map<String, ConsumerRecord<String, byte[]>> dead = assertDeadLettersAreTheRejectedRecords();
+        Set<String> ids = new HashSet<>();
+        for (ConsumerRecord<String, byte[]> r : dead.values()) {
+            ids.add(r.key());
+            // untouched: the original bytes, key and headers, beside the dead-letter headers
+            assertArrayEquals(SENT.get(r.key()), r.value(), r.key());
+            assertEquals(r.key(), KafkaTopicReader.header(r, "ce_id"));
+            assertEquals("warehouse-loader-warehouse", KafkaTopicReader.header(r, "dlq_source"));
+            assertTrue(KafkaTopicReader.header(r, "dlq_time") != null);
+        }
+        assertEquals(Set.of("bad", "old", "vnul"), ids);
+        ConsumerRecord<String, byte[]> bad = dead.values().stream().filter(r -> r.key().equals("bad")).findFirst().orElseThrow();
+        assertArrayEquals(BINARY_HEADER, bad.headers().lastHeader("x-sender-trace").value(), "a binary header, byte for byte");
+        assertEquals("hl7.adt.a01", KafkaTopicReader.header(bad, "dlq_original_topic"));
+    }
+
+    /**
+     * The warehouse.dlq records are the rows of etl_rejected_record, one each: same original topic, partition and
+     * offset, and dlq_reason is the table's reason. Returns them by original coordinates.
+     */
+    private static Map<String, ConsumerRecord<String, byte[]>> assertDeadLettersAreTheRejectedRecords() throws Exception {
+        Map<String, String> rejected = new TreeMap<>();
+        try (Connection c = db(); Statement st = c.createStatement();
+                ResultSet rs = st.executeQuery("SELECT kafka_topic, kafka_partition, kafka_offset, reason FROM etl_rejected_record")) {
+            while (rs.next()) {
+                rejected.put(rs.getString(1) + ":" + rs.getInt(2) + ":" + rs.getLong(3), rs.getString(4));
+            }
+        }
+        List<ConsumerRecord<String, byte[]>> records = env.topics().awaitRecords("warehouse.dlq", r -> true, rejected.size());
+        Map<String, ConsumerRecord<String, byte[]>> dead = new TreeMap<>();
+        Map<String, String> reasons = new TreeMap<>();
+        for (ConsumerRecord<String, byte[]> r : records) {
+            String at = KafkaTopicReader.header(r, "dlq_original_topic") + ":"
+                    + KafkaTopicReader.header(r, "dlq_original_partition") + ":"
+                    + KafkaTopicReader.header(r, "dlq_original_offset");
+            assertTrue(dead.put(at, r) == null, "dead-lettered once: " + at);
+            reasons.put(at, KafkaTopicReader.header(r, "dlq_reason"));
+        }
+        Map<String, String> expected = new TreeMap<>();
+        rejected.forEach((at, reason) -> expected.put(at, "warehouse: " + reason));
+        assertEquals(expected, reasons);
+        return dead;
+    }
+
+    @Test
+    @Order(4)
     void aReplayOfEveryRecordAndEveryEventSentAgainNeverDoubleCounts() throws Exception {
         Map<String, Integer> before = counts();
         env.stopRuntime();
@@ -248,10 +304,12 @@ class WarehouseLoaderIT {
         assertEquals(expectedTurnaround(), warehouseTurnaround());
         assertEquals(expectedVitalsPerHour(), warehouseVitalsPerHour());
         assertEquals(expectedOrderToDispense(), warehouseOrderToDispense());
+        // the copies sent again are dead-lettered (new records); the first copies, read again, are not dead-lettered twice
+        assertDeadLettersAreTheRejectedRecords();
     }
 
     @Test
-    @Order(4)
+    @Order(5)
     void whilePostgresqlIsAwayTheHealthCheckIsDownAndTheEventsAreLoadedWhenItIsBack() throws Exception {
         Map<String, Integer> before = counts();
         postgres.stopServer();
@@ -297,7 +355,9 @@ class WarehouseLoaderIT {
         send("device.patient-monitor.vitals", "vnul", ("{\"deviceId\":\"PM-3\",\"timestamp\":\"2026-12-02T10:00:00Z\","
                 + "\"readings\":[{\"code\":\"MDC_PULS_RATE\",\"value\":80,\"unit\":\"/min\\u0000\"}]}")
                 .getBytes(StandardCharsets.UTF_8));
-        send("hl7.adt.a01", "bad", "garbage that is not HL7".getBytes(StandardCharsets.UTF_8));
+        // garbage with a binary header of its sender's: both reach warehouse.dlq byte for byte
+        send("hl7.adt.a01", "bad", "garbage that is not HL7".getBytes(StandardCharsets.UTF_8),
+                new RecordHeader("x-sender-trace", BINARY_HEADER));
         // an event time outside the date dimension: rejected with the reason, not retried for ever
         send("hl7.adt.a01", "old", adt(new Adt("old", "A01", "P9", "V9", "ICU", LocalDateTime.of(1999, 1, 1, 0, 0), "OLD")));
     }
@@ -306,9 +366,13 @@ class WarehouseLoaderIT {
         send(topic, id, message.getBytes(StandardCharsets.ISO_8859_1));
     }
 
-    private static void send(String topic, String id, byte[] payload) throws Exception {
+    private static void send(String topic, String id, byte[] payload, RecordHeader... more) throws Exception {
         ProducerRecord<String, byte[]> record = new ProducerRecord<>(topic, id, payload);
         record.headers().add(new RecordHeader("ce_id", id.getBytes(StandardCharsets.UTF_8)));
+        for (RecordHeader h : more) {
+            record.headers().add(h);
+        }
+        SENT.put(id, payload);
         RecordMetadata at = producer.send(record).get(10, TimeUnit.SECONDS);
         endOffsets.merge(at.topic() + ":" + at.partition(), at.offset() + 1, Math::max);
     }

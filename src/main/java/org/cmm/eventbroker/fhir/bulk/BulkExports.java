@@ -52,6 +52,13 @@ import org.slf4j.LoggerFactory;
  * overwrites) and deleting parts an earlier attempt wrote past the new end, so the output never holds a resource
  * twice. Memory: one search page and one output line at a time; a part is written to a local file and uploaded from
  * there. Logs name jobs, types and counts, never resources.
+ *
+ * <p>Peers failing for a while: each search page, Group read, upload and deletion is retried ({@link PeerRetry}) while
+ * the FHIR server or the store answers 5xx, 429 or 408 or does not answer, within a budget of attempts and time; past
+ * it the job fails (status URL 500 with an OperationOutcome, the OperationOutcome on the completions topic, its files
+ * deleted), never a manifest of part of the export. The end of a job (its state and its completion event) is one
+ * Kafka transaction that only happens when the job topic holds no end of it yet ({@link BulkJobStore#finish}), so the
+ * completion is published once, whatever restarts or other instances resumed the same job.
  */
 public class BulkExports extends ServiceSupport implements CamelContextAware {
 
@@ -79,9 +86,14 @@ public class BulkExports extends ServiceSupport implements CamelContextAware {
     private long socketTimeoutMs = 30000;
     private long writeTimeoutMs = 30000;
     private String workDir = "";
+    private int retryMaxAttempts = 10;
+    private long retryBudgetMs = 300_000;
+    private long retryInitialBackoffMs = 1000;
+    private long retryMaxBackoffMs = 30_000;
 
     private BulkJobStore jobs;
     private BulkStorage storage;
+    private PeerRetry retry;
     private FhirSearchPages pages;
     private ExecutorService workers;
     private Path work;
@@ -190,6 +202,24 @@ public class BulkExports extends ServiceSupport implements CamelContextAware {
 
     public void setWorkDir(String workDir) {
         this.workDir = workDir == null ? "" : workDir.trim();
+    }
+
+    /** Attempts of one call to the FHIR server or the store before the job fails (cmm.bulk.retry.max-attempts). */
+    public void setRetryMaxAttempts(int retryMaxAttempts) {
+        this.retryMaxAttempts = retryMaxAttempts;
+    }
+
+    /** How long one call is retried at most, from its first failure (cmm.bulk.retry.budget-ms). */
+    public void setRetryBudgetMs(long retryBudgetMs) {
+        this.retryBudgetMs = retryBudgetMs;
+    }
+
+    public void setRetryInitialBackoffMs(long retryInitialBackoffMs) {
+        this.retryInitialBackoffMs = retryInitialBackoffMs;
+    }
+
+    public void setRetryMaxBackoffMs(long retryMaxBackoffMs) {
+        this.retryMaxBackoffMs = retryMaxBackoffMs;
     }
 
     // ---- HTTP API ----------------------------------------------------------------------------------------------
@@ -370,12 +400,22 @@ public class BulkExports extends ServiceSupport implements CamelContextAware {
             if (cancelled.contains(jobId) || stopping) {
                 return;
             }
-            jobs.publish(completionsTopic, jobId, manifest);
-            update(jobId, job, j -> {
-                j.put("status", "completed");
-                j.set("manifest", manifest);
-            });
-            LOG.info("Bulk export {} completed: {} files", jobId, manifest.path("output").size());
+            ObjectNode completed = job.deepCopy();
+            completed.put("status", "completed");
+            completed.set("manifest", manifest);
+            synchronized (lock(jobId)) {
+                if (cancelled.contains(jobId)) {
+                    return;
+                }
+                // the state and the completion in one transaction, unless the job was ended already (restart,
+                // another instance): the completion is published once
+                if (jobs.finish(jobId, completed, completionsTopic, manifest)) {
+                    LOG.info("Bulk export {} completed: {} files", jobId, manifest.path("output").size());
+                } else {
+                    LOG.info("Bulk export {} was ended already (another instance or an earlier run): not published again",
+                            jobId);
+                }
+            }
         } catch (Exception | LinkageError e) {
             if (stopping) {
                 LOG.info("Bulk export {} interrupted by the stop: resumed at the next start", jobId);
@@ -386,17 +426,41 @@ public class BulkExports extends ServiceSupport implements CamelContextAware {
         }
     }
 
+    /**
+     * Ends the job as failed (its state and an OperationOutcome on the completions topic, once) and removes the files
+     * it wrote: a failed export has no manifest, so they would be no one's. The removal is best effort (the store
+     * may be the peer that failed): what stays is logged.
+     */
     private void fail(String jobId, String reason) {
+        ObjectNode failed;
         try {
-            ObjectNode job = jobs.get(jobId).orElseThrow();
-            update(jobId, job, j -> {
-                j.put("status", "failed");
-                j.put("error", reason);
-            });
-            jobs.publish(completionsTopic, jobId, OperationOutcomes.error("exception", "Export " + jobId + " failed: "
-                    + reason));
+            failed = jobs.get(jobId).orElseThrow();
+            synchronized (lock(jobId)) {
+                if (cancelled.contains(jobId)) {
+                    return;
+                }
+                failed.put("status", "failed");
+                failed.put("error", reason);
+                if (!jobs.finish(jobId, failed, completionsTopic, OperationOutcomes.error("exception", "Export " + jobId
+                        + " failed: " + reason))) {
+                    LOG.info("Bulk export {} was ended already (another instance or an earlier run)", jobId);
+                    return;
+                }
+            }
         } catch (Exception e) {
             LOG.warn("Bulk export {}: failure not recorded ({})", jobId, e.getClass().getSimpleName());
+            return;
+        }
+        int left = 0;
+        for (String key : writtenKeys(failed)) {
+            try {
+                storage.delete(key);
+            } catch (Exception e) {
+                left++;
+            }
+        }
+        if (left > 0) {
+            LOG.warn("Bulk export {}: {} files of the failed job could not be deleted from the store", jobId, left);
         }
     }
 
@@ -417,7 +481,8 @@ public class BulkExports extends ServiceSupport implements CamelContextAware {
                 if (!query.isEmpty()) {
                     url.append('&').append(query);
                 }
-                pages.search(url.toString(), resources -> {
+                pages.search(url.toString(), "Bulk export " + jobId + ": " + type, () -> cancelled.contains(jobId) || stopping,
+                        resources -> {
                     if (cancelled.contains(jobId) || stopping) {
                         return false;
                     }
@@ -453,7 +518,12 @@ public class BulkExports extends ServiceSupport implements CamelContextAware {
         }
         // an earlier attempt of this type may have written more parts than this one: those names must not stay
         for (int part = parts.files.size() + 1; part <= previousParts; part++) {
-            storage.delete(key(jobId, type, part));
+            String stale = key(jobId, type, part);
+            retry.call("Bulk export " + jobId + ": deletion of " + type + " part " + part, () -> cancelled.contains(jobId)
+                    || stopping, () -> {
+                        storage.delete(stale);
+                        return null;
+                    });
         }
         long total = parts.files.stream().mapToLong(Long::longValue).sum();
         LOG.info("Bulk export {}: {} {} resources in {} files", jobId, total, type, parts.files.size());
@@ -623,7 +693,8 @@ public class BulkExports extends ServiceSupport implements CamelContextAware {
     }
 
     private Set<String> groupMembers(String groupId) throws Exception {
-        JsonNode group = pages.read(fhirBaseUrl + "/Group/" + URLEncoder.encode(groupId, StandardCharsets.UTF_8));
+        JsonNode group = pages.read(fhirBaseUrl + "/Group/" + URLEncoder.encode(groupId, StandardCharsets.UTF_8),
+                "Bulk export: read of the Group", () -> stopping);
         if (group == null) {
             throw new IllegalStateException("Group/" + groupId + " not found on the FHIR server");
         }
@@ -711,7 +782,13 @@ public class BulkExports extends ServiceSupport implements CamelContextAware {
             }
             writer.close();
             writer = null;
-            storage.upload(key(jobId, type, files.size() + 1), file, NDJSON);
+            int part = files.size() + 1;
+            Path written = file;
+            retry.call("Bulk export " + jobId + ": upload of " + type + " part " + part, () -> cancelled.contains(jobId)
+                    || stopping, () -> {
+                        storage.upload(key(jobId, type, part), written, NDJSON);
+                        return null;
+                    });
             Files.deleteIfExists(file);
             files.add(lines);
             lines = 0;
@@ -765,7 +842,8 @@ public class BulkExports extends ServiceSupport implements CamelContextAware {
         cancelled.clear();
         work = workDir.isEmpty() ? Files.createTempDirectory("cmm-bulk-export") : Files.createDirectories(Path.of(workDir));
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofMillis(connectTimeoutMs)).build();
-        pages = new FhirSearchPages(http, Duration.ofMillis(socketTimeoutMs));
+        retry = new PeerRetry(retryMaxAttempts, retryBudgetMs, retryInitialBackoffMs, retryMaxBackoffMs);
+        pages = new FhirSearchPages(http, Duration.ofMillis(socketTimeoutMs), retry);
         storage = new BulkStorage(camelContext.createProducerTemplate(), bucket);
         jobs = new BulkJobStore(KafkaClients.of(camelContext), jobsTopic, writeTimeoutMs, Duration.ofSeconds(60));
         workers = Executors.newFixedThreadPool(concurrency, r -> {

@@ -1,7 +1,6 @@
 package org.cmm.eventbroker.fhir.bulk;
 
 import java.io.BufferedReader;
-import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.net.URI;
@@ -45,6 +44,10 @@ import org.slf4j.LoggerFactory;
  * <p>Restart: after every batch the job's progress (file and line) is on the compacted job topic; a resumed job
  * skips the lines already done. A batch the server answered but whose progress was not yet written is sent again,
  * which the updates make harmless. Logs name jobs, files and counts, never resources.
+ *
+ * <p>The store or the FHIR server failing for a while (5xx, 429, 408, no answer): the file is taken up again from its
+ * last recorded line, within the retry budget ({@link PeerRetry}); past it the job fails with the reason. The end of
+ * a job, its state and its completion, is one Kafka transaction, so the completion is published once.
  */
 public class BulkImports extends ServiceSupport implements CamelContextAware {
 
@@ -64,6 +67,11 @@ public class BulkImports extends ServiceSupport implements CamelContextAware {
     private long connectTimeoutMs = 5000;
     private long socketTimeoutMs = 30000;
     private long writeTimeoutMs = 30000;
+    private int retryMaxAttempts = 10;
+    private long retryBudgetMs = 300_000;
+    private long retryInitialBackoffMs = 1000;
+    private long retryMaxBackoffMs = 30_000;
+    private PeerRetry retry;
 
     private BulkJobStore jobs;
     private BulkStorage storage;
@@ -137,6 +145,24 @@ public class BulkImports extends ServiceSupport implements CamelContextAware {
 
     public void setWriteTimeoutMs(long writeTimeoutMs) {
         this.writeTimeoutMs = writeTimeoutMs;
+    }
+
+    /** Attempts of one file's import while the store or the FHIR server fails (cmm.bulk.retry.max-attempts). */
+    public void setRetryMaxAttempts(int retryMaxAttempts) {
+        this.retryMaxAttempts = retryMaxAttempts;
+    }
+
+    /** How long one file's import is retried at most, from its first failure (cmm.bulk.retry.budget-ms). */
+    public void setRetryBudgetMs(long retryBudgetMs) {
+        this.retryBudgetMs = retryBudgetMs;
+    }
+
+    public void setRetryInitialBackoffMs(long retryInitialBackoffMs) {
+        this.retryInitialBackoffMs = retryInitialBackoffMs;
+    }
+
+    public void setRetryMaxBackoffMs(long retryMaxBackoffMs) {
+        this.retryMaxBackoffMs = retryMaxBackoffMs;
     }
 
     /**
@@ -241,16 +267,22 @@ public class BulkImports extends ServiceSupport implements CamelContextAware {
                 if (file.path("done").asBoolean()) {
                     continue;
                 }
-                if (!importFile(jobId, job, file)) {
+                // the store or the FHIR server failing for a while: the file is taken up again from its last
+                // recorded line (what the resume after a restart does), within the retry budget
+                if (!retry.call("Bulk import " + jobId + ": file " + (i + 1), () -> stopping,
+                        () -> importFile(jobId, job, file))) {
                     return;
                 }
             }
             ObjectNode completion = completion(job);
-            jobs.publish(completionsTopic, jobId, completion);
             job.put("status", "completed");
-            jobs.put(jobId, job);
-            LOG.info("Bulk import {} completed: {} loaded, {} failed lines", jobId, job.path("loaded").asLong(),
-                    job.path("failed").asLong());
+            // the state and the completion in one transaction, unless the job was ended already: published once
+            if (jobs.finish(jobId, job, completionsTopic, completion)) {
+                LOG.info("Bulk import {} completed: {} loaded, {} failed lines", jobId, job.path("loaded").asLong(),
+                        job.path("failed").asLong());
+            } else {
+                LOG.info("Bulk import {} was ended already (another instance or an earlier run)", jobId);
+            }
         } catch (Exception | LinkageError e) {
             if (stopping) {
                 LOG.info("Bulk import {} interrupted by the stop: resumed at the next start", jobId);
@@ -262,8 +294,7 @@ public class BulkImports extends ServiceSupport implements CamelContextAware {
                 job.put("status", "failed");
                 job.put("error", e.getClass().getSimpleName() + ": " + e.getMessage());
                 ObjectNode completion = completion(job);
-                jobs.publish(completionsTopic, jobId, completion);
-                jobs.put(jobId, job);
+                jobs.finish(jobId, job, completionsTopic, completion);
             } catch (Exception notRecorded) {
                 LOG.warn("Bulk import {}: failure not recorded ({})", jobId, notRecorded.getClass().getSimpleName());
             }
@@ -357,7 +388,7 @@ public class BulkImports extends ServiceSupport implements CamelContextAware {
             return;
         }
         if (answer.statusCode() / 100 != 4) {
-            throw new IOException("The FHIR server answered " + answer.statusCode() + " to a transaction");
+            throw new FhirServerAnswerException(answer.statusCode(), "a transaction");
         }
         for (Line line : batch) {
             HttpResponse<String> single = send(HttpRequest.newBuilder(URI.create(fhirBaseUrl + "/" + line.type() + "/"
@@ -367,7 +398,7 @@ public class BulkImports extends ServiceSupport implements CamelContextAware {
             } else if (single.statusCode() / 100 == 4) {
                 failures.add(failure(file, line.number, "The FHIR server refused it (" + single.statusCode() + ")"));
             } else {
-                throw new IOException("The FHIR server answered " + single.statusCode() + " to an update");
+                throw new FhirServerAnswerException(single.statusCode(), "an update");
             }
         }
     }
@@ -475,6 +506,7 @@ public class BulkImports extends ServiceSupport implements CamelContextAware {
         stopping = false;
         http = HttpClient.newBuilder().connectTimeout(Duration.ofMillis(connectTimeoutMs)).build();
         storage = new BulkStorage(camelContext.createProducerTemplate(), bucket);
+        retry = new PeerRetry(retryMaxAttempts, retryBudgetMs, retryInitialBackoffMs, retryMaxBackoffMs);
         jobs = new BulkJobStore(KafkaClients.of(camelContext), jobsTopic, writeTimeoutMs, Duration.ofSeconds(60));
         workers = Executors.newFixedThreadPool(concurrency, r -> {
             Thread t = new Thread(r, "fhir-bulk-import");

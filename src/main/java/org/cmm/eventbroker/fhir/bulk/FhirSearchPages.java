@@ -1,6 +1,5 @@
 package org.cmm.eventbroker.fhir.bulk;
 
-import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -21,10 +20,13 @@ final class FhirSearchPages {
 
     private final HttpClient http;
     private final Duration readTimeout;
+    private final PeerRetry retry;
 
-    FhirSearchPages(HttpClient http, Duration readTimeout) {
+    /** Each request (a page, a read) is retried with {@code retry} while the server fails for a reason that passes. */
+    FhirSearchPages(HttpClient http, Duration readTimeout, PeerRetry retry) {
         this.http = http;
         this.readTimeout = readTimeout;
+        this.retry = retry;
     }
 
     /** What a page handler may say: go on to the next page or stop here. */
@@ -33,13 +35,23 @@ final class FhirSearchPages {
         boolean page(Iterable<JsonNode> resources) throws Exception;
     }
 
-    /** Visits every match of the search starting at {@code url} (search mode {@code match}; includes are skipped). */
-    void search(String url, PageVisitor visitor) throws Exception {
+    /**
+     * Visits every match of the search starting at {@code url} (search mode {@code match}; includes are skipped).
+     * A page that fails for a reason that passes is asked for again (the same {@code next} link).
+     *
+     * @param what      names the search in logs and errors (job and type, never a resource)
+     * @param abandoned true when the job no longer wants the pages: no more attempts
+     */
+    void search(String url, String what, java.util.function.BooleanSupplier abandoned, PageVisitor visitor) throws Exception {
         String next = url;
+        int page = 1;
         while (next != null) {
-            JsonNode bundle = get(next);
+            String current = next;
+            JsonNode bundle = retry.call(what + ": search page " + page, abandoned, () -> get(current));
+            page++;
             if (!"Bundle".equals(bundle.path("resourceType").asText())) {
-                throw new IOException("The FHIR server answered a search with a " + bundle.path("resourceType").asText());
+                throw new IllegalStateException("The FHIR server answered a search with a "
+                        + bundle.path("resourceType").asText());
             }
             java.util.List<JsonNode> resources = new java.util.ArrayList<>();
             for (JsonNode entry : bundle.path("entry")) {
@@ -61,14 +73,18 @@ final class FhirSearchPages {
     }
 
     /** Reads one resource (a Group); null when the server does not know it. */
-    JsonNode read(String url) throws Exception {
+    JsonNode read(String url, String what, java.util.function.BooleanSupplier abandoned) throws Exception {
+        return retry.call(what, abandoned, () -> readOnce(url));
+    }
+
+    private JsonNode readOnce(String url) throws Exception {
         HttpResponse<InputStream> response = send(url);
         try (InputStream body = response.body()) {
             if (response.statusCode() == 404 || response.statusCode() == 410) {
                 return null;
             }
             if (response.statusCode() / 100 != 2) {
-                throw new IOException("The FHIR server answered " + response.statusCode() + " to a read");
+                throw new FhirServerAnswerException(response.statusCode(), "a read");
             }
             return JSON.readTree(body);
         }
@@ -78,7 +94,7 @@ final class FhirSearchPages {
         HttpResponse<InputStream> response = send(url);
         try (InputStream body = response.body()) {
             if (response.statusCode() / 100 != 2) {
-                throw new IOException("The FHIR server answered " + response.statusCode() + " to a search page");
+                throw new FhirServerAnswerException(response.statusCode(), "a search page");
             }
             return JSON.readTree(body);
         }

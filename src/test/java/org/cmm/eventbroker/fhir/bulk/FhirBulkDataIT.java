@@ -40,7 +40,9 @@ import org.cmm.eventbroker.stack.S3Store;
 import org.cmm.eventbroker.testsupport.FreePorts;
 import org.cmm.eventbroker.testsupport.KafkaTopicReader;
 import org.cmm.eventbroker.testsupport.RuntimeUnderTest;
+import org.cmm.eventbroker.testsupport.TcpProxy;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
@@ -58,6 +60,10 @@ import software.amazon.awssdk.services.s3.S3Client;
  * real Kafka broker. The exported NDJSON, read back from the store, holds exactly the seeded resources per type; the
  * manifest has the IG's shape; a runtime stopped mid-export resumes without duplicate files; an import loads NDJSON
  * into a second server, reporting lines that are not resources; bad kick-offs are refused with an OperationOutcome.
+ * The runtime reaches the FHIR servers and the store through {@link TcpProxy}s: with counted faults (503 answers,
+ * refused connections) an export and an import are retried and complete exactly; a store failing longer than the retry
+ * budget ends the job with an OperationOutcome and no manifest; two instances resuming one job publish its completion
+ * once (read_committed).
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class FhirBulkDataIT {
@@ -73,6 +79,11 @@ class FhirBulkDataIT {
     private static FhirServer target;
     private static S3Store s3;
     private static RuntimeUnderTest env;
+    /** The runtime reaches the FHIR servers and the store through these, so a test can make a peer fail for a while. */
+    private static TcpProxy fhirLink;
+    private static TcpProxy targetLink;
+    private static TcpProxy s3Link;
+    private static Map<String, String> runtimeProperties;
     private static KafkaProducer<String, byte[]> producer;
     private static final HttpClient HTTP = HttpClient.newHttpClient();
     /** Seeded ids per resource type. */
@@ -83,9 +94,15 @@ class FhirBulkDataIT {
         System.setProperty("aws.requestChecksumCalculation", "when_required");
         System.setProperty("aws.responseChecksumValidation", "when_required");
         folder = Files.createTempDirectory("cmm-bulk-it");
-        fhir = new FhirServer("127.0.0.1", FreePorts.next()).withPaging(5).start();
-        target = new FhirServer("127.0.0.1", FreePorts.next()).start();
-        s3 = new S3Store("127.0.0.1", FreePorts.next(), folder.resolve("s3"), ACCESS, SECRET, BUCKET).start();
+        int fhirPort = FreePorts.next();
+        int targetPort = FreePorts.next();
+        int s3Port = FreePorts.next();
+        fhir = new FhirServer("127.0.0.1", fhirPort).withPaging(5).start();
+        target = new FhirServer("127.0.0.1", targetPort).start();
+        s3 = new S3Store("127.0.0.1", s3Port, folder.resolve("s3"), ACCESS, SECRET, BUCKET).start();
+        fhirLink = new TcpProxy("127.0.0.1", fhirPort);
+        targetLink = new TcpProxy("127.0.0.1", targetPort);
+        s3Link = new TcpProxy("127.0.0.1", s3Port);
         List<ObjectNode> resources = new ArrayList<>();
         for (int i = 1; i <= 12; i++) {
             resources.add(patient("p" + i));
@@ -105,12 +122,19 @@ class FhirBulkDataIT {
         transaction(fhir.baseUrl(), List.of(group));
         resources.forEach(r -> seeded.computeIfAbsent(r.get("resourceType").asText(), t -> new TreeSet<>())
                 .add(r.get("id").asText()));
-        env = RuntimeUnderTest.flows("fhir-bulk-export-api", "fhir-bulk-export-requests", "fhir-bulk-import-requests")
-                .with(Map.ofEntries(
+        runtimeProperties = Map.ofEntries(
                         Map.entry("cmm.bulk.enabled", "true"),
-                        Map.entry("cmm.bulk.fhir-base-url", fhir.baseUrl()),
-                        Map.entry("cmm.bulk.import.fhir-base-url", target.baseUrl()),
-                        Map.entry("cmm.lake.s3.endpoint", s3.endpoint()),
+                        // the FHIR servers' own next links follow the address they were asked at: the proxy's
+                        Map.entry("cmm.bulk.fhir-base-url", through(fhirLink, fhir.baseUrl())),
+                        Map.entry("cmm.bulk.import.fhir-base-url", through(targetLink, target.baseUrl())),
+                        Map.entry("cmm.lake.s3.endpoint", through(s3Link, s3.endpoint())),
+                        Map.entry("cmm.bulk.export.output-base-url", s3.endpoint() + "/" + BUCKET),
+                        // a transient failure is retried: at most 8 attempts (the faults below are counted so the
+                        // tests know how many are needed), back-off 100 ms doubling to 500 ms, within a minute
+                        Map.entry("cmm.bulk.retry.max-attempts", "8"),
+                        Map.entry("cmm.bulk.retry.budget-ms", "60000"),
+                        Map.entry("cmm.bulk.retry.initial-backoff-ms", "100"),
+                        Map.entry("cmm.bulk.retry.max-backoff-ms", "500"),
                         // the lighter server has no _lastUpdated search: the exporter filters _since itself
                         Map.entry("cmm.bulk.export.since-search-parameter", ""),
                         Map.entry("cmm.bulk.export.types", "Patient,Observation,Encounter"),
@@ -120,7 +144,9 @@ class FhirBulkDataIT {
                         Map.entry("cmm.bulk.import.batch-size", "3"),
                         Map.entry("cmm.bulk.processing.initial-backoff-ms", "200"),
                         Map.entry("cmm.bulk.processing.max-backoff-ms", "1000"),
-                        Map.entry("cmm.bulk.work-dir", folder.resolve("work").toString()))).start();
+                        Map.entry("cmm.bulk.work-dir", folder.resolve("work").toString()));
+        env = RuntimeUnderTest.flows("fhir-bulk-export-api", "fhir-bulk-export-requests", "fhir-bulk-import-requests")
+                .with(runtimeProperties).start();
         producer = KafkaClients.forBootstrap(env.bootstrapServers()).producer("bulk-it", Map.of());
     }
 
@@ -132,10 +158,18 @@ class FhirBulkDataIT {
         if (env != null) {
             env.close();
         }
-        for (AutoCloseable peer : new AutoCloseable[] {s3, target, fhir}) {
+        for (AutoCloseable peer : new AutoCloseable[] {s3Link, targetLink, fhirLink, s3, target, fhir}) {
             if (peer != null) {
                 peer.close();
             }
+        }
+    }
+
+    /** A fault a test armed and its job did not meet (it failed first) must not reach the next test. */
+    @AfterEach
+    void healTheLinks() {
+        for (TcpProxy link : new TcpProxy[] {fhirLink, targetLink, s3Link}) {
+            link.heal();
         }
     }
 
@@ -333,6 +367,9 @@ class FhirBulkDataIT {
         await().atMost(Duration.ofSeconds(60)).until(() -> objectKeys("exports/" + jobId + "/Observation.").size() >= 3);
         assertEquals(202, get(status).statusCode(), "still running when the runtime stops");
         env.stopRuntime();
+        // the store's connections pass the proxy: a runtime stopped in its JVM may leave an upload's connection open
+        // (a process that dies would reset it), and s3proxy fails every listing while an upload is in flight
+        s3Link.resetOpenConnections();
         Set<String> beforeRestart = objectKeys("exports/" + jobId + "/");
         env.startRuntime();
 
@@ -349,7 +386,144 @@ class FhirBulkDataIT {
         assertTrue(manifestKeys.containsAll(beforeRestart), "the resumed job wrote the same names");
     }
 
+    @Test
+    @Order(8)
+    void anExportRetriesAFhirServerAndAStoreThatFailForAWhileAndCompletesWithTheRightFiles() throws Exception {
+        // the FHIR server answers 503 three times, then refuses three connections; the store answers 503 to four
+        // connections and refuses three (more than the S3 client's own three tries: the exporter must retry)
+        fhirLink.answerNext(3, 503).refuseNext(3);
+        s3Link.answerNext(4, 503).refuseNext(3);
+        int faultsBefore = fhirLink.faultsServed() + s3Link.faultsServed();
+        String status = kickOff("/fhir/bulk/$export", "_type=Patient,Encounter").headers()
+                .firstValue("Content-Location").orElseThrow();
+        JsonNode manifest = awaitManifest(status);
+        assertEquals(0, fhirLink.faultsPending() + s3Link.faultsPending(), "every fault was met");
+        assertEquals(13, fhirLink.faultsServed() + s3Link.faultsServed() - faultsBefore);
+        Map<String, List<String>> exported = readOutput(manifest);
+        assertEquals(Set.of("Patient", "Encounter"), exported.keySet());
+        exported.forEach((type, ids) -> {
+            assertEquals(seeded.get(type), new TreeSet<>(ids), type);
+            assertEquals(seeded.get(type).size(), ids.size(), type + " once each");
+        });
+        String jobId = status.substring(status.lastIndexOf('/') + 1);
+        Set<String> manifestKeys = new TreeSet<>();
+        manifest.get("output").forEach(o -> manifestKeys.add(key(o.get("url").asText())));
+        assertEquals(manifestKeys, new TreeSet<>(objectKeys("exports/" + jobId + "/")));
+        assertEquals(List.of(manifest), committedValues("fhir.bulk.export-completions", jobId));
+    }
+
+    @Test
+    @Order(9)
+    void anImportRetriesAStoreAndAFhirServerThatFailForAWhileAndLoadsEachLineOnce() throws Exception {
+        s3Link.refuseNext(4);
+        targetLink.answerNext(2, 503).refuseNext(2);
+        ObjectNode request = JSON.createObjectNode().put("resourceType", "Parameters");
+        ArrayNode parameters = request.putArray("parameter");
+        parameters.addObject().put("name", "inputFormat").put("valueCode", "application/fhir+ndjson");
+        ArrayNode part = parameters.addObject().put("name", "input").putArray("part");
+        part.addObject().put("name", "type").put("valueCode", "Observation");
+        part.addObject().put("name", "url").put("valueUri", "s3://" + BUCKET + "/imports/observations.ndjson");
+        producer.send(new ProducerRecord<>("fhir.bulk.import-requests", "import-retried", JSON.writeValueAsBytes(request))).get();
+
+        var completions = env.topics().awaitRecords("fhir.bulk.import-completions", r -> "import-retried".equals(r.key()), 1);
+        JsonNode completion = JSON.readTree(completions.get(0).value());
+        assertEquals("completed", completion.get("status").asText(), completion.toString());
+        assertEquals(2, completion.get("loaded").asInt(), completion.toString());
+        assertEquals(3, completion.get("failed").asInt(), completion.toString());
+        assertEquals(0, s3Link.faultsPending() + targetLink.faultsPending(), "every fault was met");
+    }
+
+    @Test
+    @Order(10)
+    void aStoreFailingLongerThanTheRetryBudgetEndsTheJobWithAnOperationOutcomeAndNoManifest() throws Exception {
+        // the Patient files are written; every upload of an Observation file is refused, whatever the attempt
+        s3Link.refuseRequestsContaining("/Observation.");
+        try {
+            String status = kickOff("/fhir/bulk/$export", "_type=Patient,Observation").headers()
+                    .firstValue("Content-Location").orElseThrow();
+            String jobId = status.substring(status.lastIndexOf('/') + 1);
+            AtomicReference<HttpResponse<String>> last = new AtomicReference<>();
+            await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).until(() -> {
+                last.set(get(status));
+                return last.get().statusCode() != 202;
+            });
+            assertEquals(500, last.get().statusCode(), last.get().body());
+            JsonNode outcome = JSON.readTree(last.get().body());
+            assertEquals("OperationOutcome", outcome.get("resourceType").asText());
+            assertTrue(outcome.at("/issue/0/diagnostics").asText().contains("8 attempts"), outcome.toString());
+            // the completion is the OperationOutcome, once; no manifest anywhere
+            List<JsonNode> completions = committedValues("fhir.bulk.export-completions", jobId);
+            assertEquals(1, completions.size(), completions.toString());
+            assertEquals("OperationOutcome", completions.get(0).get("resourceType").asText());
+            assertTrue(s3Link.faultsServed() >= 8);
+            s3Link.heal();
+            // the files of the failed job are removed (the store is back for the deletes)
+            await().atMost(Duration.ofSeconds(30)).until(() -> objectKeys("exports/" + jobId + "/").isEmpty());
+        } finally {
+            s3Link.heal();
+        }
+    }
+
+    @Test
+    @Order(11)
+    void twoInstancesRunningTheSameJobPublishItsCompletionOnce() throws Exception {
+        // the job waits on the FHIR server (a partition: nothing answers, nothing is refused) in this instance...
+        fhirLink.partition();
+        RuntimeUnderTest second = null;
+        try {
+            String status = kickOff("/fhir/bulk/$export", "_type=Encounter").headers()
+                    .firstValue("Content-Location").orElseThrow();
+            String jobId = status.substring(status.lastIndexOf('/') + 1);
+            await().atMost(Duration.ofSeconds(30)).until(() -> get(status).headers().firstValue("X-Progress")
+                    .orElse("").startsWith("in-progress"));
+            // ...and a second instance on the same cluster starts, finds the job in progress on the job topic and
+            // resumes it: its first search page waits on the same partition
+            int connections = fhirLink.accepted();
+            second = RuntimeUnderTest.flows("fhir-bulk-export-api", "fhir-bulk-export-requests", "fhir-bulk-import-requests")
+                    .broker(env.broker()).with(runtimeProperties)
+                    .with("cmm.bulk.work-dir", folder.resolve("work-2").toString()).start();
+            await().atMost(Duration.ofSeconds(30)).until(() -> fhirLink.accepted() > connections);
+            fhirLink.heal();
+            // both export the Encounters; one completion is published, and both status URLs answer the manifest
+            JsonNode manifest = awaitManifest(status);
+            String secondStatus = "http://127.0.0.1:" + second.httpPort() + "/fhir/bulk/jobs/" + jobId;
+            assertEquals(manifest, awaitManifest(secondStatus));
+            assertEquals(Map.of("Encounter", List.of("e1", "e2", "e3")), sorted(readOutput(manifest)));
+            assertEquals(List.of(manifest), committedValues("fhir.bulk.export-completions", jobId));
+        } finally {
+            fhirLink.heal();
+            if (second != null) {
+                second.close();
+            }
+        }
+    }
+
     // ---- helpers ---------------------------------------------------------------------------------------------------
+
+    /** The URL with the proxy's port in place of the peer's. */
+    private static String through(TcpProxy link, String url) {
+        return url.replaceFirst("^(http://127\\.0\\.0\\.1):\\d+", "$1:" + link.port());
+    }
+
+    /**
+     * The values of a job's records as a read_committed consumer reads them (what a completion's readers should use:
+     * records of a transaction that was never committed are not theirs).
+     */
+    private static List<JsonNode> committedValues(String topic, String key) throws Exception {
+        List<JsonNode> values = new ArrayList<>();
+        try (var consumer = KafkaClients.forBootstrap(env.bootstrapServers()).consumer("bulk-it-committed", null,
+                Map.of(org.apache.kafka.clients.consumer.ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed"))) {
+            List<org.apache.kafka.clients.consumer.ConsumerRecord<String, byte[]>> records = new ArrayList<>();
+            org.cmm.eventbroker.platform.kafka.TopicsToEnd.read(consumer, List.of(topic), 0, Duration.ofSeconds(30),
+                    records::add);
+            for (var r : records) {
+                if (key.equals(r.key())) {
+                    values.add(JSON.readTree(r.value()));
+                }
+            }
+        }
+        return values;
+    }
 
     private static String base() {
         return "http://127.0.0.1:" + env.httpPort();
