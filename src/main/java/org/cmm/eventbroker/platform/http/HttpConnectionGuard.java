@@ -75,9 +75,11 @@ final class HttpConnectionGuard implements Handler<HttpConnection> {
             return;
         }
         RequestWatch watch = new RequestWatch(limits, this, !admitted);
-        pipeline.addBefore(pipeline.context(HttpObjectDecoder.class).name(), "cmmRequestBytes", watch.bytes());
+        String decoder = pipeline.context(HttpObjectDecoder.class).name();
+        pipeline.addBefore(decoder, "cmmRequestBytes", watch.bytes());
         if (admitted && !limits.idleTimeout().isZero()) {
-            pipeline.addBefore("handler", "cmmIdle", new IdleStateHandler(0, 0, limits.idleTimeout().toMillis(),
+            // before the decoder: every byte is activity (a request's partial line too), and so are WebSocket frames
+            pipeline.addBefore(decoder, "cmmIdle", new IdleStateHandler(0, 0, limits.idleTimeout().toMillis(),
                     TimeUnit.MILLISECONDS));
         }
         pipeline.addBefore("handler", "cmmRequestExchanges", watch.exchanges());

@@ -79,8 +79,9 @@ final class RequestWatch {
         reading = true;
         readingSince = now;
         received = 0;
-        long allowed = refused ? Math.min(HttpConnectionLimits.REFUSAL_GRACE.toNanos(),
-                limits.requestReadTimeout().toNanos()) : limits.requestReadTimeout().toNanos();
+        long timeout = limits.requestReadTimeout().toNanos();
+        long grace = HttpConnectionLimits.REFUSAL_GRACE.toNanos();
+        long allowed = !refused ? timeout : timeout == 0 ? grace : Math.min(grace, timeout);
         if (allowed > 0) {
             deadline = raw.executor().schedule(this::deadlineReached, allowed, TimeUnit.NANOSECONDS);
         }
@@ -103,8 +104,12 @@ final class RequestWatch {
             stopReading(); // upgraded meanwhile: no longer an HTTP request
             return;
         }
+        if (refused) {
+            finish(null); // its request never came: nothing to answer
+            return;
+        }
         long elapsed = System.nanoTime() - readingSince;
-        long allowed = refused ? elapsed : limits.readAllowance(received).toNanos();
+        long allowed = limits.readAllowance(received).toNanos();
         if (elapsed < allowed) {
             deadline = raw.executor().schedule(this::deadlineReached, allowed - elapsed, TimeUnit.NANOSECONDS);
             return;
