@@ -13,6 +13,7 @@ import io.vertx.core.impl.VertxInternal;
 import org.apache.camel.CamelContext;
 import org.apache.camel.main.BaseMainSupport;
 import org.apache.camel.main.MainListenerSupport;
+import org.apache.camel.support.service.ServiceSupport;
 import org.cmm.eventbroker.platform.security.http.ClientCertificateRequests;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -34,24 +35,45 @@ public class HttpServerVertx extends MainListenerSupport {
 
     private static final Logger LOG = LoggerFactory.getLogger(HttpServerVertx.class);
 
-    private Vertx vertx;
+    private volatile Vertx vertx;
 
     @Override
     public void beforeConfigure(BaseMainSupport main) {
         CamelContext context = main.getCamelContext();
         HttpConnectionLimits limits = HttpConnectionLimits.of(context);
         Consumer<HttpServerOptions> clientCertificates = ClientCertificateRequests.forContext(context);
-        vertx = Vertx.vertx();
+        Vertx real = Vertx.vertx();
+        vertx = real;
         context.getRegistry().bind("cmmVertx", Vertx.class,
-                completingServerOptions(vertx, clientCertificates, new HttpConnectionGuard(limits)));
+                completingServerOptions(real, clientCertificates, new HttpConnectionGuard(limits)));
+        // Camel's servers never close a Vert.x of the registry, and a Main stopped with stop() (not run()) calls no
+        // listener's afterStop: close it with the context (added first, so stopped after the servers using it), or
+        // its event loop threads keep the JVM alive
+        try {
+            context.addService(new ServiceSupport() {
+                @Override
+                protected void doStop() {
+                    closeVertx(real);
+                }
+            }, true, true);
+        } catch (Exception e) {
+            closeVertx(real);
+            throw new IllegalStateException("cannot tie the HTTP servers' Vert.x to the context's lifetime", e);
+        }
         LOG.info("Platform HTTP server (port {}) connection limits: {}", limits.port(), limits);
     }
 
     @Override
     public void afterStop(BaseMainSupport main) {
         if (vertx != null) {
-            vertx.close();
+            closeVertx(vertx);
+        }
+    }
+
+    private synchronized void closeVertx(Vertx real) {
+        if (vertx == real) {
             vertx = null;
+            real.close();
         }
     }
 

@@ -17,6 +17,8 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.net.http.WebSocket;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,6 +27,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 import javax.net.ssl.SSLContext;
@@ -44,7 +49,8 @@ import org.junit.jupiter.api.Test;
  * loopback, against the event API flow (a cheap GET and an SSE stream): a silent connection is closed after the idle
  * timeout, a request trickled a byte at a time is answered 408 after the read timeout (headers or body), connections
  * over the limit (in all, or from one address) are answered 503 at once while the open ones keep being served, an SSE
- * stream with heartbeats outlives the idle timeout, and HTTPS gets the same limits. Three runtimes on one broker: short
+ * stream and a WebSocket stream with heartbeats outlive the idle timeout (and the WebSocket's client frames are not
+ * taken for a slow request), and HTTPS gets the same limits. Three runtimes on one broker: short
  * timeouts, low connection limits with the default timeouts (so the held connections stay while the test looks), TLS.
  */
 class HttpConnectionLimitsIT {
@@ -182,6 +188,42 @@ class HttpConnectionLimitsIT {
             }
         }
         assertTrue(heartbeats >= 2, heartbeats + " heartbeats");
+    }
+
+    @Test
+    void aWebSocketStreamWithPingsBothWaysOutlivesTheIdleTimeoutAndTheReadDeadline() throws Exception {
+        BlockingQueue<String> events = new LinkedBlockingQueue<>();
+        WebSocket ws = HttpClient.newHttpClient().newWebSocketBuilder().buildAsync(URI.create("ws://127.0.0.1:"
+                + timeouts.httpPort() + "/ws/streams/" + TOPIC), new WebSocket.Listener() {
+                    @Override
+                    public CompletionStage<?> onPing(WebSocket webSocket, ByteBuffer message) {
+                        events.add("ping");
+                        // frames from the client too: after the upgrade they are not a request to time out
+                        webSocket.sendPing(ByteBuffer.wrap("client".getBytes(StandardCharsets.US_ASCII)));
+                        webSocket.request(1);
+                        return null;
+                    }
+
+                    @Override
+                    public CompletionStage<?> onClose(WebSocket webSocket, int statusCode, String reason) {
+                        events.add("close " + statusCode + " " + reason);
+                        return null;
+                    }
+
+                    @Override
+                    public void onError(WebSocket webSocket, Throwable error) {
+                        events.add("error " + error);
+                    }
+                }).get(30, TimeUnit.SECONDS);
+        long opened = System.nanoTime();
+        int pings = 0;
+        while (System.nanoTime() - opened < TimeUnit.SECONDS.toNanos(2L * IDLE_SECONDS + 1)) {
+            String event = events.poll(30, TimeUnit.SECONDS);
+            assertEquals("ping", event, "after " + pings + " heartbeats");
+            pings++;
+        }
+        assertTrue(pings >= 2, pings + " heartbeats");
+        ws.sendClose(WebSocket.NORMAL_CLOSURE, "bye").get(30, TimeUnit.SECONDS);
     }
 
     @Test
