@@ -25,8 +25,8 @@ import io.netty.util.concurrent.ScheduledFuture;
  * <ul>
  * <li>{@link #bytes()}, before the HTTP decoder (after TLS): the first byte of a request starts its deadline, and every
  * byte extends it by the minimum rate;</li>
- * <li>{@link #exchanges()}, after the decoder: a request's end stops the deadline; the answer's start and end tell an
- * idle connection (closed) from one whose request the runtime is still working on (kept).</li>
+ * <li>{@link #exchanges()}, after the decoder: a request's end stops the deadline; whether its answer has started tells
+ * an idle connection (closed) from one whose request the runtime is still working on (kept).</li>
  * </ul>
  * A request cut before its answer started is answered 408 (the protocol allows it: nothing was answered yet), else the
  * connection is closed. After a WebSocket upgrade there is no HTTP decoder any more: only the idle timeout applies
@@ -50,7 +50,7 @@ final class RequestWatch {
     private long received;
     private ScheduledFuture<?> deadline;
     private boolean awaitingAnswer;
-    private boolean answering;
+    private boolean answered;
     private boolean finished;
 
     RequestWatch(HttpConnectionLimits limits, HttpConnectionGuard guard, boolean refused) {
@@ -79,6 +79,7 @@ final class RequestWatch {
         reading = true;
         readingSince = now;
         received = 0;
+        answered = false; // a new request: nothing answered to it yet
         long timeout = limits.requestReadTimeout().toNanos();
         long grace = HttpConnectionLimits.REFUSAL_GRACE.toNanos();
         long allowed = !refused ? timeout : timeout == 0 ? grace : Math.min(grace, timeout);
@@ -115,7 +116,7 @@ final class RequestWatch {
             return;
         }
         guard.countSlowRequest();
-        finish(answering ? null : REQUEST_TIMEOUT);
+        finish(answered ? null : REQUEST_TIMEOUT); // never a second answer to one request
     }
 
     /** Answers with {@code answer} (if any, straight to TLS/the socket: nothing else was answered) and closes. */
@@ -182,12 +183,11 @@ final class RequestWatch {
             }
             if (msg instanceof HttpRequest) {
                 startReading(System.nanoTime()); // in case its first bytes came with the TLS handshake
-                answering = false;
                 awaitingAnswer = false;
             }
             if (msg instanceof LastHttpContent) {
                 stopReading();
-                awaitingAnswer = !answering;
+                awaitingAnswer = !answered;
             }
             ctx.fireChannelRead(msg);
         }
@@ -197,12 +197,9 @@ final class RequestWatch {
             if (msg instanceof HttpResponse response) {
                 int code = response.status().code();
                 if (code >= 200 || code == 101) {
-                    answering = true;
+                    answered = true; // an early answer too (413 before the whole body, say)
                     awaitingAnswer = false;
                 }
-            }
-            if (msg instanceof LastHttpContent && answering) {
-                answering = false;
             }
             ctx.write(msg, promise);
         }
