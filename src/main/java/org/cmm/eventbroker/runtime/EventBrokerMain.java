@@ -26,8 +26,9 @@ public final class EventBrokerMain {
         main.addMainListener(new org.cmm.eventbroker.platform.security.NetworkExposureCheck());
         // the production posture (cmm.security.enabled): audit sink and TLS material before anything listens
         main.addMainListener(new org.cmm.eventbroker.platform.security.SecurePostureBootstrap());
-        // cmm.access.client-certificates.enabled: the HTTPS servers ask for client certificates (mTLS beside tokens)
-        main.addMainListener(new org.cmm.eventbroker.platform.security.http.ClientCertificateRequests());
+        // the one Vert.x of the HTTP servers: connection limits of the platform HTTP server (config/http.properties),
+        // and with cmm.access.client-certificates.enabled the HTTPS servers ask for client certificates (mTLS beside tokens)
+        main.addMainListener(new org.cmm.eventbroker.platform.http.HttpServerVertx());
         main.addMainListener(bootstrap);
         // cmm.flows: only the named flows and what their files declare they need
         FlowSelection flows = new FlowSelection();

@@ -1,0 +1,89 @@
+package org.cmm.eventbroker.platform.http;
+
+import java.time.Duration;
+import java.util.Optional;
+
+import org.apache.camel.CamelContext;
+
+/**
+ * The limits on the platform HTTP server's connections ({@code camel.server.port}), from {@code config/http.properties}:
+ * how long a connection may be silent, how long a request may take to arrive, how many connections may be open at once
+ * in all and from one address. Zero turns a limit off.
+ *
+ * <p>Why: Vert.x holds a connection for as long as its peer keeps it open, and Camel 4.17 sets no idle timeout on the
+ * server it builds, so silent connections and requests trickled one byte at a time would hold the port's file
+ * descriptors for ever (issue 17, floods). {@link HttpConnectionGuard} enforces these on every connection.
+ *
+ * @param port the platform HTTP server's port; only its connections are limited
+ * @param idleTimeout a connection with no byte in either direction for this long is closed, unless the runtime is
+ *        working on its request (an answer not yet started)
+ * @param requestReadTimeout a request's line, headers and body must arrive within this long of its first byte
+ * @param requestReadMinBytesPerSecond each byte received extends that deadline by 1/this of a second, so a large body
+ *        on a slow but honest link is not cut; zero: a fixed deadline
+ * @param maxConnections connections open at once; the next ones are answered 503 and closed
+ * @param maxConnectionsPerAddress connections open at once from one remote address; the next ones from that address
+ *        are answered 503 and closed
+ */
+public record HttpConnectionLimits(int port, Duration idleTimeout, Duration requestReadTimeout,
+        long requestReadMinBytesPerSecond, int maxConnections, int maxConnectionsPerAddress) {
+
+    public static final String IDLE_TIMEOUT = "cmm.http.idle-timeout-seconds";
+    public static final String REQUEST_READ_TIMEOUT = "cmm.http.request-read-timeout-seconds";
+    public static final String REQUEST_READ_MIN_RATE = "cmm.http.request-read-min-bytes-per-second";
+    public static final String MAX_CONNECTIONS = "cmm.http.max-connections";
+    public static final String MAX_CONNECTIONS_PER_ADDRESS = "cmm.http.max-connections-per-address";
+    private static final String SERVER_PORT = "camel.server.port";
+
+    /** How long a connection refused over the limits may take to send the request it is answered 503 to. */
+    static final Duration REFUSAL_GRACE = Duration.ofSeconds(5);
+
+    public HttpConnectionLimits {
+        if (idleTimeout.isNegative() || requestReadTimeout.isNegative() || requestReadMinBytesPerSecond < 0
+                || maxConnections < 0 || maxConnectionsPerAddress < 0) {
+            throw new IllegalArgumentException("HTTP connection limits cannot be negative (0 turns one off)");
+        }
+    }
+
+    /** The limits as configured in the context's properties (the defaults of {@code config/http.properties}). */
+    public static HttpConnectionLimits of(CamelContext context) {
+        return new HttpConnectionLimits(
+                (int) number(context, SERVER_PORT, 8081),
+                Duration.ofSeconds(number(context, IDLE_TIMEOUT, 60)),
+                Duration.ofSeconds(number(context, REQUEST_READ_TIMEOUT, 30)),
+                number(context, REQUEST_READ_MIN_RATE, 65536),
+                (int) number(context, MAX_CONNECTIONS, 1000),
+                (int) number(context, MAX_CONNECTIONS_PER_ADDRESS, 100));
+    }
+
+    private static long number(CamelContext context, String key, long fallback) {
+        Optional<String> value = context.getPropertiesComponent().resolveProperty(key).map(String::trim)
+                .filter(v -> !v.isEmpty());
+        if (value.isEmpty()) {
+            return fallback;
+        }
+        try {
+            long n = Long.parseLong(value.get());
+            if (n < 0) {
+                throw new IllegalArgumentException(key + " = " + n + ": must be 0 (off) or more");
+            }
+            return n;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(key + " = " + value.get() + ": not a whole number", e);
+        }
+    }
+
+    /** How long a request that has received {@code bytes} so far may take in all. */
+    Duration readAllowance(long bytes) {
+        if (requestReadMinBytesPerSecond == 0) {
+            return requestReadTimeout;
+        }
+        return requestReadTimeout.plusNanos(Math.min(Long.MAX_VALUE / 4, bytes * 1_000_000_000L / requestReadMinBytesPerSecond));
+    }
+
+    @Override
+    public String toString() {
+        return "idle " + idleTimeout.toSeconds() + " s, request read " + requestReadTimeout.toSeconds() + " s (+1 s per "
+                + requestReadMinBytesPerSecond + " bytes), at most " + maxConnections + " connections, "
+                + maxConnectionsPerAddress + " per address";
+    }
+}

@@ -1,0 +1,403 @@
+package org.cmm.eventbroker.platform.http;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.BufferedReader;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.WebSocket;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyStore;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManagerFactory;
+
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.cmm.eventbroker.platform.kafka.KafkaClients;
+import org.cmm.eventbroker.testsupport.RuntimeUnderTest;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The connection limits of the platform HTTP server (config/http.properties, issue 17 floods) over real sockets on
+ * loopback, against the event API flow (a cheap GET and an SSE stream): a silent connection is closed after the idle
+ * timeout, a request trickled a byte at a time is answered 408 after the read timeout (headers or body), connections
+ * over the limit (in all, or from one address) are answered 503 at once while the open ones keep being served, an SSE
+ * stream and a WebSocket stream with heartbeats outlive the idle timeout (and the WebSocket's client frames are not
+ * taken for a slow request), and HTTPS gets the same limits. Three runtimes on one broker: short
+ * timeouts, low connection limits with the default timeouts (so the held connections stay while the test looks), TLS.
+ */
+class HttpConnectionLimitsIT {
+
+    private static final String TOPIC = "limits.sse";
+    /** A cheap GET of the flow (a document it builds once). */
+    private static final String CHEAP = "/openapi.json";
+    private static final int IDLE_SECONDS = 3;
+    private static final int READ_SECONDS = 2;
+    private static final int MAX_CONNECTIONS = 20;
+    private static final int MAX_PER_ADDRESS = 10;
+    private static final String PASSWORD = "test-only-password";
+
+    private static RuntimeUnderTest timeouts;
+    private static RuntimeUnderTest limited;
+    private static RuntimeUnderTest tls;
+    private static SSLContext clientTls;
+
+    @BeforeAll
+    static void start() throws Exception {
+        Path dir = Files.createTempDirectory("cmm-http-limits");
+        Path keystore = dir.resolve("server.p12");
+        // one self-signed certificate for 127.0.0.1 (a keytool run; a whole CA would take several)
+        Process keytool = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
+                "-genkeypair", "-alias", "server", "-keyalg", "EC", "-groupname", "secp256r1", "-dname",
+                "CN=127.0.0.1,O=CMM Tests", "-ext", "san=ip:127.0.0.1", "-validity", "2", "-keystore",
+                keystore.toString(), "-storetype", "PKCS12", "-storepass", PASSWORD, "-keypass", PASSWORD)
+                .redirectErrorStream(true).start();
+        timeouts = RuntimeUnderTest.flows("event-api").with(Map.of(
+                HttpConnectionLimits.IDLE_TIMEOUT, String.valueOf(IDLE_SECONDS),
+                HttpConnectionLimits.REQUEST_READ_TIMEOUT, String.valueOf(READ_SECONDS),
+                "cmm.eventapi.stream.heartbeat-ms", "1000")).start();
+        try (Admin admin = KafkaClients.forBootstrap(timeouts.bootstrapServers()).admin("http-limits-it", Map.of())) {
+            admin.createTopics(List.of(new NewTopic(TOPIC, 1, (short) 1))).all().get(30, TimeUnit.SECONDS);
+        }
+        limited = RuntimeUnderTest.flows("event-api").broker(timeouts.broker()).with(Map.of(
+                HttpConnectionLimits.MAX_CONNECTIONS, String.valueOf(MAX_CONNECTIONS),
+                HttpConnectionLimits.MAX_CONNECTIONS_PER_ADDRESS, String.valueOf(MAX_PER_ADDRESS))).start();
+        String keytoolOutput = new String(keytool.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(keytool.waitFor(60, TimeUnit.SECONDS) && keytool.exitValue() == 0, keytoolOutput);
+        KeyStore trusted = KeyStore.getInstance("PKCS12");
+        try (InputStream in = Files.newInputStream(keystore)) {
+            trusted.load(in, PASSWORD.toCharArray());
+        }
+        TrustManagerFactory trust = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        trust.init(trusted);
+        clientTls = SSLContext.getInstance("TLS");
+        clientTls.init(null, trust.getTrustManagers(), null);
+        tls = RuntimeUnderTest.flows("event-api").broker(timeouts.broker()).with(Map.of(
+                "camel.ssl.enabled", "true",
+                "cmm.security.tls.keystore", keystore.toString(),
+                "cmm.security.tls.keystore-password", PASSWORD,
+                HttpConnectionLimits.IDLE_TIMEOUT, String.valueOf(IDLE_SECONDS),
+                HttpConnectionLimits.REQUEST_READ_TIMEOUT, String.valueOf(READ_SECONDS))).start();
+        // the flow builds its document at the first request: once here, not inside a test's timeout
+        for (RuntimeUnderTest env : List.of(timeouts, limited)) {
+            try (Socket warm = connect("127.0.0.1", env.httpPort())) {
+                assertEquals(200, statusOf(exchange(warm, get(CHEAP))));
+            }
+        }
+        try (Socket warm = connectTls(tls.httpPort())) {
+            assertEquals(200, statusOf(exchange(warm, get(CHEAP))));
+        }
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        for (RuntimeUnderTest env : new RuntimeUnderTest[] {tls, limited}) {
+            if (env != null) {
+                env.stopRuntime();
+            }
+        }
+        if (timeouts != null) {
+            timeouts.close();
+        }
+    }
+
+    @Test
+    void aSilentConnectionIsClosedAfterTheIdleTimeoutNotBefore() throws Exception {
+        try (Socket socket = connect("127.0.0.1", timeouts.httpPort())) {
+            long opened = System.nanoTime();
+            assertClosedByServer(socket);
+            long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - opened);
+            assertTrue(seconds >= IDLE_SECONDS - 1, "closed after " + seconds + " s, before the idle timeout");
+        }
+    }
+
+    @Test
+    void aKeptAliveConnectionIsServedThenClosedWhenItFallsSilent() throws Exception {
+        try (Socket socket = connect("127.0.0.1", timeouts.httpPort())) {
+            assertEquals(200, statusOf(exchange(socket, get(CHEAP))));
+            assertEquals(200, statusOf(exchange(socket, get(CHEAP))));
+            assertClosedByServer(socket);
+        }
+    }
+
+    @Test
+    void headersTrickledOneByteAtATimeAreAnswered408AfterTheReadTimeout() throws Exception {
+        try (Socket socket = connect("127.0.0.1", timeouts.httpPort())) {
+            String answer = trickle(socket, "GET " + CHEAP + " HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "
+                    + "a".repeat(200) + "\r\n\r\n");
+            assertTrue(answer.startsWith("HTTP/1.1 408"), answer);
+        }
+    }
+
+    @Test
+    void aBodyTrickledOneByteAtATimeIsAnswered408AfterTheReadTimeout() throws Exception {
+        try (Socket socket = connect("127.0.0.1", timeouts.httpPort())) {
+            OutputStream out = socket.getOutputStream();
+            out.write(("POST /v3/clusters/any/topics/" + TOPIC + "/records HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    + "Content-Type: application/json\r\nContent-Length: 200\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            String answer = trickle(socket, "{\"value\":{\"type\":\"STRING\",\"data\":\"" + "b".repeat(200));
+            assertTrue(answer.startsWith("HTTP/1.1 408"), answer);
+        }
+    }
+
+    @Test
+    void anSseStreamWithHeartbeatsOutlivesTheIdleTimeout() throws Exception {
+        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+        HttpResponse<InputStream> stream = http.send(HttpRequest.newBuilder(
+                URI.create("http://127.0.0.1:" + timeouts.httpPort() + "/streams/" + TOPIC)).GET().build(),
+                HttpResponse.BodyHandlers.ofInputStream());
+        assertEquals(200, stream.statusCode());
+        long opened = System.nanoTime();
+        int heartbeats = 0;
+        try (BufferedReader lines = new BufferedReader(new InputStreamReader(stream.body(), StandardCharsets.UTF_8))) {
+            // more than two idle timeouts' worth of heartbeats on one connection: it was never cut as idle
+            while (System.nanoTime() - opened < TimeUnit.SECONDS.toNanos(2L * IDLE_SECONDS + 1)) {
+                String line = lines.readLine();
+                assertTrue(line != null, "the stream ended after " + heartbeats + " heartbeats");
+                if (line.equals(": heartbeat")) {
+                    heartbeats++;
+                }
+            }
+        }
+        assertTrue(heartbeats >= 2, heartbeats + " heartbeats");
+    }
+
+    @Test
+    void aWebSocketStreamWithPingsBothWaysOutlivesTheIdleTimeoutAndTheReadDeadline() throws Exception {
+        BlockingQueue<String> events = new LinkedBlockingQueue<>();
+        WebSocket ws = HttpClient.newHttpClient().newWebSocketBuilder().buildAsync(URI.create("ws://127.0.0.1:"
+                + timeouts.httpPort() + "/ws/streams/" + TOPIC), new WebSocket.Listener() {
+                    @Override
+                    public CompletionStage<?> onPing(WebSocket webSocket, ByteBuffer message) {
+                        events.add("ping");
+                        // frames from the client too: after the upgrade they are not a request to time out
+                        webSocket.sendPing(ByteBuffer.wrap("client".getBytes(StandardCharsets.US_ASCII)));
+                        webSocket.request(1);
+                        return null;
+                    }
+
+                    @Override
+                    public CompletionStage<?> onClose(WebSocket webSocket, int statusCode, String reason) {
+                        events.add("close " + statusCode + " " + reason);
+                        return null;
+                    }
+
+                    @Override
+                    public void onError(WebSocket webSocket, Throwable error) {
+                        events.add("error " + error);
+                    }
+                }).get(30, TimeUnit.SECONDS);
+        long opened = System.nanoTime();
+        int pings = 0;
+        while (System.nanoTime() - opened < TimeUnit.SECONDS.toNanos(2L * IDLE_SECONDS + 1)) {
+            String event = events.poll(30, TimeUnit.SECONDS);
+            assertEquals("ping", event, "after " + pings + " heartbeats");
+            pings++;
+        }
+        assertTrue(pings >= 2, pings + " heartbeats");
+        ws.sendClose(WebSocket.NORMAL_CLOSURE, "bye").get(30, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void overTheConnectionLimitNewCallersGet503AtOnceWhileOpenConnectionsAreServed() throws Exception {
+        List<Socket> held = new ArrayList<>();
+        try (Socket normal = connect("127.0.0.1", limited.httpPort())) {
+            assertEquals(200, statusOf(exchange(normal, get(CHEAP))));
+            // one host takes its share; the next connection from it is refused, other hosts are not
+            for (int i = 0; i < MAX_PER_ADDRESS; i++) {
+                held.add(connect("127.0.0.2", limited.httpPort()));
+            }
+            assertEquals(200, statusOf(exchange(held.get(0), get(CHEAP))));
+            try (Socket over = connect("127.0.0.2", limited.httpPort())) {
+                assertRefused(over);
+            }
+            // a second host fills the server (1 normal + 10 + 9 = 20)
+            for (int i = 0; i < MAX_CONNECTIONS - MAX_PER_ADDRESS - 1; i++) {
+                held.add(connect("127.0.0.3", limited.httpPort()));
+            }
+            assertEquals(200, statusOf(exchange(held.get(held.size() - 1), get(CHEAP))));
+
+            // a new caller is told at once (503, Retry-After), never left hanging
+            HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                    .connectTimeout(Duration.ofSeconds(10)).build();
+            HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + limited.httpPort()
+                    + CHEAP)).timeout(Duration.ofSeconds(30)).GET().build();
+            HttpResponse<String> refused = http.send(request, HttpResponse.BodyHandlers.ofString());
+            assertEquals(503, refused.statusCode(), refused.body());
+            assertEquals("1", refused.headers().firstValue("Retry-After").orElse(""));
+            try (Socket over = connect("127.0.0.4", limited.httpPort())) {
+                assertRefused(over);
+            }
+
+            // the connection that was open before keeps being served
+            assertEquals(200, statusOf(exchange(normal, get(CHEAP))));
+
+            // a slot frees: the next caller is served
+            held.remove(0).close();
+            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).until(() -> http.send(request,
+                    HttpResponse.BodyHandlers.ofString()).statusCode() == 200);
+        } finally {
+            for (Socket s : held) {
+                s.close();
+            }
+        }
+    }
+
+    @Test
+    void httpsConnectionsGetTheSameIdleTimeoutAndReadDeadline() throws Exception {
+        try (Socket idle = connectTls(tls.httpPort())) {
+            assertClosedByServer(idle);
+        }
+        try (Socket served = connectTls(tls.httpPort())) {
+            assertEquals(200, statusOf(exchange(served, get(CHEAP))));
+        }
+        try (Socket slow = connectTls(tls.httpPort())) {
+            String answer = trickle(slow, "GET " + CHEAP + " HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "
+                    + "a".repeat(200) + "\r\n\r\n");
+            assertTrue(answer.startsWith("HTTP/1.1 408"), answer);
+        }
+    }
+
+    // --- helpers
+
+    private static Socket connect(String from, int port) throws IOException {
+        Socket socket = new Socket();
+        socket.bind(new InetSocketAddress(from, 0));
+        socket.connect(new InetSocketAddress("127.0.0.1", port), 10_000);
+        socket.setSoTimeout(30_000);
+        return socket;
+    }
+
+    private static Socket connectTls(int port) throws IOException {
+        SSLSocket socket = (SSLSocket) clientTls.getSocketFactory().createSocket();
+        socket.connect(new InetSocketAddress("127.0.0.1", port), 10_000);
+        socket.setSoTimeout(30_000);
+        socket.startHandshake();
+        return socket;
+    }
+
+    private static String get(String path) {
+        return "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    }
+
+    /** Sends one request and reads its whole answer (by Content-Length or chunked end). */
+    private static String exchange(Socket socket, String request) throws IOException {
+        OutputStream out = socket.getOutputStream();
+        out.write(request.getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+        InputStream in = socket.getInputStream();
+        ByteArrayOutputStream head = new ByteArrayOutputStream();
+        while (!head.toString(StandardCharsets.ISO_8859_1).endsWith("\r\n\r\n")) {
+            int b = in.read();
+            if (b < 0) {
+                throw new IOException("closed before the answer's headers: " + head);
+            }
+            head.write(b);
+        }
+        String headers = head.toString(StandardCharsets.ISO_8859_1);
+        String lower = headers.toLowerCase();
+        int at = lower.indexOf("content-length:");
+        if (at >= 0) {
+            int length = Integer.parseInt(lower.substring(at + 15, lower.indexOf("\r\n", at)).trim());
+            in.readNBytes(length);
+        } else if (lower.contains("transfer-encoding: chunked")) {
+            ByteArrayOutputStream body = new ByteArrayOutputStream();
+            while (!body.toString(StandardCharsets.ISO_8859_1).endsWith("\r\n0\r\n\r\n")
+                    && !body.toString(StandardCharsets.ISO_8859_1).startsWith("0\r\n\r\n")) {
+                int b = in.read();
+                if (b < 0) {
+                    throw new IOException("closed in the answer's body");
+                }
+                body.write(b);
+            }
+        }
+        return headers;
+    }
+
+    private static int statusOf(String headers) {
+        return Integer.parseInt(headers.substring(9, 12));
+    }
+
+    /** Writes {@code text} a byte every 500 ms (below the idle timeout) until the server answers or closes. */
+    private static String trickle(Socket socket, String text) throws Exception {
+        ByteArrayOutputStream answer = new ByteArrayOutputStream();
+        Thread reader = new Thread(() -> {
+            try {
+                InputStream in = socket.getInputStream();
+                byte[] buffer = new byte[1024];
+                for (int n; (n = in.read(buffer)) > 0;) {
+                    synchronized (answer) {
+                        answer.write(buffer, 0, n);
+                    }
+                }
+            } catch (IOException closed) {
+                // the answer (if any) was read first
+            }
+        });
+        reader.start();
+        OutputStream out = socket.getOutputStream();
+        byte[] bytes = text.getBytes(StandardCharsets.US_ASCII);
+        long started = System.nanoTime();
+        try {
+            for (int i = 0; i < bytes.length && reader.isAlive(); i++) {
+                out.write(bytes[i]);
+                out.flush();
+                reader.join(500);
+                assertTrue(System.nanoTime() - started < TimeUnit.SECONDS.toNanos(60), "never cut");
+            }
+        } catch (IOException cut) {
+            // the server closed while we trickled
+        }
+        reader.join(30_000);
+        assertTrue(!reader.isAlive(), "the connection was not closed");
+        synchronized (answer) {
+            return answer.toString(StandardCharsets.US_ASCII);
+        }
+    }
+
+    private static void assertClosedByServer(Socket socket) throws IOException {
+        try {
+            int b = socket.getInputStream().read();
+            assertEquals(-1, b, "expected the server to close the connection");
+        } catch (SocketTimeoutException stillOpen) {
+            throw new AssertionError("still open after 30 s", stillOpen);
+        } catch (IOException reset) {
+            // closed (reset or TLS alert)
+        }
+    }
+
+    private static void assertRefused(Socket socket) throws IOException {
+        String headers = exchange(socket, get(CHEAP));
+        assertEquals(503, statusOf(headers), headers);
+        assertTrue(headers.toLowerCase().contains("connection: close"), headers);
+        assertEquals(-1, socket.getInputStream().read());
+    }
+}
