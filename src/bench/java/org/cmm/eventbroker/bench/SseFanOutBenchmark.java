@@ -60,7 +60,10 @@ public final class SseFanOutBenchmark {
         try (RuntimeUnderTest env = RuntimeUnderTest.flows("event-api").with(Map.of(
                 "cmm.eventapi.usage.topic", "",
                 "cmm.eventapi.stream.max-clients", String.valueOf(subscribers + 10),
-                "cmm.eventapi.stream.max-per-client", String.valueOf(subscribers + 10))).start()) {
+                "cmm.eventapi.stream.max-per-client", String.valueOf(subscribers + 10),
+                // every subscriber comes from 127.0.0.1: the HTTP port's per-address share (100) would refuse them
+                "cmm.http.max-connections", String.valueOf(subscribers + 100),
+                "cmm.http.max-connections-per-address", "0")).start()) {
             try (Admin admin = KafkaClients.forBootstrap(env.bootstrapServers()).admin("bench", Map.of())) {
                 admin.createTopics(List.of(new NewTopic(topic, 3, (short) 1))).all().get(30, TimeUnit.SECONDS);
             }

@@ -267,7 +267,6 @@ public class GraphQlEndpoint extends ServiceSupport implements CamelContextAware
                 errors(ctx, e.status(), e.getMessage());
                 return;
             }
-            WebSocketSubprotocols.accept(ctx.request().connection(), SUBPROTOCOL);
             ctx.request().toWebSocket().onComplete(upgraded -> {
                 if (upgraded.failed()) {
                     return;

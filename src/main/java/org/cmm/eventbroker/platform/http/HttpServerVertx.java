@@ -35,6 +35,9 @@ public class HttpServerVertx extends MainListenerSupport {
 
     private static final Logger LOG = LoggerFactory.getLogger(HttpServerVertx.class);
 
+    /** Comma-separated WebSocket subprotocols every server accepts. */
+    static final String SUBPROTOCOLS = "cmm.http.websocket-subprotocols";
+
     private volatile Vertx vertx;
 
     @Override
@@ -42,10 +45,23 @@ public class HttpServerVertx extends MainListenerSupport {
         CamelContext context = main.getCamelContext();
         HttpConnectionLimits limits = HttpConnectionLimits.of(context);
         Consumer<HttpServerOptions> clientCertificates = ClientCertificateRequests.forContext(context);
+        // WebSocket subprotocols the servers accept when a client asks for one (a client that asks for a subprotocol
+        // refuses a handshake answer that does not name it): e.g. graphql-transport-ws for GraphQL subscriptions
+        java.util.List<String> subprotocols = java.util.Arrays.stream(context.getPropertiesComponent()
+                .resolveProperty(SUBPROTOCOLS).orElse("").split(",")).map(String::trim).filter(v -> !v.isEmpty())
+                .toList();
+        Consumer<HttpServerOptions> serverOptions = options -> subprotocols.forEach(name -> {
+            if (options.getWebSocketSubProtocols() == null || !options.getWebSocketSubProtocols().contains(name)) {
+                options.addWebSocketSubProtocol(name);
+            }
+        });
+        if (clientCertificates != null) {
+            serverOptions = clientCertificates.andThen(serverOptions);
+        }
         Vertx real = Vertx.vertx();
         vertx = real;
         context.getRegistry().bind("cmmVertx", Vertx.class,
-                completingServerOptions(real, clientCertificates, new HttpConnectionGuard(limits)));
+                completingServerOptions(real, serverOptions, new HttpConnectionGuard(limits)));
         // Camel's servers never close a Vert.x of the registry, and a Main stopped with stop() (not run()) calls no
         // listener's afterStop: close it with the context (added first, so stopped after the servers using it), or
         // its event loop threads keep the JVM alive
