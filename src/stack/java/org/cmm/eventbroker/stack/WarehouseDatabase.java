@@ -56,9 +56,21 @@ public final class WarehouseDatabase implements AutoCloseable {
             run(List.of(bin.resolve("initdb").toString(), "-D", data.toString(), "-U", "postgres", "-A", "trust",
                     "--no-sync", "-E", "UTF8"), asPostgresUser);
         }
-        run(List.of(bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-w", "-t", "60", "-l",
-                folder.resolve("server.log").toString(), "-o", "-p " + port + " -k " + folder
-                        + " -c listen_addresses=" + host, "start"), asPostgresUser);
+        try {
+            run(List.of(bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-w", "-t", "60", "-l",
+                    folder.resolve("server.log").toString(), "-o", "-p " + port + " -k " + folder
+                            + " -c listen_addresses=" + host, "start"), asPostgresUser);
+        } catch (IllegalStateException e) {
+            // pg_ctl only says "could not start server": the server's own log says why (a port in use, ...)
+            String log = "";
+            try {
+                List<String> lines = Files.readAllLines(folder.resolve("server.log"));
+                log = String.join("\n", lines.subList(Math.max(0, lines.size() - 20), lines.size()));
+            } catch (IOException | RuntimeException unreadable) {
+                log = "(server.log unreadable: " + unreadable + ")";
+            }
+            throw new IllegalStateException(e.getMessage() + "\nserver.log:\n" + log, e);
+        }
         started = true;
         return this;
     }

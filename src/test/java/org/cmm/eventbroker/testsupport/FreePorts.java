@@ -11,9 +11,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>Failsafe runs the integration tests in several JVMs at once ({@code forkCount} in the pom). Ports the kernel
  * hands out for {@code bind(0)} could then be picked by two JVMs in the window between "free now" and "bound by the
  * peer", so each fork takes its ports from its own block below the kernel's ephemeral range (32768 and up on Linux,
- * where outgoing connections take theirs), walking it in order and skipping ports in use: fork N (Surefire's
- * {@code surefire.forkNumber}) uses {@code 12000 + (N - 1) * 4000} to the next 4000 ports. Outside a fork (an IDE run),
- * the kernel picks.
+ * where outgoing connections take theirs), walking it in order and skipping ports in use: fork N (Failsafe's
+ * {@code surefire.forkNumber}, passed as {@code cmm.test.fork}) uses {@code 12000 + (N - 1) * 4000} to the next 4000
+ * ports. Outside a fork (an IDE run), the kernel picks.
  */
 public final class FreePorts {
 
@@ -59,7 +59,8 @@ public final class FreePorts {
     }
 
     private static int forkNumber() {
-        String value = System.getProperty("surefire.forkNumber", "");
+        // cmm.test.fork = fork-<n>, set per fork by the failsafe configuration (pom.xml)
+        String value = System.getProperty("cmm.test.fork", "").replace("fork-", "");
         try {
             int fork = Integer.parseInt(value.trim());
             return fork >= 1 && fork <= 5 ? fork : 0;
