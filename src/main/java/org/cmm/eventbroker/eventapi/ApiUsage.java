@@ -1,6 +1,7 @@
 package org.cmm.eventbroker.eventapi;
 
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -136,6 +137,18 @@ final class ApiUsage {
 
     /** Publishes one usage event per client, API and topic used since the last call, and starts a new window. */
     void publish(Producer<String, byte[]> producer, String usageTopic, Instant from, Instant to) {
+        for (ProducerRecord<String, byte[]> record : drain(usageTopic, from, to)) {
+            producer.send(record, (m, e) -> {
+                if (e != null) {
+                    LOG.warn("Usage event not written to {}: {}", usageTopic, e.getClass().getSimpleName());
+                }
+            });
+        }
+    }
+
+    /** The usage events of the window since the last call (one per client, API and topic), which it ends. */
+    List<ProducerRecord<String, byte[]>> drain(String usageTopic, Instant from, Instant to) {
+        List<ProducerRecord<String, byte[]>> records = new java.util.ArrayList<>();
         for (Key key : windows.keySet()) {
             Window w = windows.remove(key);
             if (w == null || w.requests.sum() == 0) {
@@ -153,12 +166,9 @@ final class ApiUsage {
             record.headers().add("ce_type", usageTopic.getBytes(java.nio.charset.StandardCharsets.UTF_8));
             record.headers().add("ce_source", "cmm-event-broker/event-api".getBytes(java.nio.charset.StandardCharsets.UTF_8));
             record.headers().add("content-type", "application/json".getBytes(java.nio.charset.StandardCharsets.UTF_8));
-            producer.send(record, (m, e) -> {
-                if (e != null) {
-                    LOG.warn("Usage event not written to {}: {}", usageTopic, e.getClass().getSimpleName());
-                }
-            });
+            records.add(record);
         }
+        return records;
     }
 
     private static long value(Object o) {
