@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Test;
  * scheduling and the policy, not Kafka): a client whose connection is full is not polled and is disconnected after
  * the stall timeout with a reason, while another client of the same topic keeps receiving; positions are exact.
  */
-class StreamSessionTest {
+class StreamSessionMockConsumerTest {
 
     private final ScheduledThreadPoolExecutor scheduler = new ScheduledThreadPoolExecutor(2);
 

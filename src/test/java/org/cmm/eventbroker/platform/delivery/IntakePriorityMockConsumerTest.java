@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Test;
  * wait. Kafka's MockConsumer stands in for the broker so that "no record started while the intake is busy" is
  * deterministic.
  */
-class IntakePriorityTest {
+class IntakePriorityMockConsumerTest {
 
     private static final TopicPartition TP = new TopicPartition("hl7.adt.a08", 0);
     private static final long LONG_WAIT_MS = TimeUnit.MINUTES.toMillis(5);

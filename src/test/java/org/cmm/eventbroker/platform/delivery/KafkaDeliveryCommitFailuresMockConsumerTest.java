@@ -28,7 +28,7 @@ import org.junit.jupiter.api.Test;
  * the flow then stopped delivering while readiness said UP). Kafka's own MockConsumer stands in for the broker,
  * because a commit timeout or a rebalance exception at one exact commit cannot be provoked reliably on a real one.
  */
-class KafkaDeliveryCommitFailuresTest {
+class KafkaDeliveryCommitFailuresMockConsumerTest {
 
     private static final TopicPartition TP = new TopicPartition("lab.orders.chemistry", 0);
 
