@@ -285,11 +285,7 @@ public class AsyncApiDocument implements CamelContextAware {
         channel.put("x-cmm-kamelet", name);
         channels.put(channelId, channel);
 
-        List<Object> opMessages = new ArrayList<>();
-        channelMessages.keySet().forEach(k -> opMessages.add(ref("#/channels/" + channelId + "/messages/" + k)));
-        operations.put("publish" + Character.toUpperCase(channelId.charAt(0)) + channelId.substring(1),
-                map("action", "send", "channel", ref("#/channels/" + channelId), "summary",
-                        "The broker's flows publish to " + address + ".", "messages", opMessages));
+        sendOperation(operations, channelId, channelMessages, "The broker's flows publish to " + address + ".");
     }
 
     /**
@@ -354,12 +350,8 @@ public class AsyncApiDocument implements CamelContextAware {
             channel.put("x-cmm-topics", topics);
         }
         channels.put(channelId, channel);
-        List<Object> opMessages = new ArrayList<>();
-        channelMessages.keySet().forEach(k -> opMessages.add(ref("#/channels/" + channelId + "/messages/" + k)));
-        operations.put("publish" + Character.toUpperCase(channelId.charAt(0)) + channelId.substring(1),
-                map("action", "send", "channel", ref("#/channels/" + channelId), "summary",
-                        "The broker publishes to " + address.get() + " (" + family.writer() + ").", "messages",
-                        opMessages));
+        sendOperation(operations, channelId, channelMessages,
+                "The broker publishes to " + address.get() + " (" + family.writer() + ").");
     }
 
     /** An address with its {@code {{key}}} parts replaced by this instance's configuration; empty when one is unset. */
@@ -544,5 +536,15 @@ public class AsyncApiDocument implements CamelContextAware {
             m.put((String) pairs[i], pairs[i + 1]);
         }
         return m;
+    }
+
+    /** The channel's send operation ({@code publish<ChannelId>}), naming each of its messages. */
+    private static void sendOperation(Map<String, Object> operations, String channelId,
+            Map<String, Object> channelMessages, String summary) {
+        List<Object> opMessages = new ArrayList<>();
+        channelMessages.keySet().forEach(k -> opMessages.add(ref("#/channels/" + channelId + "/messages/" + k)));
+        operations.put("publish" + Character.toUpperCase(channelId.charAt(0)) + channelId.substring(1),
+                map("action", "send", "channel", ref("#/channels/" + channelId), "summary", summary, "messages",
+                        opMessages));
     }
 }
