@@ -30,6 +30,10 @@ class EmbeddedBrokerRuntimeIT {
     @TempDir
     Path dataDir;
 
+    /** Kafka Streams' state, apart from the broker's log directory and from other test JVMs' data/analytics. */
+    @TempDir
+    Path stateDir;
+
     @Test
     void withoutBootstrapServersTheRuntimeStartsARealBrokerThatKcatCanRead() throws Exception {
         int kafkaPort = FreePorts.next();
@@ -39,6 +43,7 @@ class EmbeddedBrokerRuntimeIT {
                 "cmm.kafka.embedded.port", String.valueOf(kafkaPort),
                 "cmm.kafka.embedded.controller-port", String.valueOf(FreePorts.next()),
                 "cmm.kafka.embedded.data-dir", dataDir.toString(),
+                "cmm.analytics.state-dir", stateDir.toString(),
                 "cmm.mllp.host", "127.0.0.1",
                 "cmm.mllp.port", String.valueOf(mllpPort),
                 "camel.main.jmx-enabled", "false",
@@ -73,6 +78,7 @@ class EmbeddedBrokerRuntimeIT {
             external.start();
             Map<String, String> props = Map.of(
                     "cmm.kafka.bootstrap-servers", external.bootstrapServers(),
+                    "cmm.analytics.state-dir", stateDir.toString(),
                     "cmm.mllp.host", "127.0.0.1",
                     "cmm.mllp.port", String.valueOf(FreePorts.next()),
                     "camel.main.jmx-enabled", "false",

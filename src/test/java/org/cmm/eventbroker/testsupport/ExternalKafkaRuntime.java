@@ -1,6 +1,7 @@
 package org.cmm.eventbroker.testsupport;
 
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
@@ -35,6 +36,8 @@ public final class ExternalKafkaRuntime implements AutoCloseable {
         p.put("camel.management.port", String.valueOf(FreePorts.next()));
         p.put("camel.server.host", "127.0.0.1");
         p.put("camel.server.port", String.valueOf(FreePorts.next()));
+        // its own Kafka Streams state directory, not the working directory's data/analytics other test JVMs use
+        p.put("cmm.analytics.state-dir", Files.createTempDirectory("cmm-analytics").toString());
         p.putAll(properties);
         runtime = new EventBrokerRuntime(p).start();
     }

@@ -77,6 +77,9 @@ public final class RuntimeUnderTest implements AutoCloseable {
         // the FHIR Subscription websocket server: every runtime (two in ScaleOutIT) on its own loopback port
         overrides.put("cmm.fhir.subscription.websocket.host", "127.0.0.1");
         overrides.put("cmm.fhir.subscription.websocket.port", String.valueOf(FreePorts.next()));
+        // Kafka Streams locks its state directory: the default (data/analytics under the working directory) is shared
+        // by every test JVM of the build, so each runtime under test keeps its state in its own folder
+        overrides.put("cmm.analytics.state-dir", folder.resolve("analytics").toString());
         overrides.putAll(extraProperties);
         startRuntime();
     }

@@ -42,6 +42,7 @@ class DefaultPostureIT {
         }
         Map<String, String> overrides = new HashMap<>(ports);
         overrides.put("cmm.kafka.embedded.data-dir", data.resolve("kafka").toString());
+        overrides.put("cmm.analytics.state-dir", data.resolve("analytics").toString());
         overrides.put("camel.main.jmx-enabled", "false");
         Set<String> before = listening();
         EventBrokerRuntime runtime = new EventBrokerRuntime(overrides).start();

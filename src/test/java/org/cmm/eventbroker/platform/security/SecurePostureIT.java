@@ -78,6 +78,7 @@ class SecurePostureIT {
         o.put("cmm.kafka.embedded.ssl-port", String.valueOf(FreePorts.next()));
         o.put("cmm.kafka.embedded.controller-port", String.valueOf(FreePorts.next()));
         o.put("cmm.kafka.embedded.data-dir", dir.resolve("kafka").toString());
+        o.put("cmm.analytics.state-dir", dir.resolve("analytics").toString());
         o.put("camel.main.jmx-enabled", "false");
         o.put("cmm.mllp.port", String.valueOf(mllpPort));
         o.put("camel.server.port", String.valueOf(httpPort));
