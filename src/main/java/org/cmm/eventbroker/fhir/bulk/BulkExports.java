@@ -42,7 +42,8 @@ import org.slf4j.LoggerFactory;
 /**
  * FHIR bulk export (HL7 FHIR Bulk Data Access IG 2.0.0): the kick-off, status and cancel requests of the HTTP API
  * and the export requests from Kafka become jobs on the compacted job topic; workers extract the resources from the
- * FHIR server by paged searches ({@code _count}, {@code next} links) and stream them, one resource a line, into
+ * FHIR server by paged searches ({@code _count}, {@code next} links), or through the server's own {@code $export}
+ * where it has one ({@link ServerBulkExport}, cmm.bulk.export.server-export), and stream them, one resource a line, into
  * NDJSON parts of at most {@code maxResourcesPerFile} resources per type, written to the bulk store under
  * deterministic names {@code <prefix>/<job>/<Type>.<part>.ndjson}; the finished job's manifest is published on the
  * completions topic.
@@ -90,11 +91,17 @@ public class BulkExports extends ServiceSupport implements CamelContextAware {
     private long retryBudgetMs = 300_000;
     private long retryInitialBackoffMs = 1000;
     private long retryMaxBackoffMs = 30_000;
+    private String serverExportMode = "auto";
+    private String serverExportBaseUrl = "";
+    private String serverExportAccessToken = "";
+    private long serverExportMinPollMs = 1000;
+    private long serverExportMaxPollMs = 60_000;
 
     private BulkJobStore jobs;
     private BulkStorage storage;
     private PeerRetry retry;
     private FhirSearchPages pages;
+    private ServerBulkExport serverExport;
     private ExecutorService workers;
     private Path work;
     private final Map<String, Object> locks = new ConcurrentHashMap<>();
@@ -222,6 +229,29 @@ public class BulkExports extends ServiceSupport implements CamelContextAware {
         this.retryMaxBackoffMs = retryMaxBackoffMs;
     }
 
+    /** auto, always or never: whether jobs use the FHIR server's own $export (cmm.bulk.export.server-export). */
+    public void setServerExport(String serverExportMode) {
+        this.serverExportMode = serverExportMode;
+    }
+
+    /** The base URL whose $export, metadata and status URLs are used; empty: the FHIR server's base URL. */
+    public void setServerExportBaseUrl(String serverExportBaseUrl) {
+        this.serverExportBaseUrl = serverExportBaseUrl == null ? "" : serverExportBaseUrl.trim();
+    }
+
+    /** The bearer token sent to the FHIR server's bulk API and to files that require one; empty: none. */
+    public void setServerExportAccessToken(String serverExportAccessToken) {
+        this.serverExportAccessToken = serverExportAccessToken == null ? "" : serverExportAccessToken;
+    }
+
+    public void setServerExportMinPollMs(long serverExportMinPollMs) {
+        this.serverExportMinPollMs = serverExportMinPollMs;
+    }
+
+    public void setServerExportMaxPollMs(long serverExportMaxPollMs) {
+        this.serverExportMaxPollMs = serverExportMaxPollMs;
+    }
+
     // ---- HTTP API ----------------------------------------------------------------------------------------------
 
     /** {@code GET|POST [base]/$export}, {@code Patient/$export}, {@code Group/[id]/$export}: 202 + Content-Location. */
@@ -308,6 +338,7 @@ public class BulkExports extends ServiceSupport implements CamelContextAware {
         for (String key : writtenKeys(job)) {
             storage.delete(key);
         }
+        serverExport.release(job); // the FHIR server's own job, where the export runs there
         LOG.info("Bulk export {} cancelled", jobId);
         in.removeHeaders("*");
         in.setHeader(Exchange.HTTP_RESPONSE_CODE, 202);
@@ -384,17 +415,13 @@ public class BulkExports extends ServiceSupport implements CamelContextAware {
             if (!update(jobId, job, j -> j.put("status", "in-progress"))) {
                 return;
             }
-            Set<String> members = null;
-            if (BulkExportRequest.GROUP.equals(request.level())) {
-                members = groupMembers(request.groupId());
-            }
-            for (String type : request.types()) {
-                if (job.path("types").path(type).path("done").asBoolean()) {
-                    continue;
-                }
-                if (!exportType(jobId, job, request, type, members)) {
+            // the one seam of the two ways to extract: the FHIR server's own $export, or paged searches
+            if (serverExport.applies(job, request, () -> cancelled.contains(jobId) || stopping)) {
+                if (!serverExport.export(job, request, serverJob(jobId, job))) {
                     return;
                 }
+            } else if (!exportBySearches(jobId, job, request)) {
+                return;
             }
             ObjectNode manifest = manifest(job, request);
             if (cancelled.contains(jobId) || stopping) {
@@ -424,6 +451,53 @@ public class BulkExports extends ServiceSupport implements CamelContextAware {
             LOG.warn("Bulk export {} failed ({}: {})", jobId, e.getClass().getSimpleName(), e.getMessage());
             fail(jobId, e.getClass().getSimpleName() + ": " + e.getMessage());
         }
+    }
+
+    /** Paged searches, type by type (the types finished before a restart are skipped); false when cancelled. */
+    private boolean exportBySearches(String jobId, ObjectNode job, BulkExportRequest request) throws Exception {
+        Set<String> members = null;
+        if (BulkExportRequest.GROUP.equals(request.level())) {
+            members = groupMembers(request.groupId());
+        }
+        for (String type : request.types()) {
+            if (job.path("types").path(type).path("done").asBoolean()) {
+                continue;
+            }
+            if (!exportType(jobId, job, request, type, members)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** What the server's $export path sees of a job: its object names, its state, whether it is still wanted. */
+    private ServerBulkExport.Job serverJob(String jobId, ObjectNode job) {
+        return new ServerBulkExport.Job() {
+            @Override
+            public String jobId() {
+                return jobId;
+            }
+
+            @Override
+            public String key(String type, int part) {
+                return BulkExports.this.key(jobId, type, part);
+            }
+
+            @Override
+            public boolean update(java.util.function.Consumer<ObjectNode> change) throws Exception {
+                return BulkExports.this.update(jobId, job, change);
+            }
+
+            @Override
+            public boolean cancelled() {
+                return cancelled.contains(jobId);
+            }
+
+            @Override
+            public boolean stopping() {
+                return stopping;
+            }
+        };
     }
 
     /**
@@ -569,7 +643,9 @@ public class BulkExports extends ServiceSupport implements CamelContextAware {
                 file.put("count", files.get(i).asLong());
             }
         }
-        manifest.putArray("error");
+        // the FHIR server's error files, where its own $export ran the job
+        ServerBulkExport.addErrors(manifest.putArray("error"), job, outputBaseUrl,
+                (type, part) -> key(job.path("jobId").asText(), type, part));
         return manifest;
     }
 
@@ -598,6 +674,7 @@ public class BulkExports extends ServiceSupport implements CamelContextAware {
                 keys.add(key(jobId, e.getKey(), p));
             }
         });
+        keys.addAll(ServerBulkExport.errorKeys(job, (type, part) -> key(jobId, type, part)));
         return keys;
     }
 
@@ -845,6 +922,9 @@ public class BulkExports extends ServiceSupport implements CamelContextAware {
         retry = new PeerRetry(retryMaxAttempts, retryBudgetMs, retryInitialBackoffMs, retryMaxBackoffMs);
         pages = new FhirSearchPages(http, Duration.ofMillis(socketTimeoutMs), retry);
         storage = new BulkStorage(camelContext.createProducerTemplate(), bucket);
+        serverExport = new ServerBulkExport(http, Duration.ofMillis(socketTimeoutMs), retry, storage, work,
+                serverExportBaseUrl.isEmpty() ? fhirBaseUrl : serverExportBaseUrl, ServerBulkExport.Mode.of(serverExportMode),
+                serverExportAccessToken, maxResourcesPerFile, serverExportMinPollMs, serverExportMaxPollMs);
         jobs = new BulkJobStore(KafkaClients.of(camelContext), jobsTopic, writeTimeoutMs, Duration.ofSeconds(60));
         workers = Executors.newFixedThreadPool(concurrency, r -> {
             Thread t = new Thread(r, "fhir-bulk-export");
