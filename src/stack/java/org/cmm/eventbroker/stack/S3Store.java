@@ -24,6 +24,19 @@ public final class S3Store implements AutoCloseable {
 
     public S3Store(String host, int port, Path dataDir, String accessKey, String secretKey, String bucket)
             throws Exception {
+        this(host, port, dataDir, accessKey, secretKey, bucket, AuthenticationType.AWS_V2_OR_V4);
+    }
+
+    /**
+     * A store that asks no one for credentials: its objects are read with a plain {@code GET <endpoint>/<bucket>/<key>},
+     * as a FHIR bulk data server's output files are (requiresAccessToken false); signed requests are served too.
+     */
+    public static S3Store withoutAuthentication(String host, int port, Path dataDir, String bucket) throws Exception {
+        return new S3Store(host, port, dataDir, "anonymous", "anonymous", bucket, AuthenticationType.NONE);
+    }
+
+    private S3Store(String host, int port, Path dataDir, String accessKey, String secretKey, String bucket,
+            AuthenticationType authentication) throws Exception {
         Files.createDirectories(dataDir);
         Properties properties = new Properties();
         properties.setProperty("jclouds.filesystem.basedir", dataDir.toAbsolutePath().toString());
@@ -36,7 +49,7 @@ public final class S3Store implements AutoCloseable {
         proxy = S3Proxy.builder()
                 .blobStore(blobs.getBlobStore())
                 .endpoint(URI.create(endpoint))
-                .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, accessKey, secretKey)
+                .awsAuthentication(authentication, accessKey, secretKey)
                 .build();
     }
 
