@@ -37,6 +37,11 @@ import software.amazon.awssdk.services.s3.S3Client;
  * construction of the stand-in: p0..pN-1, checked by sum of ids' numbers). Not a test: figures are measured on an
  * idle machine (docs/bulk-data.md).
  *
+ * <p>With {@code -Dbench.bulk.serverExport=true} the export goes through the stand-in's own {@code $export}
+ * (cmm.bulk.export.server-export=always, {@link ServerBulkExport}): the stand-in answers the kick-off, a status URL
+ * and a manifest of {@code bench.bulk.serverFiles} NDJSON files (default 4) generated on the fly while they stream, so
+ * the heap measured is again the runtime's copying them line by line into its own parts.
+ *
  * <pre>
  * mvn -B -o -Pbench -DskipTests test-compile dependency:build-classpath -Dmdep.outputFile=target/bench-cp.txt -Dmdep.includeScope=test
  * java -Xmx512m -Dbench.bulk.resources=1000000 -cp target/test-classes:target/classes:$(cat target/bench-cp.txt) \
@@ -53,10 +58,12 @@ public final class BulkExportBenchmark {
     public static void main(String[] args) throws Exception {
         long resources = Long.getLong("bench.bulk.resources", 1_000_000L);
         int pageSize = Integer.getInteger("bench.bulk.pageSize", 1000);
+        boolean serverExport = Boolean.getBoolean("bench.bulk.serverExport");
+        int serverFiles = Integer.getInteger("bench.bulk.serverFiles", 4);
         System.setProperty("aws.requestChecksumCalculation", "when_required");
         System.setProperty("aws.responseChecksumValidation", "when_required");
         Path folder = Files.createTempDirectory("cmm-bulk-bench");
-        HttpServer fhir = standIn(resources);
+        HttpServer fhir = standIn(resources, serverFiles);
         String fhirBase = "http://127.0.0.1:" + fhir.getAddress().getPort() + "/fhir";
         try (S3Store s3 = new S3Store("127.0.0.1", FreePorts.next(), folder.resolve("s3"), "cmm-local", "cmm-local-secret",
                 "cmm-bulk-data").start();
@@ -67,6 +74,8 @@ public final class BulkExportBenchmark {
                      "cmm.bulk.export.since-search-parameter", "",
                      "cmm.bulk.export.types", "Patient",
                      "cmm.bulk.export.page-size", String.valueOf(pageSize),
+                     "cmm.bulk.export.server-export", serverExport ? "always" : "never",
+                     "cmm.bulk.export.server-export.min-poll-ms", "200",
                      "cmm.bulk.work-dir", folder.resolve("work").toString())).start()) {
             HttpClient http = HttpClient.newHttpClient();
             System.gc();
@@ -108,7 +117,8 @@ public final class BulkExportBenchmark {
                 }
             }
             long expectedSum = resources * (resources - 1) / 2;
-            System.out.printf("bulk export: %d resources in %d files, %.1f s, %.0f resources/s, peak heap %d MB"
+            System.out.printf("bulk export (" + (serverExport ? "the server's $export" : "paged searches")
+                    + "): %d resources in %d files, %.1f s, %.0f resources/s, peak heap %d MB"
                     + " (max %d MB); read back %d resources, ids %s%n", resources, manifest.get("output").size(), seconds,
                     resources / seconds, peak >> 20, Runtime.getRuntime().maxMemory() >> 20, counted,
                     idSum == expectedSum ? "each once" : "WRONG");
@@ -120,9 +130,49 @@ public final class BulkExportBenchmark {
         }
     }
 
-    /** GET /fhir/Patient?_count=n[&_offset=k]: a searchset page generated on the fly, with a next link. */
-    private static HttpServer standIn(long resources) throws Exception {
+    /**
+     * GET /fhir/Patient?_count=n[&_offset=k]: a searchset page generated on the fly, with a next link; and a bulk data
+     * server: /fhir/$export (202 + status URL), /fhir/bulk-status (200 + manifest; DELETE 202), /fhir/bulk-files/i
+     * (the i-th share of the Patients as NDJSON, generated while it streams).
+     */
+    private static HttpServer standIn(long resources, int files) throws Exception {
         HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", FreePorts.next()), 0);
+        String base = "http://127.0.0.1:" + server.getAddress().getPort() + "/fhir";
+        server.createContext("/fhir/$export", exchange -> {
+            exchange.getResponseHeaders().add("Content-Location", base + "/bulk-status");
+            exchange.sendResponseHeaders(202, -1);
+            exchange.close();
+        });
+        server.createContext("/fhir/bulk-status", exchange -> {
+            if (exchange.getRequestMethod().equals("DELETE")) {
+                exchange.sendResponseHeaders(202, -1);
+                exchange.close();
+                return;
+            }
+            StringBuilder manifest = new StringBuilder("{\"transactionTime\":\"2026-12-01T00:00:00Z\",\"request\":\"")
+                    .append(base).append("/$export\",\"requiresAccessToken\":false,\"output\":[");
+            for (int i = 0; i < files; i++) {
+                manifest.append(i > 0 ? "," : "").append("{\"type\":\"Patient\",\"url\":\"").append(base)
+                        .append("/bulk-files/").append(i).append("\"}");
+            }
+            byte[] body = manifest.append("],\"error\":[]}").toString().getBytes(StandardCharsets.UTF_8);
+            exchange.getResponseHeaders().add("Content-Type", "application/json");
+            exchange.sendResponseHeaders(200, body.length);
+            try (OutputStream out = exchange.getResponseBody()) {
+                out.write(body);
+            }
+        });
+        server.createContext("/fhir/bulk-files/", exchange -> {
+            int file = Integer.parseInt(exchange.getRequestURI().getPath().replaceAll(".*/", ""));
+            long share = (resources + files - 1) / files;
+            exchange.getResponseHeaders().add("Content-Type", "application/fhir+ndjson");
+            exchange.sendResponseHeaders(200, 0); // chunked: the file is never whole anywhere
+            try (OutputStream out = new java.io.BufferedOutputStream(exchange.getResponseBody(), 65536)) {
+                for (long i = file * share; i < Math.min(resources, (file + 1) * share); i++) {
+                    out.write(patient(i).append('\n').toString().getBytes(StandardCharsets.UTF_8));
+                }
+            }
+        });
         server.createContext("/fhir/Patient", exchange -> {
             Map<String, java.util.List<String>> query = BulkExports.queryParameters(exchange.getRequestURI().getRawQuery());
             int count = Integer.parseInt(query.getOrDefault("_count", java.util.List.of("100")).get(0));
@@ -138,10 +188,7 @@ public final class BulkExportBenchmark {
                 if (i > offset) {
                     page.append(',');
                 }
-                page.append("{\"resource\":{\"resourceType\":\"Patient\",\"id\":\"p").append(i)
-                        .append("\",\"meta\":{\"lastUpdated\":\"2026-12-01T00:00:00Z\"},\"name\":[{\"family\":\"Bench")
-                        .append(i).append("\",\"given\":[\"Synthetic\"]}],\"gender\":\"unknown\",\"birthDate\":\"1970-01-01\"}")
-                        .append(",\"search\":{\"mode\":\"match\"}}");
+                page.append("{\"resource\":").append(patient(i)).append(",\"search\":{\"mode\":\"match\"}}");
             }
             page.append("]}");
             byte[] body = page.toString().getBytes(StandardCharsets.UTF_8);
@@ -153,6 +200,12 @@ public final class BulkExportBenchmark {
         });
         server.start();
         return server;
+    }
+
+    private static StringBuilder patient(long i) {
+        return new StringBuilder("{\"resourceType\":\"Patient\",\"id\":\"p").append(i)
+                .append("\",\"meta\":{\"lastUpdated\":\"2026-12-01T00:00:00Z\"},\"name\":[{\"family\":\"Bench")
+                .append(i).append("\",\"given\":[\"Synthetic\"]}],\"gender\":\"unknown\",\"birthDate\":\"1970-01-01\"}");
     }
 
     private static void resetPeaks() {

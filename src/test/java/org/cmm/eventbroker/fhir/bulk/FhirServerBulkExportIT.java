@@ -55,7 +55,7 @@ import software.amazon.awssdk.services.s3.S3Client;
  *
  * <p>Proves: the export yields the same NDJSON lines as the paged-search path on the same data, in the runtime's own
  * parts with their counts; a server job still running when the runtime restarts is polled again, not kicked off
- * twice; a cancelled job DELETEs the server's job; a server that answers 4xx or keeps answering 5xx ends the job with
+ * twice, and one whose server job is gone meanwhile starts again cleanly; a cancelled job DELETEs the server's job; a server that answers 4xx or keeps answering 5xx ends the job with
  * the IG's OperationOutcome; the server's job is deleted once its files are copied.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -250,6 +250,36 @@ class FhirServerBulkExportIT {
 
     @Test
     @Order(3)
+    void aServerJobGoneWhileTheRuntimeWasStoppedIsStartedAgainCleanly() throws Exception {
+        peerFhirLink.partition();
+        Set<String> peerJobsBefore = peerJobIds();
+        String status = kickOff(base(env), "_type=Patient");
+        String jobId = jobId(status);
+        await().atMost(Duration.ofSeconds(30)).until(() -> serverStatusUrl(jobId) != null);
+        String firstServerJob = serverStatusUrl(jobId);
+        env.stopRuntime();
+        // while the runtime is down, the server forgets the job (its DELETE; a server that expired it answers alike)
+        assertEquals(202, HTTP.send(HttpRequest.newBuilder(URI.create(firstServerJob)).DELETE().build(),
+                HttpResponse.BodyHandlers.ofString()).statusCode());
+        peerFhirLink.heal();
+        env.startRuntime();
+
+        JsonNode manifest = awaitManifest(status);
+        Set<String> ids = new TreeSet<>();
+        for (String line : linesInOurStore(manifest)) {
+            ids.add(JSON.readTree(line).get("id").asText());
+        }
+        assertEquals(seededPatients, ids);
+        assertEquals(seededPatients.size(), linesInOurStore(manifest).size(), "no Patient twice");
+        String secondServerJob = serverStatusUrl(jobId);
+        assertFalse(firstServerJob.equals(secondServerJob), "a new server job");
+        Set<String> kickedOff = peerJobIds();
+        kickedOff.removeAll(peerJobsBefore);
+        assertEquals(2, kickedOff.size(), "the gone job and its successor: " + kickedOff);
+    }
+
+    @Test
+    @Order(4)
     void aCancelledJobDeletesTheServersJob() throws Exception {
         peerFhirLink.partition();
         String status = kickOff(base(env), "_type=Patient");
@@ -267,7 +297,7 @@ class FhirServerBulkExportIT {
     }
 
     @Test
-    @Order(4)
+    @Order(5)
     void aServerExportAnswering4xxOr5xxEndsTheJobWithAnOperationOutcome() throws Exception {
         // 4xx: the peer does not export Encounter, and refuses the kick-off (400 with its OperationOutcome)
         HttpResponse<String> refused = awaitEnd(kickOff(base(env), "_type=Encounter"));
@@ -288,7 +318,7 @@ class FhirServerBulkExportIT {
     }
 
     @Test
-    @Order(5)
+    @Order(6)
     void autoModeFindsNoExportInTheCapabilityStatementOfAServerWithout() throws Exception {
         // the lighter FHIR server (a plain HAPI RestfulServer) declares no $export: auto takes the paged searches
         JsonNode capabilities = JSON.readTree(get(fhir.baseUrl() + "/metadata").body());
