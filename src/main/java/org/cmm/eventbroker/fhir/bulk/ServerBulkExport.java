@@ -149,7 +149,11 @@ final class ServerBulkExport {
                         .header("Accept", "application/fhir+json").build());
                 try (InputStream body = response.body()) {
                     if (response.statusCode() / 100 == 2) {
-                        return JSON.readTree(body);
+                        try {
+                            return JSON.readTree(body);
+                        } catch (com.fasterxml.jackson.core.JacksonException notJson) {
+                            return null; // an answer that is not a FHIR JSON resource declares nothing
+                        }
                     }
                     if (PeerRetry.isTransient(new FhirServerAnswerException(response.statusCode(), ""))) {
                         throw new FhirServerAnswerException(response.statusCode(), "the metadata request");
@@ -243,9 +247,12 @@ final class ServerBulkExport {
                 }
                 LOG.info("Bulk export {}: the FHIR server's $export accepted the job", our.jobId());
             }
-            JsonNode manifest;
             try {
-                manifest = awaitManifest(statusUrl, our, abandoned);
+                JsonNode manifest = awaitManifest(statusUrl, our, abandoned);
+                if (manifest != null && copyFiles(job, request, manifest, our, abandoned)) {
+                    release(our.jobId(), statusUrl); // its files are copied: the server may drop them
+                    return true;
+                }
             } catch (ServerJobGoneException gone) {
                 if (attempt > 1) {
                     throw new IllegalStateException("The FHIR server's $export job disappeared twice (" + gone.status + ")");
@@ -256,28 +263,16 @@ final class ServerBulkExport {
                     return false;
                 }
                 continue;
-            }
-            if (manifest == null) {
-                if (our.cancelled()) {
-                    release(our.jobId(), statusUrl);
-                }
-                return false;
-            }
-            try {
-                if (!copyFiles(job, request, manifest, our, abandoned)) {
-                    if (our.cancelled()) {
-                        release(our.jobId(), statusUrl);
-                    }
-                    return false;
-                }
             } catch (Exception e) {
                 if (!our.stopping()) {
-                    release(our.jobId(), statusUrl); // the job fails: the server's job is no one's
+                    release(our.jobId(), statusUrl); // our job fails: the server's job is no one's
                 }
                 throw e;
             }
-            release(our.jobId(), statusUrl);
-            return true;
+            if (our.cancelled()) {
+                release(our.jobId(), statusUrl);
+            }
+            return false; // cancelled, or the runtime stops (then the server's job is polled again at the next start)
         }
     }
 

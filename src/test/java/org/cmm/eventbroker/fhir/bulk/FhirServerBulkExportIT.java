@@ -138,7 +138,10 @@ class FhirServerBulkExportIT {
                 Map.entry("cmm.bulk.import.requests-group-id", "peer-fhir-bulk-import-requests"),
                 Map.entry("cmm.bulk.import.completions-topic", "peer.fhir.bulk.import-completions"),
                 Map.entry("cmm.bulk.dead-letter-topic", "peer.fhir.bulk.dlq"),
-                Map.entry("cmm.bulk.work-dir", folder.resolve("peer-work").toString()))).start();
+                Map.entry("cmm.bulk.work-dir", folder.resolve("peer-work").toString()),
+                // a job's end is a Kafka transaction: the broker's first one creates its transaction log, which takes
+                // longer than the production bound (half of it) on a loaded machine
+                Map.entry("camel.component.kafka.delivery-timeout-ms", "30000"))).start();
         peerLink = new TcpProxy("127.0.0.1", peer.httpPort());
 
         // the runtime under test: every job through the peer's $export (the peer serves no CapabilityStatement, so
@@ -159,7 +162,8 @@ class FhirServerBulkExportIT {
                 Map.entry("cmm.bulk.retry.budget-ms", "30000"),
                 Map.entry("cmm.bulk.retry.initial-backoff-ms", "100"),
                 Map.entry("cmm.bulk.retry.max-backoff-ms", "300"),
-                Map.entry("cmm.bulk.work-dir", folder.resolve("work").toString()))).start();
+                Map.entry("cmm.bulk.work-dir", folder.resolve("work").toString()),
+                Map.entry("camel.component.kafka.delivery-timeout-ms", "30000"))).start();
     }
 
     @AfterAll
