@@ -16,8 +16,9 @@ import org.junit.jupiter.api.Test;
 /**
  * How the exporter reads a FHIR server's CapabilityStatement for its own {@code $export} (auto mode) and a status
  * answer's {@code Retry-After}. The CapabilityStatements are written as the servers publish them: HAPI FHIR's JPA
- * server lists the operation by name with the IG's canonicals (export, patient-export, group-export); others only
- * instantiate the IG's bulk-data CapabilityStatement. The project's own FHIR server without {@code $export} is read
+ * server names the operation {@code export} (with the IG's canonicals on system and Group, its own on Patient) beside
+ * {@code export-poll-status}, which is not an export; others name only the IG's canonicals, or only instantiate the
+ * IG's bulk-data CapabilityStatement. The project's own FHIR server without {@code $export} is read
  * in {@code FhirServerBulkExportIT}.
  */
 class ServerBulkExportTest {
@@ -26,15 +27,18 @@ class ServerBulkExportTest {
 
     @Test
     void theExportOperationIsFoundAtTheLevelsWhereTheServerDeclaresIt() throws Exception {
+        // as HAPI FHIR 8.6.1's JPA server publishes it (read from a running one; other operations left out)
         JsonNode hapiLike = JSON.readTree("""
                 {"resourceType":"CapabilityStatement","rest":[{"mode":"server",
                   "resource":[
                     {"type":"Patient","operation":[{"name":"export",
-                      "definition":"http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export"}]},
+                      "definition":"http://127.0.0.1:8095/fhir/OperationDefinition/GroupPatient-its-export"}]},
                     {"type":"Group","operation":[{"name":"export",
                       "definition":"http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export"}]},
                     {"type":"Observation","operation":[{"name":"validate"}]}],
-                  "operation":[{"name":"export","definition":"http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"}]}]}
+                  "operation":[{"name":"export-poll-status",
+                      "definition":"http://127.0.0.1:8095/fhir/OperationDefinition/-s-export-poll-status"},
+                    {"name":"export","definition":"http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"}]}]}
                 """);
         assertEquals(Set.of("system", "patient", "group"), ServerBulkExport.exportLevels(hapiLike));
 
