@@ -49,7 +49,7 @@ import software.amazon.awssdk.services.s3.S3Client;
  * = always) against a real bulk data server: a <b>second runtime instance</b> (the peer), which implements the server
  * side of the Bulk Data IG (kick-off, status URL with Retry-After, manifest, DELETE) over the project's lighter FHIR
  * server with paged searches, its output files on an S3 store read by plain URL (no credentials, requiresAccessToken
- * false). HAPI FHIR's JPA server, which has its own {@code $export}, is not the peer here: docs/bulk-data.md says why.
+ * false): unlike HAPI FHIR's JPA server ({@code HapiJpaServerBulkExportIT}), its job can be held running from the test.
  * The runtime under test reaches the peer through a {@link TcpProxy} and the peer reaches its FHIR server through
  * another, so a test can hold the peer's job running (a partition) or make the peer answer 503.
  *

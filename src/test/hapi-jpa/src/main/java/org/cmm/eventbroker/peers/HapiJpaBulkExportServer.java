@@ -45,7 +45,7 @@ import org.springframework.orm.jpa.LocalContainerEntityManagerFactoryBean;
  * level, declared in its CapabilityStatement), at {@code http://127.0.0.1:<port>/fhir}: the FHIR server hospitals run,
  * as a peer of the runtime's extraction through the server's {@code $export}. Batch2's maintenance pass, which moves
  * an export from step to step, runs every 500 ms here instead of HAPI's default minute. Prints {@code STARTED} when it
- * answers. Run by hand (docs/bulk-data.md); not part of the build or the tests.
+ * answers. Started by {@code HapiJpaPeer} for {@code HapiJpaServerBulkExportIT}, or by hand (docs/bulk-data.md).
  */
 public final class HapiJpaBulkExportServer {
 
