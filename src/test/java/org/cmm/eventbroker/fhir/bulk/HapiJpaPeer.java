@@ -52,6 +52,8 @@ final class HapiJpaPeer implements AutoCloseable {
         Process server = new ProcessBuilder(java, "-Xmx512m", "-cp", classPath,
                 "org.cmm.eventbroker.peers.HapiJpaBulkExportServer", String.valueOf(FreePorts.next()))
                 .redirectErrorStream(true).start();
+        // a test JVM that ends without closing the peer (killed, timed out) does not leave it running
+        Runtime.getRuntime().addShutdownHook(new Thread(server::destroyForcibly, "hapi-jpa-peer-stop"));
         try {
             return new HapiJpaPeer(server, awaitStarted(server, startTimeoutSeconds));
         } catch (Exception e) {
