@@ -59,6 +59,10 @@ import org.slf4j.LoggerFactory;
  * deleted), never a manifest of part of the export. The end of a job (its state and its completion event) is one
  * Kafka transaction that only happens when the job topic holds no end of it yet ({@link BulkJobStore#finish}), so the
  * completion is published once, whatever restarts or other instances resumed the same job.
+ *
+ * <p>Several instances: a job runs at the one instance holding its lease ({@link BulkJobStore}); one that loses it
+ * (taken over, cancelled at another instance) stops as a cancelled job does, writing nothing more. Status and cancel
+ * answer from the job topic, which every instance follows.
  */
 public class BulkExports extends ServiceSupport implements CamelContextAware {
 

@@ -320,6 +320,8 @@ final class BulkJobStore implements AutoCloseable {
                     Thread.currentThread().interrupt();
                 }
             }
+        } catch (JobLostException e) {
+            LOG.info("Bulk job {} ({}): not taken, another instance took or cancelled it meanwhile", jobId, topic);
         } catch (Exception e) {
             if (!closing) {
                 LOG.warn("Bulk job {} ({}): not taken ({}: {}); tried again at the next lease round", jobId, topic,
