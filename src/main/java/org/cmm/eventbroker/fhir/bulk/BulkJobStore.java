@@ -427,7 +427,11 @@ final class BulkJobStore implements AutoCloseable {
                 ProducerConfig.LINGER_MS_CONFIG, "0",
                 ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, String.valueOf(writeTimeoutMs),
                 ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, String.valueOf(Math.max(1000, writeTimeoutMs / 2)),
-                ProducerConfig.MAX_BLOCK_MS_CONFIG, String.valueOf(Math.max(1000, writeTimeoutMs))));
+                ProducerConfig.MAX_BLOCK_MS_CONFIG, String.valueOf(Math.max(1000, writeTimeoutMs)),
+                // a runner killed in the middle of a write leaves its transaction open, which holds back every
+                // read_committed reader of the topic until it is aborted: by the takeover (initTransactions) or by
+                // this timeout, whichever comes first
+                ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, String.valueOf(Math.max(leaseMs, 2 * writeTimeoutMs))));
     }
 
     static boolean fenced(Throwable e) {
