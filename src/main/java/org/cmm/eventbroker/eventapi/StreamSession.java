@@ -95,24 +95,13 @@ final class StreamSession {
     private long stalledSince;
     private volatile long sent;
 
-    /** A session on its own consumer only, never joining a tail (tests; the sink from the start). */
+    /** A session on its own consumer only, never joining a tail (StreamSessionMockConsumerTest; the sink given now). */
     StreamSession(String topic, Consumer<String, byte[]> consumer, Map<Integer, Long> start, String keyFilter,
             Sink sink, long heartbeatMs, long stallTimeoutMs, Runnable onEnd) {
         this(topic, keyFilter == null ? r -> true : r -> keyFilter.equals(r.key()), null, null, null, Integer.MAX_VALUE,
                 heartbeatMs, stallTimeoutMs, onEnd);
         this.sink = sink;
         own(consumer, start);
-    }
-
-    /** A session that sends only the records {@code filter} accepts (a {@link StreamScope}'s); positions move past all. */
-    static StreamSession filtered(String topic, Consumer<String, byte[]> consumer, Map<Integer, Long> start,
-            Predicate<ConsumerRecord<String, byte[]>> filter, Sink sink, long heartbeatMs, long stallTimeoutMs,
-            Runnable onEnd) {
-        StreamSession s = new StreamSession(topic, filter == null ? r -> true : filter, null, null, null,
-                Integer.MAX_VALUE, heartbeatMs, stallTimeoutMs, onEnd);
-        s.sink = sink;
-        s.own(consumer, start);
-        return s;
     }
 
     /**
@@ -174,7 +163,7 @@ final class StreamSession {
         start.forEach((p, o) -> c.seek(new TopicPartition(topic, p), o));
     }
 
-    /** Starts sending to {@code sink}, driven by {@code scheduler} (a tick each {@code pollIntervalMs}) and the tail. */
+    /** Starts sending to {@code sink}, driven by the tail and by {@code scheduler} (a tick each {@code pollIntervalMs}). */
     void start(Sink sink, ScheduledExecutorService scheduler, long pollIntervalMs) {
         this.sink = sink;
         schedule(scheduler, pollIntervalMs);

@@ -28,8 +28,8 @@ import org.slf4j.LoggerFactory;
  * (a burst): the tail gives that drain up to {@link #ROOM_WAIT_MS} before letting the stream go, so a burst larger
  * than the buffers does not send every client to a consumer of its own.
  *
- * <p><b>Exactly once across the handover.</b> The tail's {@code positions} (per partition, the offset of the next record
- * it hands out) change only under its lock, record by record, and every record it polls is at or after them. A stream
+ * <p><b>Exactly once across the handover.</b> The tail's {@code positions} (per partition, the offset of the next
+ * record it hands out) change only under its lock, record by record, and every record it polls is at or after them. A stream
  * joins ({@link #tryAttach}) under the same lock, only when its own position is at or past the tail's in every
  * partition: every record before the tail's position it already has, every record from there on the tail will hand
  * it. Where the stream is ahead in a partition (its own consumer read past the tail), the tail skips that partition's
@@ -88,7 +88,7 @@ final class TopicTail {
     }
 
     /**
-     * Positions the tail at the end of every partition and starts its thread (once; blocking: looks the end offsets up).
+     * Positions the tail at the end of every partition and starts its thread (once; blocking: reads the end offsets).
      * Streams of the topic that arrive meanwhile wait here, so none starts before the tail knows where it is.
      */
     synchronized void start() {

@@ -71,8 +71,9 @@ class StreamFanOutIT {
                 "cmm.eventapi.stream.max-per-client", "50")).start();
         clients = KafkaClients.forBootstrap(env.bootstrapServers());
         try (Admin admin = clients.admin("fan-out-it", Map.of())) {
-            admin.createTopics(List.of(new NewTopic("fan.handover", 3, (short) 1), new NewTopic("fan.stall", 2, (short) 1),
-                    new NewTopic("fan.sse", 2, (short) 1))).all().get(30, TimeUnit.SECONDS);
+            admin.createTopics(List.of(new NewTopic("fan.handover", 3, (short) 1),
+                    new NewTopic("fan.stall", 2, (short) 1), new NewTopic("fan.sse", 2, (short) 1)))
+                    .all().get(30, TimeUnit.SECONDS);
         }
     }
 
@@ -230,7 +231,7 @@ class StreamFanOutIT {
                 for (Map.Entry<Integer, List<Long>> e : got.entrySet()) {
                     List<Long> wanted = log.get(e.getKey()).stream().filter(r -> c.filter == null || c.filter.test(r))
                             .map(ConsumerRecord::offset).filter(o -> o >= e.getValue().get(0)).toList();
-                    assertEquals(wanted, e.getValue(), "from its first record on, nothing lost or repeated: " + context);
+                    assertEquals(wanted, e.getValue(), "from its first record on, none lost or repeated: " + context);
                 }
             }
             idsResumeExactly(c, context);
@@ -311,7 +312,7 @@ class StreamFanOutIT {
             assertEquals(clientCount, tail.attachedStreams(), "every client is fed by it");
             assertEquals(0, gateway.streamsOnTheirOwn(topic), "no client has a consumer of its own");
             for (int i = 0; i < 30; i++) {
-                producer.send(new ProducerRecord<>(topic, "f" + (i % 5), ("{\"n\":" + i + "}").getBytes(StandardCharsets.UTF_8)));
+                producer.send(new ProducerRecord<>(topic, "f" + (i % 5), json(i)));
             }
             producer.flush();
             List<List<String[]>> got = new ArrayList<>();
@@ -327,7 +328,7 @@ class StreamFanOutIT {
             readEvents(resumed.body(), resumedQueue);
             bodies.add(resumed.body());
             for (int i = 30; i < 60; i++) {
-                producer.send(new ProducerRecord<>(topic, "f" + (i % 5), ("{\"n\":" + i + "}").getBytes(StandardCharsets.UTF_8)));
+                producer.send(new ProducerRecord<>(topic, "f" + (i % 5), json(i)));
             }
             producer.flush();
             for (int i = 0; i < clientCount; i++) {
@@ -365,6 +366,10 @@ class StreamFanOutIT {
         }
         await().atMost(Duration.ofSeconds(30)).alias("the last client leaving closes the tail")
                 .until(() -> gateway.fanOut().tail(topic) == null);
+    }
+
+    private static byte[] json(int n) {
+        return ("{\"n\":" + n + "}").getBytes(StandardCharsets.UTF_8);
     }
 
     private static Map<Integer, List<Long>> offsetsOf(List<String[]> events) throws Exception {
@@ -494,8 +499,8 @@ class StreamFanOutIT {
     private static Map<Integer, List<ConsumerRecord<String, byte[]>>> readAll(String topic) {
         Map<Integer, List<ConsumerRecord<String, byte[]>>> log = new TreeMap<>();
         try (KafkaConsumer<String, byte[]> c = clients.consumer("fan-out-it-check", null, Map.of())) {
-            List<TopicPartition> tps = c.partitionsFor(topic).stream().map(p -> new TopicPartition(topic, p.partition()))
-                    .toList();
+            List<TopicPartition> tps = c.partitionsFor(topic).stream()
+                    .map(p -> new TopicPartition(topic, p.partition())).toList();
             c.assign(tps);
             c.seekToBeginning(tps);
             Map<TopicPartition, Long> ends = c.endOffsets(tps);
