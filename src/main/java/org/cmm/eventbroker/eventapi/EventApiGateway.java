@@ -226,9 +226,10 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
         if (meters != null) {
             StreamFanOut f = fanOut;
             io.micrometer.core.instrument.Gauge
-                    .builder("cmm.eventapi.stream.consumers", f, StreamFanOut::sharedConsumers).description("Kafka consumers held by the streams: one shared tail reader per topic (shared), "
-                            + "streams catching up or let go for being slow (own)").tag("kind", "shared")
-                    .register(meters);
+                    .builder("cmm.eventapi.stream.consumers", f, StreamFanOut::sharedConsumers)
+                    .description("Kafka consumers held by the streams: one shared tail reader per topic (shared), "
+                            + "streams catching up or let go for being slow (own)")
+                    .tag("kind", "shared").register(meters);
             io.micrometer.core.instrument.Gauge.builder("cmm.eventapi.stream.consumers", f,
                     x -> x.ownConsumers().get()).tag("kind", "own").register(meters);
             io.micrometer.core.instrument.Gauge.builder("cmm.eventapi.stream.clients", sessions, Set::size)
