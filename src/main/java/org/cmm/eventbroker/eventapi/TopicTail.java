@@ -72,6 +72,7 @@ final class TopicTail {
     private final java.util.concurrent.locks.ReentrantLock lock = new java.util.concurrent.locks.ReentrantLock();
     private final Consumer<TopicTail> onClosed;
     private final AtomicLong detached = new AtomicLong();
+    private final AtomicLong handovers = new AtomicLong();
     private volatile boolean closed;
     private volatile long handed;
     private volatile boolean started;
@@ -126,6 +127,11 @@ final class TopicTail {
         return detached.get();
     }
 
+    /** How many streams joined after catching up with their own consumer. */
+    long handovers() {
+        return handovers.get();
+    }
+
     /** Records the tail has read so far (no lock: tests and metrics). */
     long handed() {
         return handed;
@@ -165,7 +171,11 @@ final class TopicTail {
             return null;
         }
         try {
-            return attach(session, at, filter);
+            Attachment a = attach(session, at, filter);
+            if (a != null && !wait) {
+                handovers.incrementAndGet();
+            }
+            return a;
         } finally {
             lock.unlock();
         }

@@ -167,7 +167,7 @@ class StreamFanOutIT {
         long seed = Long.getLong("cmm.test.seed", System.nanoTime());
         Random random = new Random(seed);
         String topic = "fan.handover";
-        int total = 2000;
+        int total = 1200;
         fanOut = new StreamFanOut(() -> clients.streamReader("fan-out-it-tail", 500));
         AtomicInteger produced = new AtomicInteger();
         AtomicLongArray acked = new AtomicLongArray(3);
@@ -198,7 +198,7 @@ class StreamFanOutIT {
             windowEnd.set(handed(topic) + 3 * CAPACITY);
             // clients arriving while records are produced: behind (old positions, the beginning), at the end, filtered
             for (int i = 0; i < 9; i++) {
-                int at = 250 + i * 180;
+                int at = 150 + i * 110;
                 await().atMost(Duration.ofSeconds(60)).until(() -> produced.get() >= at);
                 Map<Integer, Long> start = new TreeMap<>();
                 for (int p = 0; p < 3; p++) {
@@ -215,6 +215,7 @@ class StreamFanOutIT {
             }
             producing.get(120, TimeUnit.SECONDS);
         }
+        assertTrue(fanOut.tail(topic).handovers() >= 1, "clients caught up and joined while records were produced");
 
         Map<Integer, List<ConsumerRecord<String, byte[]>>> log = readAll(topic);
         for (Client c : all) {
