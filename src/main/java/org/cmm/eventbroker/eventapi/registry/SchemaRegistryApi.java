@@ -260,19 +260,26 @@ public class SchemaRegistryApi extends ServiceSupport implements CamelContextAwa
             return delegate.registerPayloadSchemas();
         }
         List<PayloadSchemas.PayloadSchema> schemas = PayloadSchemas.load();
-        for (PayloadSchemas.PayloadSchema schema : schemas) {
-            try {
-                if (external != null) {
-                    external.register(schema.subject(), SchemaType.JSON, schema.text());
-                } else {
-                    store.register(schema.subject(), SchemaType.JSON, schema.text());
+        Runnable registerAll = () -> {
+            for (PayloadSchemas.PayloadSchema schema : schemas) {
+                try {
+                    if (external != null) {
+                        external.register(schema.subject(), SchemaType.JSON, schema.text());
+                    } else {
+                        store.register(schema.subject(), SchemaType.JSON, schema.text());
+                    }
+                } catch (Exception e) {
+                    throw new IllegalStateException("The payload schema schemas/" + schema.subject()
+                            + ".json cannot be registered: " + e.getMessage(), e);
                 }
-            } catch (Exception e) {
-                throw new IllegalStateException("The payload schema schemas/" + schema.subject()
-                        + ".json cannot be registered: " + e.getMessage(), e);
+                schema.kamelets().forEach(k -> subjectsByKamelet.put(k, schema.subject()));
+                payloadSubjects.add(schema.subject());
             }
-            schema.kamelets().forEach(k -> subjectsByKamelet.put(k, schema.subject()));
-            payloadSubjects.add(schema.subject());
+        };
+        if (store != null) {
+            store.inOneGo(registerAll); // one producer for all of them, not one each
+        } else {
+            registerAll.run();
         }
         LOG.info("Schema registry: {} payload schemas of schemas/*.json registered", schemas.size());
         return schemas.size();

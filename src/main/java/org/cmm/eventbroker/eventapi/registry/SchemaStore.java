@@ -146,15 +146,13 @@ public final class SchemaStore implements AutoCloseable {
                 for (ConsumerRecord<String, byte[]> r : records) {
                     apply(r.key(), r.value());
                 }
-                synchronized (this) {
-                    if (next != position) {
+                if (next != position) {
+                    synchronized (this) {
                         position = next;
                         notifyAll();
-                    } else if (records.isEmpty()) {
-                        wait(20);
                     }
                 }
-            } catch (WakeupException | InterruptedException e) {
+            } catch (WakeupException e) {
                 return;
             } catch (RuntimeException e) {
                 if (running) {
@@ -263,6 +261,25 @@ public final class SchemaStore implements AutoCloseable {
             }
         } finally {
             writesHere.decrementAndGet();
+        }
+    }
+
+    /**
+     * Runs several writes of this instance one after the other with one producer (the start-up registration of the
+     * payload schemas), instead of a new producer for each; it is let go at the end.
+     */
+    void inOneGo(Runnable writes) {
+        writesHere.incrementAndGet();
+        try {
+            writes.run();
+        } finally {
+            if (writesHere.decrementAndGet() == 0) {
+                synchronized (writeLock) {
+                    if (writesHere.get() == 0) {
+                        discardWriter();
+                    }
+                }
+            }
         }
     }
 
