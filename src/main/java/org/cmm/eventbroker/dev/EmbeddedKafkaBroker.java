@@ -392,6 +392,9 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         p.put("offsets.topic.num.partitions", "4");
         p.put("transaction.state.log.replication.factor", "1");
         p.put("transaction.state.log.min.isr", "1");
+        // as few as the offsets topic: the first transactional producer of a fresh broker waits for them all to be
+        // created (50 by default took longer than a 2.5 s initTransactions on a loaded machine)
+        p.put("transaction.state.log.num.partitions", "4");
         p.put("default.replication.factor", "1");
         p.put("min.insync.replicas", "1");
         p.put("num.partitions", "4");

@@ -53,7 +53,15 @@ public class AsyncApiDocument implements CamelContextAware {
     private String routesLocation = "routes";
     private String title = "CMM Event Broker";
     private String version = "1.0.0";
+    /** How long a document built while a payload schema was missing from the registry is served before a rebuild. */
+    static final long INCOMPLETE_KEPT_MS = 5000;
     private volatile Map<String, Object> cached;
+    private volatile boolean cachedComplete;
+    private volatile long rebuildAfter;
+    /** While building: a payload schema of {@code schemas/} was not (yet) in the running registry. */
+    private boolean schemaMissing;
+    private Set<String> expectedSubjects;
+    private Set<String> expectedKamelets;
 
     @Override
     public CamelContext getCamelContext() {
@@ -92,14 +100,28 @@ public class AsyncApiDocument implements CamelContextAware {
         return RecordCodec.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(document());
     }
 
-    /** The document (built once: the Kamelets and configuration do not change while the runtime runs). */
+    /**
+     * The document, built once the schema registry (when its flow runs) holds every payload schema of {@code schemas/}:
+     * the Kamelets and configuration do not change while the runtime runs, but a first request may come before the
+     * registry has registered the payload schemas at start. A document with generic payloads is kept for
+     * {@link #INCOMPLETE_KEPT_MS} only, then built again.
+     */
     public Map<String, Object> document() {
         Map<String, Object> d = cached;
-        if (d == null) {
-            d = build();
-            cached = d;
+        if (d != null && (cachedComplete || System.currentTimeMillis() < rebuildAfter)) {
+            return d;
         }
-        return d;
+        synchronized (this) {
+            if (cached != null && (cachedComplete || System.currentTimeMillis() < rebuildAfter)) {
+                return cached;
+            }
+            schemaMissing = false;
+            d = build();
+            cachedComplete = !schemaMissing;
+            rebuildAfter = System.currentTimeMillis() + INCOMPLETE_KEPT_MS;
+            cached = d;
+            return d;
+        }
     }
 
     private Map<String, Object> build() {
@@ -376,14 +398,47 @@ public class AsyncApiDocument implements CamelContextAware {
     private Optional<Map<String, Object>> registeredSchema(String subject) {
         org.cmm.eventbroker.eventapi.registry.SchemaRegistryApi registry = camelContext == null ? null
                 : camelContext.getRegistry().findSingleByType(org.cmm.eventbroker.eventapi.registry.SchemaRegistryApi.class);
-        return registry == null ? Optional.empty() : registry.registeredSchema(subject);
+        if (registry == null) {
+            return Optional.empty();
+        }
+        Optional<Map<String, Object>> schema = registry.registeredSchema(subject);
+        if (schema.isEmpty() && expected().subjects().contains(subject)) {
+            schemaMissing = true;
+        }
+        return schema;
     }
 
     /** The JSON payload schema the schema registry holds for a Kamelet's events, when the registry flow runs. */
     private Optional<Map<String, Object>> registeredPayload(String kamelet) {
         org.cmm.eventbroker.eventapi.registry.SchemaRegistryApi registry = camelContext == null ? null
                 : camelContext.getRegistry().findSingleByType(org.cmm.eventbroker.eventapi.registry.SchemaRegistryApi.class);
-        return registry == null ? Optional.empty() : registry.payloadSchema(kamelet);
+        if (registry == null) {
+            return Optional.empty();
+        }
+        Optional<Map<String, Object>> schema = registry.payloadSchema(kamelet);
+        if (schema.isEmpty() && expected().kamelets().contains(kamelet)) {
+            schemaMissing = true;
+        }
+        return schema;
+    }
+
+    private record Expected(Set<String> subjects, Set<String> kamelets) {
+    }
+
+    /** The subjects and Kamelets of the payload schema files, which the registry registers at start. */
+    private Expected expected() {
+        if (expectedSubjects == null) {
+            Set<String> subjects = new java.util.HashSet<>();
+            Set<String> kamelets = new java.util.HashSet<>();
+            for (org.cmm.eventbroker.eventapi.registry.PayloadSchemas.PayloadSchema p
+                    : org.cmm.eventbroker.eventapi.registry.PayloadSchemas.load()) {
+                subjects.add(p.subject());
+                kamelets.addAll(p.kamelets());
+            }
+            expectedSubjects = subjects;
+            expectedKamelets = kamelets;
+        }
+        return new Expected(expectedSubjects, expectedKamelets);
     }
 
     private Map<String, Object> message(Map<String, Object> messages, String id, String contentType,

@@ -38,8 +38,8 @@ final class CursorReader implements AutoCloseable {
     }
 
     /** Where a reader without a position starts: every partition's first or next offset. */
-    static Map<Integer, Long> startOffsets(KafkaConsumer<String, byte[]> consumer, String topic, List<Integer> partitions,
-            boolean earliest) {
+    static Map<Integer, Long> startOffsets(org.apache.kafka.clients.consumer.Consumer<String, byte[]> consumer,
+            String topic, List<Integer> partitions, boolean earliest) {
         List<TopicPartition> tps = partitions.stream().map(p -> new TopicPartition(topic, p)).toList();
         Map<TopicPartition, Long> offsets = earliest ? consumer.beginningOffsets(tps, Duration.ofSeconds(10))
                 : consumer.endOffsets(tps, Duration.ofSeconds(10));

@@ -69,6 +69,9 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
 
     private static final Logger LOG = LoggerFactory.getLogger(EventApiGateway.class);
 
+    /** Records a shared tail reader takes in one poll (it hands them out at once, holding none). */
+    private static final int TAIL_POLL_RECORDS = 500;
+
     private CamelContext camelContext;
     private int port;
     private int maxRequestBytes = 2 * 1024 * 1024;
@@ -110,6 +113,7 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
     private HttpAccess httpAccess;
     private AuditSink audit;
     private final Set<StreamSession> sessions = ConcurrentHashMap.newKeySet();
+    private StreamFanOut fanOut;
     private final Map<String, AtomicInteger> streamsPerClient = new ConcurrentHashMap<>();
     private final List<ScopedStream> scoped = new java.util.concurrent.CopyOnWriteArrayList<>();
     private Mount mounter;
@@ -184,6 +188,7 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
             return t;
         });
         streams.setRemoveOnCancelPolicy(true);
+        fanOut = new StreamFanOut(() -> clients.streamReader("cmm-eventapi-stream-tail", TAIL_POLL_RECORDS));
         tickets = new StreamTickets(ticketTtlMs, 10_000);
         httpAccess = HttpAccess.of(camelContext);
         AuditSink bound = AuditSink.of(camelContext);
@@ -215,7 +220,22 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
 
         Handler<RoutingContext> guard = httpAccess.enabled() ? httpAccess.intakeGuard() : RoutingContext::next;
         BodyHandler body = BodyHandler.create(false).setBodyLimit(maxRequestBytes);
-        usage = new ApiUsage(camelContext.getRegistry().findSingleByType(io.micrometer.core.instrument.MeterRegistry.class));
+        io.micrometer.core.instrument.MeterRegistry meters = camelContext.getRegistry()
+                .findSingleByType(io.micrometer.core.instrument.MeterRegistry.class);
+        usage = new ApiUsage(meters);
+        if (meters != null) {
+            StreamFanOut f = fanOut;
+            io.micrometer.core.instrument.Gauge
+                    .builder("cmm.eventapi.stream.consumers", f, StreamFanOut::sharedConsumers)
+                    .description("Kafka consumers held by the streams: one shared tail reader per topic (shared), "
+                            + "streams catching up or let go for being slow (own)")
+                    .tag("kind", "shared").register(meters);
+            io.micrometer.core.instrument.Gauge.builder("cmm.eventapi.stream.consumers", f,
+                    x -> x.ownConsumers().get()).tag("kind", "own").register(meters);
+            io.micrometer.core.instrument.Gauge.builder("cmm.eventapi.stream.clients", sessions, Set::size)
+                    .description("Open streams (SSE, WebSocket, GraphQL subscriptions) of this instance")
+                    .register(meters);
+        }
         Mount m = new Mount(router, guard, body);
         // Kafka REST Proxy v3
         m.get("/v3/clusters", this::clusters);
@@ -356,6 +376,9 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
             }
             streams.shutdownNow();
             sessions.forEach(StreamSession::closeNow);
+        }
+        if (fanOut != null) {
+            fanOut.close();
         }
         if (reader != null) {
             reader.close();
@@ -714,12 +737,11 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
         throw new ApiException(401, "A bearer token or a ticket (POST /streams/tickets) is required.");
     }
 
-    private record StreamStart(String topic, KafkaConsumer<String, byte[]> consumer, Map<Integer, Long> start,
-            String client, java.util.function.Predicate<ConsumerRecord<String, byte[]>> filter) {
+    private record StreamStart(String topic, StreamSession session) {
     }
 
     private void openStream(RoutingContext ctx, java.util.function.Function<Caller, StreamScope.Target> scope,
-            java.util.function.BiConsumer<StreamStart, Runnable> open) {
+            java.util.function.Consumer<StreamStart> open) {
         String address = ctx.request().remoteAddress() == null ? "?" : ctx.request().remoteAddress().hostAddress();
         ctx.vertx().<StreamStart>executeBlocking(() -> {
             Caller caller;
@@ -752,13 +774,43 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
                 mine.decrementAndGet();
                 throw new ApiException(429, "Too many streams for this client (at most " + maxStreamsPerClient + ").");
             }
-            KafkaConsumer<String, byte[]> consumer = null;
+            Runnable release = () -> {
+                if (mine.decrementAndGet() <= 0) {
+                    streamsPerClient.remove(client, mine);
+                }
+            };
+            boolean earliest = "earliest".equals(ctx.request().getParam("from"));
             try {
-                consumer = KafkaClients.of(camelContext).consumer("cmm-eventapi-stream", null,
-                        Map.of(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, String.valueOf(streamBufferRecords),
-                                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest"));
-                List<Integer> all = d.partitions().stream().map(p -> p.partition()).toList();
-                Map<Integer, Long> start = new java.util.HashMap<>();
+                return new StreamStart(topic, newSession(d, from, earliest, target.filter(), release));
+            } catch (RuntimeException e) {
+                release.run();
+                throw e;
+            }
+        }, false).onComplete(started -> {
+            if (started.failed()) {
+                error(ctx, started.cause());
+                return;
+            }
+            open.accept(started.result());
+        });
+    }
+
+    /**
+     * A stream session of the topic from {@code from} (null: from now on, or from the start with {@code earliest}),
+     * sending what {@code filter} accepts; attached to the topic's shared tail reader when it can be, else on its own
+     * consumer until it catches up (StreamFanOut). Listed until it ends, then {@code onEnd} runs. Blocking (start
+     * offsets); the caller starts it with its sink, or stops it.
+     */
+    StreamSession newSession(TopicDescription d, Position from, boolean earliest,
+            java.util.function.Predicate<ConsumerRecord<String, byte[]>> filter, Runnable onEnd) {
+        String topic = d.name();
+        List<Integer> all = d.partitions().stream().map(p -> p.partition()).sorted().toList();
+        TopicTail tail = fanOut.acquire(topic, all);
+        KafkaConsumer<String, byte[]> initial = null;
+        try {
+            Map<Integer, Long> start = null; // from now on: where the tail is
+            if (from != null || earliest) {
+                start = new java.util.HashMap<>();
                 List<Integer> missing = new java.util.ArrayList<>();
                 for (int p : all) {
                     Long o = from == null ? null : from.nextOffsets().get(p);
@@ -768,33 +820,43 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
                         start.put(p, o);
                     }
                 }
-                boolean earliest = "earliest".equals(ctx.request().getParam("from"))
-                        || (from != null); // a partition a position does not name started after it: from its start
                 if (!missing.isEmpty()) {
-                    start.putAll(CursorReader.startOffsets(consumer, topic, missing, earliest));
+                    // from the start (a partition a position does not name was added after it)
+                    initial = streamConsumer();
+                    start.putAll(CursorReader.startOffsets(initial, topic, missing, true));
                 }
-                return new StreamStart(topic, consumer, start, client, target.filter());
-            } catch (RuntimeException e) {
-                mine.decrementAndGet();
-                if (consumer != null) {
-                    consumer.close(Duration.ZERO);
-                }
-                throw e;
             }
-        }, false).onComplete(started -> {
-            if (started.failed()) {
-                error(ctx, started.cause());
-                return;
+            StreamSession[] holder = new StreamSession[1];
+            StreamSession session = StreamSession.shared(topic, tail, start, all, initial, this::streamConsumer,
+                    fanOut.ownConsumers(), filter, streamBufferRecords, heartbeatMs, stallTimeoutMs, () -> {
+                        sessions.remove(holder[0]);
+                        fanOut.release(tail);
+                        onEnd.run();
+                    });
+            holder[0] = session;
+            sessions.add(session);
+            return session;
+        } catch (RuntimeException e) {
+            if (initial != null) {
+                initial.close(Duration.ZERO);
             }
-            StreamStart s = started.result();
-            Runnable release = () -> {
-                AtomicInteger mine = streamsPerClient.get(s.client());
-                if (mine != null && mine.decrementAndGet() <= 0) {
-                    streamsPerClient.remove(s.client(), mine);
-                }
-            };
-            open.accept(s, release);
-        });
+            fanOut.release(tail);
+            throw e;
+        }
+    }
+
+    private KafkaConsumer<String, byte[]> streamConsumer() {
+        return KafkaClients.of(camelContext).streamReader("cmm-eventapi-stream", streamBufferRecords);
+    }
+
+    /** The fan-out of the streams (tests: how many consumers it holds). */
+    StreamFanOut fanOut() {
+        return fanOut;
+    }
+
+    /** Streams of the topic reading with a consumer of their own now (catching up, or let go for being slow). */
+    int streamsOnTheirOwn(String topic) {
+        return (int) sessions.stream().filter(s -> s.topic().equals(topic) && s.onItsOwn()).count();
     }
 
     // ---- scoped streams: the hook of StreamScope (issue 16's patient and staff streams) ----
@@ -843,11 +905,10 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
     }
 
     private void sse(RoutingContext ctx, java.util.function.Function<Caller, StreamScope.Target> scope) {
-        openStream(ctx, scope, (s, release) -> {
+        openStream(ctx, scope, s -> {
             HttpServerResponse response = ctx.response();
             if (response.closed()) {
-                s.consumer().close(Duration.ZERO);
-                release.run();
+                s.session().stop();
                 return;
             }
             response.setStatusCode(200).setChunked(true).setWriteQueueMaxSize(streamWriteQueueBytes)
@@ -856,48 +917,37 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
             response.write("retry: 2000\n: stream of " + s.topic() + "\n\n");
             java.util.concurrent.atomic.AtomicLong sent = new java.util.concurrent.atomic.AtomicLong();
             ctx.put(ApiUsage.RECORDS_OUT, sent);
-            StreamSession session = session(s, release,
-                    new StreamSession.Sink() {
-                        @Override
-                        public boolean full() {
-                            return response.writeQueueFull();
-                        }
-
-                        @Override
-                        public void send(String id, ConsumerRecord<String, byte[]> record) {
-                            sent.incrementAndGet();
-                            response.write("id: " + id + "\ndata: " + RecordCodec.render(record).toString() + "\n\n");
-                        }
-
-                        @Override
-                        public void heartbeat() {
-                            response.write(": heartbeat\n\n");
-                        }
-
-                        @Override
-                        public void close(String reason) {
-                            if (!response.ended() && !response.closed()) {
-                                response.end("event: error\ndata: " + RecordCodec.JSON.createObjectNode()
-                                        .put("error_code", 503).put("message", reason) + "\n\n");
-                            }
-                        }
-                    });
+            StreamSession session = s.session();
             response.closeHandler(v -> session.stop());
-            session.schedule(streams, pollIntervalMs);
-        });
-    }
+            session.start(new StreamSession.Sink() {
+                @Override
+                public boolean full() {
+                    return response.writeQueueFull();
+                }
 
-    /** A client's stream session (SSE or WebSocket), listed while it runs; when it ends its place is released. */
-    private StreamSession session(StreamStart s, Runnable release, StreamSession.Sink sink) {
-        StreamSession[] holder = new StreamSession[1];
-        StreamSession session = StreamSession.filtered(s.topic(), s.consumer(), s.start(), s.filter(), sink, heartbeatMs,
-                stallTimeoutMs, () -> {
-                    sessions.remove(holder[0]);
-                    release.run();
-                });
-        holder[0] = session;
-        sessions.add(session);
-        return session;
+                @Override
+                public void send(String id, ConsumerRecord<String, byte[]> record) {
+                    sent.incrementAndGet();
+                    response.write("id: " + id + "\ndata: " + RecordCodec.render(record).toString() + "\n\n");
+                }
+
+                @Override
+                public void heartbeat() {
+                    response.write(": heartbeat\n\n");
+                }
+
+                @Override
+                public void close(String reason) {
+                    if (!response.ended() && !response.closed()) {
+                        response.end("event: error\ndata: " + RecordCodec.JSON.createObjectNode()
+                                .put("error_code", 503).put("message", reason) + "\n\n");
+                    }
+                }
+            }, streams, pollIntervalMs);
+            if (response.closed()) {
+                session.stop();
+            }
+        });
     }
 
     private void websocket(RoutingContext ctx) {
@@ -906,46 +956,47 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
 
     private void websocket(RoutingContext ctx, java.util.function.Function<Caller, StreamScope.Target> scope) {
         ctx.request().pause();
-        openStream(ctx, scope, (s, release) -> ctx.request().toWebSocket().onComplete(upgraded -> {
+        openStream(ctx, scope, s -> ctx.request().toWebSocket().onComplete(upgraded -> {
             if (upgraded.failed()) {
-                s.consumer().close(Duration.ZERO);
-                release.run();
+                s.session().stop();
                 return;
             }
             ServerWebSocket ws = upgraded.result();
             ws.setWriteQueueMaxSize(streamWriteQueueBytes);
             java.util.concurrent.atomic.AtomicLong sent = new java.util.concurrent.atomic.AtomicLong();
             ctx.put(ApiUsage.RECORDS_OUT, sent);
-            StreamSession session = session(s, release,
-                    new StreamSession.Sink() {
-                        @Override
-                        public boolean full() {
-                            return ws.writeQueueFull();
-                        }
-
-                        @Override
-                        public void send(String id, ConsumerRecord<String, byte[]> record) {
-                            sent.incrementAndGet();
-                            ObjectNode frame = RecordCodec.JSON.createObjectNode().put("id", id);
-                            frame.setAll(RecordCodec.render(record));
-                            ws.writeTextMessage(frame.toString());
-                        }
-
-                        @Override
-                        public void heartbeat() {
-                            ws.writePing(io.vertx.core.buffer.Buffer.buffer("heartbeat"));
-                        }
-
-                        @Override
-                        public void close(String reason) {
-                            if (!ws.isClosed()) {
-                                ws.close((short) 1013, reason.length() > 100 ? reason.substring(0, 100) : reason);
-                            }
-                        }
-                    });
+            StreamSession session = s.session();
             ws.closeHandler(v -> session.stop());
             ws.exceptionHandler(e -> session.stop());
-            session.schedule(streams, pollIntervalMs);
+            session.start(new StreamSession.Sink() {
+                @Override
+                public boolean full() {
+                    return ws.writeQueueFull();
+                }
+
+                @Override
+                public void send(String id, ConsumerRecord<String, byte[]> record) {
+                    sent.incrementAndGet();
+                    ObjectNode frame = RecordCodec.JSON.createObjectNode().put("id", id);
+                    frame.setAll(RecordCodec.render(record));
+                    ws.writeTextMessage(frame.toString());
+                }
+
+                @Override
+                public void heartbeat() {
+                    ws.writePing(io.vertx.core.buffer.Buffer.buffer("heartbeat"));
+                }
+
+                @Override
+                public void close(String reason) {
+                    if (!ws.isClosed()) {
+                        ws.close((short) 1013, reason.length() > 100 ? reason.substring(0, 100) : reason);
+                    }
+                }
+            }, streams, pollIntervalMs);
+            if (ws.isClosed()) {
+                session.stop();
+            }
         }));
     }
 
@@ -985,15 +1036,6 @@ public class EventApiGateway extends ServiceSupport implements CamelContextAware
                 streamsPerClient.remove(client, mine);
             }
         };
-    }
-
-    /** Lists a running stream session (stopped with the gateway), or removes it when it ended. */
-    void track(StreamSession session, boolean running) {
-        if (running) {
-            sessions.add(session);
-        } else {
-            sessions.remove(session);
-        }
     }
 
     // ---- marketplace ----

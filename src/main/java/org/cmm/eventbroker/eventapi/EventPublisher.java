@@ -1,28 +1,22 @@
 package org.cmm.eventbroker.eventapi;
 
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 import org.apache.kafka.clients.admin.TopicDescription;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.cmm.eventbroker.platform.kafka.KafkaClients;
 import org.reactivestreams.Publisher;
 import org.reactivestreams.Subscriber;
 import org.reactivestreams.Subscription;
 
 /**
- * One GraphQL subscription's events: a {@link StreamSession} of the gateway (its own assign-only consumer, polled on
- * the gateway's stream scheduler, the same bounded buffer, slow-client policy and stream limits as SSE and WebSocket)
+ * One GraphQL subscription's events: a {@link StreamSession} of the gateway (fed by the topic's shared tail reader, or
+ * by its own assign-only consumer while it catches up; the same bounded buffer, slow-client policy and stream limits as
+ * SSE and WebSocket)
  * as the reactive-streams publisher graphql-java maps through the subscription's selection. Nothing is opened until
- * graphql-java subscribes; the client's demand and its WebSocket's write queue both hold the consumer back (it is not
- * polled while either is exhausted), and a client that takes nothing for the stall timeout is disconnected (the
+ * graphql-java subscribes; the client's demand and its WebSocket's write queue both hold the stream back (nothing is
+ * sent while either is exhausted), and a client that takes nothing for the stall timeout is disconnected (the
  * policy is disconnect, never drop: it resumes with {@code lastEventId}).
  */
 final class EventPublisher implements Publisher<Map<String, Object>> {
@@ -78,41 +72,22 @@ final class EventPublisher implements Publisher<Map<String, Object>> {
             return;
         }
         Runnable release;
-        KafkaConsumer<String, byte[]> consumer = null;
-        Map<Integer, Long> start = new HashMap<>();
         try {
             release = gateway.reserveStream(client);
         } catch (ApiException e) {
             refuse(subscriber, e);
             return;
         }
+        StreamSession session;
         try {
-            consumer = KafkaClients.of(gatewayContext()).consumer("cmm-eventapi-graphql", null,
-                    Map.of(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, String.valueOf(shared.streamBufferRecords()),
-                            ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest"));
-            List<Integer> missing = new ArrayList<>();
-            for (var p : topic.partitions()) {
-                Long o = from == null ? null : from.nextOffsets().get(p.partition());
-                if (o == null) {
-                    missing.add(p.partition());
-                } else {
-                    start.put(p.partition(), o);
-                }
-            }
-            if (!missing.isEmpty()) {
-                start.putAll(CursorReader.startOffsets(consumer, topic.name(), missing, earliest));
-            }
+            session = gateway.newSession(topic, from, earliest, key == null ? null : r -> key.equals(r.key()), release);
         } catch (RuntimeException e) {
             release.run();
-            if (consumer != null) {
-                consumer.close(Duration.ZERO);
-            }
             refuse(subscriber, e instanceof ApiException a ? a : new ApiException(503, "The stream could not start."));
             return;
         }
         AtomicLong demand = new AtomicLong();
-        StreamSession[] holder = new StreamSession[1];
-        StreamSession session = new StreamSession(topic.name(), consumer, start, key, new StreamSession.Sink() {
+        StreamSession.Sink sink = new StreamSession.Sink() {
             @Override
             public boolean full() {
                 return demand.get() <= 0 || connection.full();
@@ -137,12 +112,7 @@ final class EventPublisher implements Publisher<Map<String, Object>> {
                     subscriber.onError(new ApiException(503, reason));
                 }
             }
-        }, shared.heartbeatMs(), shared.stallTimeoutMs(), () -> {
-            gateway.track(holder[0], false);
-            release.run();
-        });
-        holder[0] = session;
-        gateway.track(session, true);
+        };
         subscriber.onSubscribe(new Subscription() {
             @Override
             public void request(long n) {
@@ -152,6 +122,7 @@ final class EventPublisher implements Publisher<Map<String, Object>> {
                     return;
                 }
                 demand.accumulateAndGet(n, (a, b) -> a + b < 0 ? Long.MAX_VALUE : a + b);
+                session.wake();
             }
 
             @Override
@@ -159,11 +130,7 @@ final class EventPublisher implements Publisher<Map<String, Object>> {
                 session.stop();
             }
         });
-        session.schedule(shared.streams(), shared.pollIntervalMs());
-    }
-
-    private org.apache.camel.CamelContext gatewayContext() {
-        return gateway.getCamelContext();
+        session.start(sink, shared.streams(), shared.pollIntervalMs());
     }
 
     private static void refuse(Subscriber<? super Map<String, Object>> subscriber, ApiException e) {

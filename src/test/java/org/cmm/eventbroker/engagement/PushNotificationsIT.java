@@ -353,7 +353,7 @@ class PushNotificationsIT {
         assertFalse(push.toString().contains("MRN100004") || push.toString().contains("Glucose"), push.toString());
 
         // a critical result is held back: released only after the configured delay, then pushed
-        List<ConsumerRecord<String, byte[]>> held = env.topics().awaitRecords("patient.portal.held",
+        List<ConsumerRecord<String, byte[]>> held = env.topics().awaitRecords("engagement.portal.held",
                 r -> "MRN100002".equals(r.key()), 1);
         assertTrue(Long.parseLong(KafkaTopicReader.header(held.get(0), "portal_release_at"))
                 >= criticalSent + RELEASE_DELAY_MS);

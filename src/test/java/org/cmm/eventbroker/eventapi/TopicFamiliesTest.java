@@ -30,7 +30,7 @@ class TopicFamiliesTest {
             "fhir.bulk.import-completions", "patient.portal.{updateType}");
     private static final List<String> INTERNAL = List.of("cds.state", "engagement.push.devices",
             "eventapi.subscriptions", "fhir.subscriptions", "fhir.bulk.export-jobs", "fhir.bulk.import-jobs",
-            "patient.portal.held", "fhir.history.cursor");
+            "engagement.portal.held", "fhir.history.cursor");
 
     @Test
     void everyFamilyNamesAnExistingWriterFlowsAndSchemaFilesAndJsonMessagesHaveASchema() throws Exception {
@@ -101,6 +101,14 @@ class TopicFamiliesTest {
         internal.forEach(i -> assertFalse(String.valueOf(i.get("reason")).isBlank(), i.toString()));
         for (String topic : INTERNAL) {
             assertFalse(addresses.contains(topic), topic + " is internal, not a channel");
+            // nor under the fixed prefix of a channel narrower than a whole domain (patient.portal.{updateType}, not
+            // fhir.{resourceType}.{operation}), where a role binding on that prefix would grant it
+            for (String address : addresses) {
+                String prefix = address.contains("{") ? address.substring(0, address.indexOf('{')) : address + ".";
+                if (prefix.chars().filter(c -> c == '.').count() >= 2) {
+                    assertFalse(topic.startsWith(prefix), topic + " is internal but under the channel " + address);
+                }
+            }
         }
     }
 }

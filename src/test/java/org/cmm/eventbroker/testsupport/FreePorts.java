@@ -3,6 +3,7 @@ package org.cmm.eventbroker.testsupport;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -13,14 +14,16 @@ import java.util.concurrent.atomic.AtomicInteger;
  * peer", so each fork takes its ports from its own block below the kernel's ephemeral range (32768 and up on Linux,
  * where outgoing connections take theirs), walking it in order and skipping ports in use: fork N (Failsafe's
  * {@code surefire.forkNumber}, passed as {@code cmm.test.fork}) uses {@code 12000 + (N - 1) * 4000} to the next 4000
- * ports. Outside a fork (an IDE run), the kernel picks.
+ * ports, from a random point of the block on (other builds on the same machine use the same blocks). Outside a fork
+ * (an IDE run), the kernel picks.
  */
 public final class FreePorts {
 
     private static final int FIRST = 12000;
     private static final int BLOCK = 4000;
     private static final int FORK = forkNumber();
-    private static final AtomicInteger NEXT = new AtomicInteger(0);
+    /** Where this JVM starts in its block: anywhere, so two builds on one machine (fork 1 of each) rarely meet. */
+    private static final AtomicInteger NEXT = new AtomicInteger(ThreadLocalRandom.current().nextInt(BLOCK));
 
     private FreePorts() {
     }

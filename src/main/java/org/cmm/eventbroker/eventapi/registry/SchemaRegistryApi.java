@@ -25,6 +25,7 @@ import org.apache.camel.support.service.ServiceSupport;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.cmm.eventbroker.platform.kafka.KafkaClients;
 import org.cmm.eventbroker.platform.security.http.HttpAccess;
@@ -36,7 +37,9 @@ import org.slf4j.LoggerFactory;
  * server under {@code /schema-registry} (so a Confluent- or Apicurio-compatible serde or tool takes
  * {@code http://host:8081/schema-registry} as its registry URL), kept on a compacted {@code _schemas} topic as Karapace
  * keeps it ({@link SchemaStore}). At start it registers the payload schemas of {@code schemas/*.json}
- * ({@link PayloadSchemas}); the AsyncAPI document asks it for them ({@link #payloadSchema(String)}). With
+ * ({@link PayloadSchemas}); the AsyncAPI document asks it for them ({@link #payloadSchema(String)}). Any number of
+ * instances may serve and write the same topic: their writes are serialised by Kafka's transactional fencing
+ * ({@link SchemaStore}), so an id never names two schemas. With
  * {@code cmm.eventapi.registry.url} set, an external registry is used instead and nothing is served here.
  */
 public class SchemaRegistryApi extends ServiceSupport implements CamelContextAware, ExtendedStartupListener {
@@ -51,6 +54,8 @@ public class SchemaRegistryApi extends ServiceSupport implements CamelContextAwa
     private String url = "";
     private String compatibility = "BACKWARD";
     private int maxRequestBytes = 1024 * 1024;
+    private String transactionalId = "cmm-schema-registry-_schemas";
+    private int writeAttempts = 10;
     private SchemaStore store;
     private ExternalRegistry external;
     private final Map<String, String> subjectsByKamelet = new ConcurrentHashMap<>();
@@ -77,6 +82,16 @@ public class SchemaRegistryApi extends ServiceSupport implements CamelContextAwa
 
     public void setMaxRequestBytes(int maxRequestBytes) {
         this.maxRequestBytes = maxRequestBytes;
+    }
+
+    /** The one transactional id every instance writing the topic uses (SchemaStore: how writers are serialised). */
+    public void setTransactionalId(String transactionalId) {
+        this.transactionalId = transactionalId == null ? "" : transactionalId.trim();
+    }
+
+    /** How many times a write is tried when other instances' writes fence it, before it answers 50001. */
+    public void setWriteAttempts(int writeAttempts) {
+        this.writeAttempts = writeAttempts;
     }
 
     @Override
@@ -158,9 +173,24 @@ public class SchemaRegistryApi extends ServiceSupport implements CamelContextAwa
             throw new IllegalStateException("The schema registry's topic " + topic + " cannot be created: "
                     + e.getClass().getSimpleName(), e);
         }
-        store = new SchemaStore(topic, clients.producer("cmm-schema-registry", Map.of()),
-                () -> clients.consumer("cmm-schema-registry-reader", null,
-                        Map.of(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest")), compatibility);
+        if (transactionalId.isEmpty()) {
+            throw new IllegalStateException("The schema registry's transactional id is empty: set "
+                    + "cmm.eventapi.registry.transactional-id (the same at every instance writing " + topic + ")");
+        }
+        // every instance writes with the registry's one transactional id: its initTransactions() fences the others'
+        // (SchemaStore); the reader reads read_committed, so a fenced or aborted write is never seen
+        store = new SchemaStore(topic,
+                () -> clients.producer("cmm-schema-registry", Map.of(
+                        ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId,
+                        ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true",
+                        ProducerConfig.ACKS_CONFIG, "all",
+                        ProducerConfig.LINGER_MS_CONFIG, "0",
+                        ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, "30000",
+                        ProducerConfig.MAX_BLOCK_MS_CONFIG, "30000")),
+                role -> clients.consumer("cmm-schema-registry-" + role, null, Map.of(
+                        ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
+                        ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed")),
+                compatibility, writeAttempts);
         store.awaitCaughtUp(Duration.ofSeconds(60));
 
         HttpAccess httpAccess = HttpAccess.of(camelContext);
@@ -230,19 +260,26 @@ public class SchemaRegistryApi extends ServiceSupport implements CamelContextAwa
             return delegate.registerPayloadSchemas();
         }
         List<PayloadSchemas.PayloadSchema> schemas = PayloadSchemas.load();
-        for (PayloadSchemas.PayloadSchema schema : schemas) {
-            try {
-                if (external != null) {
-                    external.register(schema.subject(), SchemaType.JSON, schema.text());
-                } else {
-                    store.register(schema.subject(), SchemaType.JSON, schema.text());
+        Runnable registerAll = () -> {
+            for (PayloadSchemas.PayloadSchema schema : schemas) {
+                try {
+                    if (external != null) {
+                        external.register(schema.subject(), SchemaType.JSON, schema.text());
+                    } else {
+                        store.register(schema.subject(), SchemaType.JSON, schema.text());
+                    }
+                } catch (Exception e) {
+                    throw new IllegalStateException("The payload schema schemas/" + schema.subject()
+                            + ".json cannot be registered: " + e.getMessage(), e);
                 }
-            } catch (Exception e) {
-                throw new IllegalStateException("The payload schema schemas/" + schema.subject()
-                        + ".json cannot be registered: " + e.getMessage(), e);
+                schema.kamelets().forEach(k -> subjectsByKamelet.put(k, schema.subject()));
+                payloadSubjects.add(schema.subject());
             }
-            schema.kamelets().forEach(k -> subjectsByKamelet.put(k, schema.subject()));
-            payloadSubjects.add(schema.subject());
+        };
+        if (store != null) {
+            store.inOneGo(registerAll); // one producer for all of them, not one each
+        } else {
+            registerAll.run();
         }
         LOG.info("Schema registry: {} payload schemas of schemas/*.json registered", schemas.size());
         return schemas.size();

@@ -60,6 +60,10 @@ import org.slf4j.LoggerFactory;
  * deleted), never a manifest of part of the export. The end of a job (its state and its completion event) is one
  * Kafka transaction that only happens when the job topic holds no end of it yet ({@link BulkJobStore#finish}), so the
  * completion is published once, whatever restarts or other instances resumed the same job.
+ *
+ * <p>Several instances: a job runs at the one instance holding its lease ({@link BulkJobStore}); one that loses it
+ * (taken over, cancelled at another instance) stops as a cancelled job does, writing nothing more. Status and cancel
+ * answer from the job topic, which every instance follows.
  */
 public class BulkExports extends ServiceSupport implements CamelContextAware {
 
@@ -96,6 +100,7 @@ public class BulkExports extends ServiceSupport implements CamelContextAware {
     private String serverExportAccessToken = "";
     private long serverExportMinPollMs = 1000;
     private long serverExportMaxPollMs = 60_000;
+    private long leaseMs = 30_000;
 
     private BulkJobStore jobs;
     private BulkStorage storage;
@@ -252,6 +257,11 @@ public class BulkExports extends ServiceSupport implements CamelContextAware {
         this.serverExportMaxPollMs = serverExportMaxPollMs;
     }
 
+    /** How long a job stays with the instance running it without a renewal (cmm.bulk.lease-ms; BulkJobStore). */
+    public void setLeaseMs(long leaseMs) {
+        this.leaseMs = leaseMs;
+    }
+
     // ---- HTTP API ----------------------------------------------------------------------------------------------
 
     /** {@code GET|POST [base]/$export}, {@code Patient/$export}, {@code Group/[id]/$export}: 202 + Content-Location. */
@@ -332,8 +342,8 @@ public class BulkExports extends ServiceSupport implements CamelContextAware {
         ObjectNode job = knownJob(jobId);
         synchronized (lock(jobId)) {
             cancelled.add(jobId);
-            job.put("status", "cancelled");
-            jobs.put(jobId, job);
+            // wherever the job runs: its runner is fenced and sees the cancel on the job topic
+            job = jobs.cancel(jobId).orElse(job);
         }
         for (String key : writtenKeys(job)) {
             storage.delete(key);
@@ -402,10 +412,14 @@ public class BulkExports extends ServiceSupport implements CamelContextAware {
         job.putObject("types");
         jobs.put(jobId, job);
         LOG.info("Bulk export {} accepted ({} level, {} types)", jobId, request.level(), request.types().size());
-        workers.submit(() -> run(jobId));
+        jobs.run(jobId);
     }
 
+    /** Runs a job whose lease this instance holds (BulkJobStore). */
     private void run(String jobId) {
+        synchronized (lock(jobId)) {
+            cancelled.remove(jobId); // stopped here before (lost to another instance), taken again now
+        }
         try {
             ObjectNode job = jobs.get(jobId).orElse(null);
             if (job == null || !isActive(job)) {
@@ -446,6 +460,10 @@ public class BulkExports extends ServiceSupport implements CamelContextAware {
         } catch (Exception | LinkageError e) {
             if (stopping) {
                 LOG.info("Bulk export {} interrupted by the stop: resumed at the next start", jobId);
+                return;
+            }
+            if (jobs.lost(jobId)) {
+                LOG.info("Bulk export {} stopped here: another instance runs or cancelled it", jobId);
                 return;
             }
             LOG.warn("Bulk export {} failed ({}: {})", jobId, e.getClass().getSimpleName(), e.getMessage());
@@ -491,6 +509,11 @@ public class BulkExports extends ServiceSupport implements CamelContextAware {
             @Override
             public boolean cancelled() {
                 return cancelled.contains(jobId);
+            }
+
+            @Override
+            public boolean cancelledByClient() {
+                return jobs.get(jobId).map(j -> "cancelled".equals(j.path("status").asText())).orElse(false);
             }
 
             @Override
@@ -925,21 +948,32 @@ public class BulkExports extends ServiceSupport implements CamelContextAware {
         serverExport = new ServerBulkExport(http, Duration.ofMillis(socketTimeoutMs), retry, storage, work,
                 serverExportBaseUrl.isEmpty() ? fhirBaseUrl : serverExportBaseUrl, ServerBulkExport.Mode.of(serverExportMode),
                 serverExportAccessToken, maxResourcesPerFile, serverExportMinPollMs, serverExportMaxPollMs);
-        jobs = new BulkJobStore(KafkaClients.of(camelContext), jobsTopic, writeTimeoutMs, Duration.ofSeconds(60));
+        jobs = new BulkJobStore(KafkaClients.of(camelContext), jobsTopic, writeTimeoutMs, Duration.ofSeconds(60), leaseMs);
         workers = Executors.newFixedThreadPool(concurrency, r -> {
             Thread t = new Thread(r, "fhir-bulk-export");
             t.setDaemon(true);
             return t;
         });
-        int resumed = 0;
-        for (ObjectNode job : jobs.all()) {
-            if (isActive(job)) {
-                String jobId = job.path("jobId").asText();
-                workers.submit(() -> run(jobId));
-                resumed++;
+        // the jobs running when their runtime stopped, and later those whose runner's lease runs out; a job this
+        // instance loses (taken over, cancelled elsewhere) stops as a cancelled one does, without writing anything
+        jobs.runJobs(workers, new BulkJobStore.JobRunner() {
+            @Override
+            public void run(String jobId) {
+                BulkExports.this.run(jobId);
             }
-        }
-        LOG.info("Bulk export: {} jobs known, {} resumed", jobs.all().size(), resumed);
+
+            @Override
+            public void lost(String jobId) {
+                cancelled.add(jobId);
+            }
+        });
+        LOG.info("Bulk export: {} jobs known, {} in progress, this instance is {}", jobs.all().size(),
+                jobs.all().stream().filter(BulkExports::isActive).count(), jobs.instanceId());
+    }
+
+    /** Whether this instance runs the job now (tests: one runner per job across instances). */
+    boolean runs(String jobId) {
+        return jobs != null && jobs.runs(jobId);
     }
 
     private static void require(String value, String name) {

@@ -71,6 +71,7 @@ public class BulkImports extends ServiceSupport implements CamelContextAware {
     private long retryBudgetMs = 300_000;
     private long retryInitialBackoffMs = 1000;
     private long retryMaxBackoffMs = 30_000;
+    private long leaseMs = 30_000;
     private PeerRetry retry;
 
     private BulkJobStore jobs;
@@ -165,6 +166,11 @@ public class BulkImports extends ServiceSupport implements CamelContextAware {
         this.retryMaxBackoffMs = retryMaxBackoffMs;
     }
 
+    /** How long a job stays with the instance running it without a renewal (cmm.bulk.lease-ms; BulkJobStore). */
+    public void setLeaseMs(long leaseMs) {
+        this.leaseMs = leaseMs;
+    }
+
     /**
      * An import request from the requests topic (HAPI {@code $import} Parameters); the record key is the job id
      * (without one, the request cannot be told from its redelivery: refused). A known job id is not started twice.
@@ -233,7 +239,7 @@ public class BulkImports extends ServiceSupport implements CamelContextAware {
         job.putArray("failures");
         jobs.put(jobId, job);
         LOG.info("Bulk import {} accepted ({} files)", jobId, files.size());
-        workers.submit(() -> run(jobId));
+        jobs.run(jobId);
     }
 
     /** {@code s3://bucket/key}, a URL of the export manifests, or a key of the bulk bucket: bucket and key. */
@@ -269,7 +275,7 @@ public class BulkImports extends ServiceSupport implements CamelContextAware {
                 }
                 // the store or the FHIR server failing for a while: the file is taken up again from its last
                 // recorded line (what the resume after a restart does), within the retry budget
-                if (!retry.call("Bulk import " + jobId + ": file " + (i + 1), () -> stopping,
+                if (!retry.call("Bulk import " + jobId + ": file " + (i + 1), () -> stopping || jobs.lost(jobId),
                         () -> importFile(jobId, job, file))) {
                     return;
                 }
@@ -286,6 +292,10 @@ public class BulkImports extends ServiceSupport implements CamelContextAware {
         } catch (Exception | LinkageError e) {
             if (stopping) {
                 LOG.info("Bulk import {} interrupted by the stop: resumed at the next start", jobId);
+                return;
+            }
+            if (jobs.lost(jobId)) {
+                LOG.info("Bulk import {} stopped here: another instance runs it", jobId);
                 return;
             }
             LOG.warn("Bulk import {} failed ({}: {})", jobId, e.getClass().getSimpleName(), e.getMessage());
@@ -327,7 +337,7 @@ public class BulkImports extends ServiceSupport implements CamelContextAware {
                     batch.add(line);
                 }
                 if (batch.size() >= batchSize || failures.size() >= batchSize) {
-                    if (stopping) {
+                    if (stopping || jobs.lost(jobId)) {
                         return false;
                     }
                     load(file, batch, failures);
@@ -336,7 +346,7 @@ public class BulkImports extends ServiceSupport implements CamelContextAware {
                     failures.clear();
                 }
             }
-            if (stopping) {
+            if (stopping || jobs.lost(jobId)) {
                 return false;
             }
             load(file, batch, failures);
@@ -507,21 +517,26 @@ public class BulkImports extends ServiceSupport implements CamelContextAware {
         http = HttpClient.newBuilder().connectTimeout(Duration.ofMillis(connectTimeoutMs)).build();
         storage = new BulkStorage(camelContext.createProducerTemplate(), bucket);
         retry = new PeerRetry(retryMaxAttempts, retryBudgetMs, retryInitialBackoffMs, retryMaxBackoffMs);
-        jobs = new BulkJobStore(KafkaClients.of(camelContext), jobsTopic, writeTimeoutMs, Duration.ofSeconds(60));
+        jobs = new BulkJobStore(KafkaClients.of(camelContext), jobsTopic, writeTimeoutMs, Duration.ofSeconds(60), leaseMs);
         workers = Executors.newFixedThreadPool(concurrency, r -> {
             Thread t = new Thread(r, "fhir-bulk-import");
             t.setDaemon(true);
             return t;
         });
-        int resumed = 0;
-        for (ObjectNode job : jobs.all()) {
-            if (job.path("status").asText().equals("in-progress")) {
-                String jobId = job.path("jobId").asText();
-                workers.submit(() -> run(jobId));
-                resumed++;
+        // the jobs running when their runtime stopped, and later those whose runner's lease runs out; a job this
+        // instance loses stops at its next batch (its progress write is fenced, or jobs.lost says so before)
+        jobs.runJobs(workers, new BulkJobStore.JobRunner() {
+            @Override
+            public void run(String jobId) {
+                BulkImports.this.run(jobId);
             }
-        }
-        LOG.info("Bulk import: {} jobs known, {} resumed", jobs.all().size(), resumed);
+
+            @Override
+            public void lost(String jobId) {
+                // run() asks jobs.lost() before each batch
+            }
+        });
+        LOG.info("Bulk import: {} jobs known, this instance is {}", jobs.all().size(), jobs.instanceId());
     }
 
     @Override

@@ -87,7 +87,14 @@ final class ServerBulkExport {
          */
         boolean update(Consumer<ObjectNode> change) throws Exception;
 
+        /** Our job no longer runs here: cancelled, or lost to another instance (its lease). */
         boolean cancelled();
+
+        /**
+         * Our job was cancelled by its client (its state on the job topic), not merely taken over by another instance,
+         * which goes on polling the same server job.
+         */
+        boolean cancelledByClient();
 
         boolean stopping();
     }
@@ -242,7 +249,7 @@ final class ServerBulkExport {
                 statusUrl = kickOff(request, our, abandoned);
                 String kicked = statusUrl;
                 if (!our.update(j -> j.with("serverExport").put("statusUrl", kicked))) {
-                    release(our.jobId(), kicked); // cancelled while the server took the kick-off
+                    release(our.jobId(), kicked); // stopped while the server took the kick-off: no record knows this job
                     return false;
                 }
                 LOG.info("Bulk export {}: the FHIR server's $export accepted the job", our.jobId());
@@ -264,15 +271,17 @@ final class ServerBulkExport {
                 }
                 continue;
             } catch (Exception e) {
-                if (!our.stopping()) {
+                if (!our.stopping() && (!our.cancelled() || our.cancelledByClient())) {
                     release(our.jobId(), statusUrl); // our job fails: the server's job is no one's
                 }
                 throw e;
             }
-            if (our.cancelled()) {
+            if (our.cancelledByClient()) {
                 release(our.jobId(), statusUrl);
             }
-            return false; // cancelled, or the runtime stops (then the server's job is polled again at the next start)
+            // cancelled, taken over by another instance (which polls the same server job), or the runtime stops (the
+            // server's job is polled again at the next start)
+            return false;
         }
     }
 

@@ -25,8 +25,9 @@ import io.netty.util.concurrent.ScheduledFuture;
  * <ul>
  * <li>{@link #bytes()}, before the HTTP decoder (after TLS): the first byte of a request starts its deadline, and every
  * byte extends it by the minimum rate;</li>
- * <li>{@link #exchanges()}, after the decoder: a request's end stops the deadline; whether its answer has started tells
- * an idle connection (closed) from one whose request the runtime is still working on (kept).</li>
+ * <li>{@link #exchanges()}, after the decoder: a request's end stops the deadline; the requests whose answer has not
+ * started (several when a client pipelines them) tell an idle connection (closed) from one whose requests the runtime
+ * is still working on (kept).</li>
  * </ul>
  * A request cut before its answer started is answered 408 (the protocol allows it: nothing was answered yet), else the
  * connection is closed. After a WebSocket upgrade there is no HTTP decoder any more: only the idle timeout applies
@@ -35,6 +36,12 @@ import io.netty.util.concurrent.ScheduledFuture;
 final class RequestWatch {
 
     private static final byte[] REQUEST_TIMEOUT = answer("408 Request Timeout", "request not received in time\n");
+    /**
+     * How long after the idle event the connection is checked again before it is closed: the event loop may run the
+     * idle timer late (busy, or the process paused) before reading bytes already waiting on the socket, and those come
+     * first.
+     */
+    static final long IDLE_RECHECK_MS = 50;
     private static final byte[] TOO_MANY = answer("503 Service Unavailable",
             "too many connections, try again\n", "Retry-After: 1\r\n");
 
@@ -49,7 +56,10 @@ final class RequestWatch {
     private long readingSince;
     private long received;
     private ScheduledFuture<?> deadline;
-    private boolean awaitingAnswer;
+    /** Requests received whose answer has not started (more than one when a client pipelines). */
+    private int unanswered;
+    /** Reads seen so far (bytes, decoded requests, WebSocket frames): what an idle decision checks again. */
+    private long reads;
     private boolean answered;
     private boolean finished;
 
@@ -146,6 +156,7 @@ final class RequestWatch {
                 ReferenceCountUtil.release(msg); // cut: nothing more is read into the runtime
                 return;
             }
+            reads++;
             if (msg instanceof ByteBuf buf && buf.isReadable()) {
                 if (!refused && ctx.pipeline().get(HttpObjectDecoder.class) == null) {
                     stopReading(); // a WebSocket now: frames, not requests
@@ -174,6 +185,7 @@ final class RequestWatch {
                 ReferenceCountUtil.release(msg);
                 return;
             }
+            reads++;
             if (refused) {
                 ReferenceCountUtil.release(msg);
                 if (msg instanceof HttpRequest) {
@@ -183,11 +195,10 @@ final class RequestWatch {
             }
             if (msg instanceof HttpRequest) {
                 startReading(System.nanoTime()); // in case its first bytes came with the TLS handshake
-                awaitingAnswer = false;
+                unanswered++;
             }
             if (msg instanceof LastHttpContent) {
                 stopReading();
-                awaitingAnswer = !answered;
             }
             ctx.fireChannelRead(msg);
         }
@@ -198,7 +209,7 @@ final class RequestWatch {
                 int code = response.status().code();
                 if (code >= 200 || code == 101) {
                     answered = true; // an early answer too (413 before the whole body, say)
-                    awaitingAnswer = false;
+                    unanswered = Math.max(0, unanswered - 1); // answers come in the order of the requests
                 }
             }
             ctx.write(msg, promise);
@@ -207,14 +218,21 @@ final class RequestWatch {
         @Override
         public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
             if (evt instanceof IdleStateEvent) {
-                if (!awaitingAnswer && !finished) {
-                    guard.countIdle();
-                    finished = true;
-                    ctx.close();
+                if (unanswered == 0 && !finished) {
+                    long seen = reads;
+                    ctx.executor().schedule(() -> closeIfStillIdle(ctx, seen), IDLE_RECHECK_MS, TimeUnit.MILLISECONDS);
                 }
-                return; // else the runtime is working on the request: its own timeouts apply
+                return; // else the runtime is working on a request: its own timeouts apply
             }
             super.userEventTriggered(ctx, evt);
+        }
+    }
+
+    private void closeIfStillIdle(ChannelHandlerContext ctx, long readsAtIdleEvent) {
+        if (reads == readsAtIdleEvent && unanswered == 0 && !finished) {
+            guard.countIdle();
+            finished = true;
+            ctx.close();
         }
     }
 

@@ -208,6 +208,16 @@ public final class KafkaClients {
         return new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer());
     }
 
+    /**
+     * An assign-only reader (no group, nothing committed) for a stream: it returns at most {@code maxPollRecords} records
+     * a poll (what its caller holds in memory) and starts over at the earliest retained record when its position was
+     * deleted by retention, never skipping to the end. The event API's streams and their shared tail readers use it.
+     */
+    public KafkaConsumer<String, byte[]> streamReader(String clientId, int maxPollRecords) {
+        return consumer(clientId, null, Map.of(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, String.valueOf(maxPollRecords),
+                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest"));
+    }
+
     public Admin admin(String clientId, Map<String, ?> overrides) {
         Properties p = commonProperties(clientId);
         p.putAll(overrides);

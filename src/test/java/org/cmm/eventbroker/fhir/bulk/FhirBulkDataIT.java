@@ -37,6 +37,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.cmm.eventbroker.platform.kafka.KafkaClients;
 import org.cmm.eventbroker.stack.FhirServer;
 import org.cmm.eventbroker.stack.S3Store;
+import org.cmm.eventbroker.testsupport.ChildRuntime;
 import org.cmm.eventbroker.testsupport.FreePorts;
 import org.cmm.eventbroker.testsupport.KafkaTopicReader;
 import org.cmm.eventbroker.testsupport.RuntimeUnderTest;
@@ -62,8 +63,9 @@ import software.amazon.awssdk.services.s3.S3Client;
  * into a second server, reporting lines that are not resources; bad kick-offs are refused with an OperationOutcome.
  * The runtime reaches the FHIR servers and the store through {@link TcpProxy}s: with counted faults (503 answers,
  * refused connections) an export and an import are retried and complete exactly; a store failing longer than the retry
- * budget ends the job with an OperationOutcome and no manifest; two instances resuming one job publish its completion
- * once (read_committed).
+ * budget ends the job with an OperationOutcome and no manifest. Two instances on one broker: a job runs at one of
+ * them only (its lease), its status and cancel answer at both, and the job of an instance that stops (released) or is
+ * SIGKILLed (its lease runs out) is taken over by the other and finished once, without a duplicate file.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class FhirBulkDataIT {
@@ -73,6 +75,8 @@ class FhirBulkDataIT {
     private static final String ACCESS = "cmm-local";
     private static final String SECRET = "cmm-local-secret";
     private static final String DLQ = "fhir.bulk.dlq";
+    /** The jobs' lease here (cmm.bulk.lease-ms): short, so a takeover after a kill comes within seconds. */
+    private static final long LEASE_MS = 4000;
 
     private static Path folder;
     private static FhirServer fhir;
@@ -83,6 +87,9 @@ class FhirBulkDataIT {
     private static TcpProxy fhirLink;
     private static TcpProxy targetLink;
     private static TcpProxy s3Link;
+    /** A second instance on the same broker (started by the two-instance tests) and its own link to the FHIR server. */
+    private static RuntimeUnderTest second;
+    private static TcpProxy secondFhirLink;
     private static Map<String, String> runtimeProperties;
     private static KafkaProducer<String, byte[]> producer;
     private static final HttpClient HTTP = HttpClient.newHttpClient();
@@ -103,6 +110,7 @@ class FhirBulkDataIT {
         fhirLink = new TcpProxy("127.0.0.1", fhirPort);
         targetLink = new TcpProxy("127.0.0.1", targetPort);
         s3Link = new TcpProxy("127.0.0.1", s3Port);
+        secondFhirLink = new TcpProxy("127.0.0.1", fhirPort);
         List<ObjectNode> resources = new ArrayList<>();
         for (int i = 1; i <= 12; i++) {
             resources.add(patient("p" + i));
@@ -144,6 +152,7 @@ class FhirBulkDataIT {
                         Map.entry("cmm.bulk.import.batch-size", "3"),
                         Map.entry("cmm.bulk.processing.initial-backoff-ms", "200"),
                         Map.entry("cmm.bulk.processing.max-backoff-ms", "1000"),
+                        Map.entry("cmm.bulk.lease-ms", String.valueOf(LEASE_MS)),
                         Map.entry("cmm.bulk.work-dir", folder.resolve("work").toString()));
         env = RuntimeUnderTest.flows("fhir-bulk-export-api", "fhir-bulk-export-requests", "fhir-bulk-import-requests")
                 .with(runtimeProperties).start();
@@ -155,10 +164,13 @@ class FhirBulkDataIT {
         if (producer != null) {
             producer.close();
         }
+        if (second != null) {
+            second.close();
+        }
         if (env != null) {
             env.close();
         }
-        for (AutoCloseable peer : new AutoCloseable[] {s3Link, targetLink, fhirLink, s3, target, fhir}) {
+        for (AutoCloseable peer : new AutoCloseable[] {secondFhirLink, s3Link, targetLink, fhirLink, s3, target, fhir}) {
             if (peer != null) {
                 peer.close();
             }
@@ -466,39 +478,212 @@ class FhirBulkDataIT {
 
     @Test
     @Order(11)
-    void twoInstancesRunningTheSameJobPublishItsCompletionOnce() throws Exception {
-        // the job waits on the FHIR server (a partition: nothing answers, nothing is refused) in this instance...
+    void aJobRunsAtTheInstanceThatAcceptedItOnlyAndItsStatusAndCancelAnswerAtAnother() throws Exception {
+        // the job waits on the FHIR server at this instance (a partition: nothing answers, nothing is refused)...
         fhirLink.partition();
-        RuntimeUnderTest second = null;
         try {
             String status = kickOff("/fhir/bulk/$export", "_type=Encounter").headers()
                     .firstValue("Content-Location").orElseThrow();
             String jobId = status.substring(status.lastIndexOf('/') + 1);
             await().atMost(Duration.ofSeconds(30)).until(() -> get(status).headers().firstValue("X-Progress")
                     .orElse("").startsWith("in-progress"));
-            // ...and a second instance on the same cluster starts, finds the job in progress on the job topic and
-            // resumes it: its first search page waits on the same partition
-            int connections = fhirLink.accepted();
-            second = RuntimeUnderTest.flows("fhir-bulk-export-api", "fhir-bulk-export-requests", "fhir-bulk-import-requests")
-                    .broker(env.broker()).with(runtimeProperties)
-                    .with("cmm.bulk.work-dir", folder.resolve("work-2").toString()).start();
-            await().atMost(Duration.ofSeconds(30)).until(() -> fhirLink.accepted() > connections);
+            // ...while a second instance on the same cluster starts, finds the job in progress on the job topic and
+            // leaves it to its runner: for two leases it never asks its own FHIR link for anything, while the runner
+            // renews its lease
+            second = startSecond();
+            String atSecond = "http://127.0.0.1:" + second.httpPort() + "/fhir/bulk/jobs/" + jobId;
+            Instant secondUp = Instant.now();
+            await().during(Duration.ofMillis(2 * LEASE_MS)).atMost(Duration.ofMillis(2 * LEASE_MS).plusSeconds(30))
+                    .until(() -> secondFhirLink.accepted() == 0);
+            assertTrue(Instant.parse(lastRecord(jobId).path("leaseUntil").asText()).isAfter(secondUp.plusMillis(LEASE_MS)),
+                    "the runner renewed its lease meanwhile");
+            assertTrue(exports(env).runs(jobId), "the accepting instance runs the job");
+            assertFalse(exports(second).runs(jobId), "the second instance does not");
+            assertEquals(0, secondFhirLink.accepted(), "the second instance never asked the FHIR server");
+            assertEquals(1, owners(jobId).size(), "one owner in every record of the job: " + owners(jobId));
+            // the second instance answers the status from the topic, and cancels the job running at the first
+            HttpResponse<String> progress = get(atSecond);
+            assertEquals(202, progress.statusCode(), progress.body());
+            assertTrue(progress.headers().firstValue("X-Progress").orElse("").startsWith("in-progress"));
+            HttpResponse<String> cancel = HTTP.send(HttpRequest.newBuilder(URI.create(atSecond)).DELETE().build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(202, cancel.statusCode(), cancel.body());
+            assertEquals(404, get(atSecond).statusCode());
+            await().atMost(Duration.ofSeconds(30)).until(() -> get(status).statusCode() == 404);
+            // the runner saw the cancel: once its FHIR server answers again it stops, writing nothing more
             fhirLink.heal();
-            // both export the Encounters; one completion is published, and both status URLs answer the manifest
-            JsonNode manifest = awaitManifest(status);
-            String secondStatus = "http://127.0.0.1:" + second.httpPort() + "/fhir/bulk/jobs/" + jobId;
-            assertEquals(manifest, awaitManifest(secondStatus));
-            assertEquals(Map.of("Encounter", List.of("e1", "e2", "e3")), sorted(readOutput(manifest)));
-            assertEquals(List.of(manifest), committedValues("fhir.bulk.export-completions", jobId));
+            await().atMost(Duration.ofSeconds(30)).until(() -> !exports(env).runs(jobId));
+            assertEquals("cancelled", lastRecord(jobId).path("status").asText());
+            assertEquals(List.of(), committedValues("fhir.bulk.export-completions", jobId));
+            assertEquals(Set.of(), objectKeys("exports/" + jobId + "/"));
+            assertEquals(0, secondFhirLink.accepted());
         } finally {
             fhirLink.heal();
-            if (second != null) {
-                second.close();
+        }
+    }
+
+    @Test
+    @Order(12)
+    void aJobOfAnInstanceThatStopsIsTakenOverByAnotherAndFinishedOnceWithoutDuplicateFiles() throws Exception {
+        Set<String> expected = seedManyObservations();
+        if (second == null) {
+            second = startSecond();
+        }
+        // the second instance accepts and runs the job, slowed by its FHIR link; the first answers its status
+        secondFhirLink.latency(50);
+        String secondStatus = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + second.httpPort()
+                        + "/fhir/bulk/$export?_type=Observation")).header("Prefer", "respond-async").GET().build(),
+                HttpResponse.BodyHandlers.ofString()).headers().firstValue("Content-Location").orElseThrow();
+        String jobId = secondStatus.substring(secondStatus.lastIndexOf('/') + 1);
+        String status = base() + "/fhir/bulk/jobs/" + jobId;
+        int firstConnections = fhirLink.accepted();
+        await().atMost(Duration.ofSeconds(60)).until(() -> objectKeys("exports/" + jobId + "/Observation.").size() >= 3);
+        assertEquals(202, get(status).statusCode(), "running, and known at the instance that did not accept it");
+        assertTrue(exports(second).runs(jobId));
+        assertFalse(exports(env).runs(jobId));
+        assertEquals(firstConnections, fhirLink.accepted(), "the first instance leaves the job to its runner");
+        String secondOwner = lastRecord(jobId).path("owner").asText();
+        // the second instance stops mid-job: it releases the job, and the first takes it over and finishes it
+        second.close();
+        second = null;
+        s3Link.resetOpenConnections(); // as aRuntimeStoppedMidExportResumesTheJobWithoutDuplicateFiles does
+        JsonNode manifest = awaitManifest(status);
+        assertExactly(expected, manifest, jobId);
+        List<String> owners = owners(jobId);
+        assertEquals(2, owners.size(), owners.toString());
+        assertEquals(secondOwner, owners.get(0));
+        assertEquals(List.of(manifest), committedValues("fhir.bulk.export-completions", jobId));
+    }
+
+    @Test
+    @Order(13)
+    void aJobOfAKilledInstanceIsTakenOverOnceItsLeaseRanOutAndFinishedOnceWithoutDuplicateFiles() throws Exception {
+        Set<String> expected = seedManyObservations();
+        try (TcpProxy childFhirLink = new TcpProxy("127.0.0.1", Integer.parseInt(fhir.baseUrl().replaceAll(".*:(\\d+).*", "$1")))) {
+            childFhirLink.latency(50);
+            int childPort = FreePorts.next();
+            String childStatus;
+            try (ChildRuntime child = new ChildRuntime(childProperties(childFhirLink, childPort), "384m", childLog())) {
+                // the child runtime is up when its kick-off answers
+                AtomicReference<HttpResponse<String>> accepted = new AtomicReference<>();
+                await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(500)).ignoreExceptions()
+                        .until(() -> {
+                            accepted.set(HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + childPort
+                                    + "/fhir/bulk/$export?_type=Observation")).header("Prefer", "respond-async").GET()
+                                    .build(), HttpResponse.BodyHandlers.ofString()));
+                            return accepted.get().statusCode() == 202;
+                        });
+                childStatus = accepted.get().headers().firstValue("Content-Location").orElseThrow();
+                String jobId = childStatus.substring(childStatus.lastIndexOf('/') + 1);
+                await().atMost(Duration.ofSeconds(60)).until(() -> objectKeys("exports/" + jobId + "/Observation.").size() >= 3);
+                assertFalse(exports(env).runs(jobId));
+                child.kill();
             }
+            String jobId = childStatus.substring(childStatus.lastIndexOf('/') + 1);
+            s3Link.resetOpenConnections();
+            // the first instance, which did not accept the job, finishes it
+            JsonNode manifest = awaitManifest(base() + "/fhir/bulk/jobs/" + jobId);
+            assertExactly(expected, manifest, jobId);
+            List<String> owners = owners(jobId);
+            assertEquals(2, owners.size(), owners.toString());
+            // ...but only once the killed runner's last lease ran out: it released nothing
+            Instant childLease = jobRecords(jobId).stream().filter(r -> owners.get(0).equals(r.path("owner").asText()))
+                    .map(r -> Instant.parse(r.path("leaseUntil").asText())).max(Instant::compareTo).orElseThrow();
+            JsonNode claim = jobRecords(jobId).stream().filter(r -> owners.get(1).equals(r.path("owner").asText()))
+                    .findFirst().orElseThrow();
+            Instant claimedAt = Instant.parse(claim.path("leaseUntil").asText()).minusMillis(LEASE_MS);
+            assertFalse(claimedAt.isBefore(childLease), "taken at " + claimedAt + ", the lease ran until " + childLease);
+            assertEquals(List.of(manifest), committedValues("fhir.bulk.export-completions", jobId));
         }
     }
 
     // ---- helpers ---------------------------------------------------------------------------------------------------
+
+    /** A second instance on the same broker, reaching the FHIR server through a link of its own. */
+    private static RuntimeUnderTest startSecond() throws Exception {
+        return RuntimeUnderTest.flows("fhir-bulk-export-api", "fhir-bulk-export-requests", "fhir-bulk-import-requests")
+                .broker(env.broker()).with(runtimeProperties)
+                .with("cmm.bulk.fhir-base-url", through(secondFhirLink, fhir.baseUrl()))
+                .with("cmm.bulk.work-dir", folder.resolve("work-2").toString()).start();
+    }
+
+    private static BulkExports exports(RuntimeUnderTest runtime) {
+        return runtime.runtime().camelContext().getRegistry().lookupByNameAndType("bulkExports", BulkExports.class);
+    }
+
+    /** The job's committed records on the export job topic, in order. */
+    private static List<JsonNode> jobRecords(String jobId) throws Exception {
+        return committedValues("fhir.bulk.export-jobs", jobId);
+    }
+
+    private static JsonNode lastRecord(String jobId) throws Exception {
+        List<JsonNode> records = jobRecords(jobId);
+        return records.get(records.size() - 1);
+    }
+
+    /** The owners of the job's records in the order they took it (the instance ids, each once). */
+    private static List<String> owners(String jobId) throws Exception {
+        List<String> owners = new ArrayList<>();
+        for (JsonNode r : jobRecords(jobId)) {
+            String owner = r.path("owner").asText("");
+            if (!owner.isEmpty() && (owners.isEmpty() || !owners.get(owners.size() - 1).equals(owner))) {
+                owners.add(owner);
+            }
+        }
+        return owners;
+    }
+
+    /** 150 more Observations (updates: seeding them again changes nothing): every Observation the server has. */
+    private static Set<String> seedManyObservations() throws Exception {
+        List<ObjectNode> many = new ArrayList<>();
+        for (int i = 1; i <= 150; i++) {
+            many.add(observation("m" + i, "p1", i));
+        }
+        transaction(fhir.baseUrl(), many);
+        Set<String> expected = new TreeSet<>(seeded.get("Observation"));
+        many.forEach(r -> expected.add(r.get("id").asText()));
+        return expected;
+    }
+
+    /** The manifest's Observations are exactly these, each once, and the store holds exactly the manifest's files. */
+    private static void assertExactly(Set<String> expected, JsonNode manifest, String jobId) throws Exception {
+        Map<String, List<String>> exported = readOutput(manifest);
+        assertEquals(expected, new TreeSet<>(exported.get("Observation")));
+        assertEquals(expected.size(), exported.get("Observation").size(), "no Observation twice");
+        Set<String> manifestKeys = new TreeSet<>();
+        manifest.get("output").forEach(o -> manifestKeys.add(key(o.get("url").asText())));
+        assertEquals(manifestKeys, new TreeSet<>(objectKeys("exports/" + jobId + "/")));
+    }
+
+    /** A runtime of the bulk flows in a JVM of its own (to be SIGKILLed), on this class's broker and store. */
+    private static Map<String, String> childProperties(TcpProxy childFhirLink, int httpPort) {
+        Map<String, String> p = new HashMap<>(runtimeProperties);
+        p.put("cmm.flows", "fhir-bulk-export-api,fhir-bulk-export-requests,fhir-bulk-import-requests");
+        p.put("cmm.kafka.bootstrap-servers", env.bootstrapServers());
+        p.put("cmm.bulk.fhir-base-url", through(childFhirLink, fhir.baseUrl()));
+        p.put("cmm.bulk.work-dir", folder.resolve("work-child").toString());
+        p.put("cmm.analytics.state-dir", folder.resolve("child-analytics").toString());
+        p.put("camel.main.jmx-enabled", "false");
+        p.put("camel.management.host", "127.0.0.1");
+        p.put("camel.management.port", String.valueOf(FreePorts.next()));
+        p.put("camel.server.host", "127.0.0.1");
+        p.put("camel.server.port", String.valueOf(httpPort));
+        p.put("cmm.mllp.host", "127.0.0.1");
+        p.put("cmm.mllp.port", String.valueOf(FreePorts.next()));
+        for (String listener : List.of("cmm.lab.results", "cmm.pharmacy.dispensing", "cmm.device.alerts.pcd", "cmm.device.pcd")) {
+            p.put(listener + ".host", "127.0.0.1");
+            p.put(listener + ".port", String.valueOf(FreePorts.next()));
+        }
+        p.put("cmm.fhir.subscription.websocket.host", "127.0.0.1");
+        p.put("cmm.fhir.subscription.websocket.port", String.valueOf(FreePorts.next()));
+        return p;
+    }
+
+    /** The child runtime's output, kept beside the failsafe reports. */
+    private static Path childLog() throws java.io.IOException {
+        return Files.createDirectories(Path.of("target", "failsafe-reports")).resolve("FhirBulkDataIT-child-runtime.log");
+    }
+
 
     /** The URL with the proxy's port in place of the peer's. */
     private static String through(TcpProxy link, String url) {

@@ -147,6 +147,29 @@ class HttpConnectionLimitsIT {
         }
     }
 
+    /**
+     * Two requests written at once (HTTP/1.1 pipelining): the second, a read waiting longer than the idle timeout for
+     * records, is answered although the connection saw no traffic for that long after the first answer.
+     */
+    @Test
+    void aPipelinedRequestStillBeingWorkedOnKeepsItsConnection() throws Exception {
+        String clusters = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+                + timeouts.httpPort() + "/v3/clusters")).build(), HttpResponse.BodyHandlers.ofString()).body();
+        int at = clusters.indexOf("\"cluster_id\":\"") + 14;
+        String cluster = clusters.substring(at, clusters.indexOf('"', at));
+        String waiting = "/v3/clusters/" + cluster + "/topics/" + TOPIC + "/records?from=latest&timeout_ms="
+                + (IDLE_SECONDS + 1) * 1000;
+        try (Socket socket = connect("127.0.0.1", timeouts.httpPort())) {
+            long sent = System.nanoTime();
+            socket.getOutputStream().write((get(CHEAP) + get(waiting)).getBytes(StandardCharsets.US_ASCII));
+            assertEquals(200, statusOf(exchange(socket, "")));
+            assertEquals(200, statusOf(exchange(socket, "")));
+            // nothing is written to the topic: the read waited its whole timeout, longer than the idle timeout
+            long waited = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - sent);
+            assertTrue(waited >= IDLE_SECONDS * 1000L, "the second answer came after " + waited + " ms: it did not wait");
+        }
+    }
+
     @Test
     void headersTrickledOneByteAtATimeAreAnswered408AfterTheReadTimeout() throws Exception {
         try (Socket socket = connect("127.0.0.1", timeouts.httpPort())) {
