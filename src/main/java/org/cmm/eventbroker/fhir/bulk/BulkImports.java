@@ -539,12 +539,21 @@ public class BulkImports extends ServiceSupport implements CamelContextAware {
         LOG.info("Bulk import: {} jobs known, this instance is {}", jobs.all().size(), jobs.instanceId());
     }
 
+    /** How long a stop waits for the workers to reach their next page or batch before it interrupts them. */
+    static final long STOP_GRACE_SECONDS = 15;
+
     @Override
     protected void doStop() throws Exception {
         stopping = true;
         if (workers != null) {
-            workers.shutdownNow();
-            workers.awaitTermination(30, TimeUnit.SECONDS);
+            // first without interrupting: a worker stops at its next page or batch, after the upload or load under
+            // way (an upload cut in the middle leaves a partial object behind in some stores: s3proxy's file store
+            // then fails every listing of the bucket); interrupted only when that takes longer than the grace
+            workers.shutdown();
+            if (!workers.awaitTermination(STOP_GRACE_SECONDS, TimeUnit.SECONDS)) {
+                workers.shutdownNow();
+                workers.awaitTermination(30, TimeUnit.SECONDS);
+            }
             workers = null;
         }
         if (jobs != null) {
