@@ -1,6 +1,5 @@
 package org.cmm.eventbroker.fhir.bulk;
 
-import java.io.BufferedWriter;
 import java.net.URLDecoder;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
@@ -565,7 +564,8 @@ public class BulkExports extends ServiceSupport implements CamelContextAware {
     private boolean exportType(String jobId, ObjectNode job, BulkExportRequest request, String type, Set<String> members)
             throws Exception {
         int previousParts = job.path("types").path(type).path("partsWritten").asInt(0);
-        PartWriter parts = new PartWriter(jobId, type);
+        NdjsonParts parts = new NdjsonParts(work, "export-", storage, retry, "Bulk export " + jobId + ": upload of "
+                + type, part -> key(jobId, type, part), () -> cancelled.contains(jobId) || stopping, maxResourcesPerFile);
         List<String> queries = request.typeFilters().getOrDefault(type, List.of(""));
         Set<String> seen = queries.size() > 1 ? new HashSet<>() : null;
         Instant since = request.since();
@@ -596,10 +596,10 @@ public class BulkExports extends ServiceSupport implements CamelContextAware {
                         if (seen != null && !seen.add(resource.path("id").asText())) {
                             continue;
                         }
-                        parts.write(resource);
-                        if (parts.full()) {
+                        JSON.writeValue(new NonClosingWriter(parts.line()), resource);
+                        if (parts.endLine()) {
                             parts.upload();
-                            int written = parts.files.size();
+                            int written = parts.counts().size();
                             update(jobId, job, j -> typeState(j, type).put("partsWritten", Math.max(previousParts, written)));
                         }
                     }
@@ -614,7 +614,7 @@ public class BulkExports extends ServiceSupport implements CamelContextAware {
             parts.discard();
         }
         // an earlier attempt of this type may have written more parts than this one: those names must not stay
-        for (int part = parts.files.size() + 1; part <= previousParts; part++) {
+        for (int part = parts.counts().size() + 1; part <= previousParts; part++) {
             String stale = key(jobId, type, part);
             retry.call("Bulk export " + jobId + ": deletion of " + type + " part " + part, () -> cancelled.contains(jobId)
                     || stopping, () -> {
@@ -622,14 +622,14 @@ public class BulkExports extends ServiceSupport implements CamelContextAware {
                         return null;
                     });
         }
-        long total = parts.files.stream().mapToLong(Long::longValue).sum();
-        LOG.info("Bulk export {}: {} {} resources in {} files", jobId, total, type, parts.files.size());
+        long total = parts.counts().stream().mapToLong(Long::longValue).sum();
+        LOG.info("Bulk export {}: {} {} resources in {} files", jobId, total, type, parts.counts().size());
         return update(jobId, job, j -> {
             ObjectNode t = typeState(j, type);
             t.put("done", true);
-            t.put("partsWritten", parts.files.size());
+            t.put("partsWritten", parts.counts().size());
             ArrayNode counts = t.putArray("files");
-            parts.files.forEach(counts::add);
+            parts.counts().forEach(counts::add);
         });
     }
 
@@ -845,64 +845,6 @@ public class BulkExports extends ServiceSupport implements CamelContextAware {
 
     private Object lock(String jobId) {
         return locks.computeIfAbsent(jobId, id -> new Object());
-    }
-
-    /** The NDJSON parts of one type being written: the current part in a local file, the counts of those uploaded. */
-    private final class PartWriter {
-        private final String jobId;
-        private final String type;
-        private final List<Long> files = new ArrayList<>();
-        private Path file;
-        private BufferedWriter writer;
-        private long lines;
-
-        PartWriter(String jobId, String type) {
-            this.jobId = jobId;
-            this.type = type;
-        }
-
-        void write(JsonNode resource) throws Exception {
-            if (writer == null) {
-                file = Files.createTempFile(work, "export-", ".ndjson");
-                writer = Files.newBufferedWriter(file, StandardCharsets.UTF_8);
-                lines = 0;
-            }
-            JSON.writeValue(new NonClosingWriter(writer), resource);
-            writer.write('\n');
-            lines++;
-        }
-
-        boolean full() {
-            return lines >= maxResourcesPerFile;
-        }
-
-        void upload() throws Exception {
-            if (writer == null || lines == 0) {
-                return;
-            }
-            writer.close();
-            writer = null;
-            int part = files.size() + 1;
-            Path written = file;
-            retry.call("Bulk export " + jobId + ": upload of " + type + " part " + part, () -> cancelled.contains(jobId)
-                    || stopping, () -> {
-                        storage.upload(key(jobId, type, part), written, NDJSON);
-                        return null;
-                    });
-            Files.deleteIfExists(file);
-            files.add(lines);
-            lines = 0;
-        }
-
-        void discard() throws Exception {
-            if (writer != null) {
-                writer.close();
-                writer = null;
-            }
-            if (file != null) {
-                Files.deleteIfExists(file);
-            }
-        }
     }
 
     /** Jackson closes the writer it writes a value to; the part's writer stays open for the next line. */

@@ -1,7 +1,6 @@
 package org.cmm.eventbroker.fhir.bulk;
 
 import java.io.BufferedReader;
-import java.io.BufferedWriter;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.net.URI;
@@ -10,7 +9,6 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.ZonedDateTime;
@@ -538,7 +536,8 @@ final class ServerBulkExport {
 
     private List<Long> copyOnce(String partType, List<String> urls, boolean token, Job our, BooleanSupplier abandoned)
             throws Exception {
-        Parts parts = new Parts(partType, our, abandoned);
+        NdjsonParts parts = new NdjsonParts(work, "server-export-", storage, retry, "Bulk export " + our.jobId()
+                + ": upload of " + partType, part -> our.key(partType, part), abandoned, maxResourcesPerFile);
         try {
             for (String url : urls) {
                 // the bearer token only where the manifest asks for it: a file host (a pre-signed URL) may refuse one
@@ -556,7 +555,9 @@ final class ServerBulkExport {
                         if (line.isBlank()) {
                             continue;
                         }
-                        parts.write(line);
+                        if (parts.write(line)) {
+                            parts.upload();
+                        }
                         if (++read % 1000 == 0 && abandoned.getAsBoolean()) {
                             throw new AbandonedException();
                         }
@@ -564,66 +565,9 @@ final class ServerBulkExport {
                 }
             }
             parts.upload();
-            return parts.counts;
+            return parts.counts();
         } finally {
             parts.discard();
-        }
-    }
-
-    /** The parts of one type being written: the current one in a local file, the line counts of those uploaded. */
-    private final class Parts {
-        private final String type;
-        private final Job our;
-        private final BooleanSupplier abandoned;
-        private final List<Long> counts = new ArrayList<>();
-        private Path file;
-        private BufferedWriter writer;
-        private long lines;
-
-        Parts(String type, Job our, BooleanSupplier abandoned) {
-            this.type = type;
-            this.our = our;
-            this.abandoned = abandoned;
-        }
-
-        void write(String line) throws Exception {
-            if (writer == null) {
-                file = Files.createTempFile(work, "server-export-", ".ndjson");
-                writer = Files.newBufferedWriter(file, StandardCharsets.UTF_8);
-                lines = 0;
-            }
-            writer.write(line);
-            writer.write('\n');
-            if (++lines >= maxResourcesPerFile) {
-                upload();
-            }
-        }
-
-        void upload() throws Exception {
-            if (writer == null || lines == 0) {
-                return;
-            }
-            writer.close();
-            writer = null;
-            int part = counts.size() + 1;
-            Path written = file;
-            retry.call("Bulk export " + our.jobId() + ": upload of " + type + " part " + part, abandoned, () -> {
-                storage.upload(our.key(type, part), written, NDJSON);
-                return null;
-            });
-            Files.deleteIfExists(file);
-            counts.add(lines);
-            lines = 0;
-        }
-
-        void discard() throws Exception {
-            if (writer != null) {
-                writer.close();
-                writer = null;
-            }
-            if (file != null) {
-                Files.deleteIfExists(file);
-            }
         }
     }
 
