@@ -44,6 +44,7 @@ import org.apache.kafka.streams.state.HostInfo;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.QueryableStoreTypes;
 import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
+import org.cmm.eventbroker.platform.delivery.ConsumerPriority;
 import org.cmm.eventbroker.platform.kafka.KafkaClients;
 import org.cmm.eventbroker.platform.kafka.KeptForeverTopic;
 import org.cmm.eventbroker.platform.security.TlsMaterial;
@@ -114,7 +115,7 @@ public class AnalyticsStreams extends ServiceSupport implements CamelContextAwar
     }
 
     @Override
-    protected synchronized void doStart() {
+    protected synchronized void doStart() throws Exception {
         if (streams != null) {
             return;
         }
@@ -147,14 +148,21 @@ public class AnalyticsStreams extends ServiceSupport implements CamelContextAwar
         // partitions move: the pause of a restart or failover
         p.put(StreamsConfig.consumerPrefix("session.timeout.ms"), sessionTimeoutMs);
         p.put(StreamsConfig.consumerPrefix("heartbeat.interval.ms"), Math.max(500, Math.min(3000, sessionTimeoutMs / 3)));
-        KafkaStreams s = new KafkaStreams(AnalyticsTopology.build(settings, this), p);
-        s.setUncaughtExceptionHandler(e -> {
-            // a bug, not bad input (that is dead-lettered): stop rather than publish a wrong census; /analytics answers 503
-            LOG.error("Analytics Streams application {} stops after an unexpected error: {}", applicationId,
-                    e.getClass().getName());
-            return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
-        });
-        s.start();
+        // made and started on a thread of lowered CPU priority: its stream threads (and their clients' threads)
+        // inherit it, so the intake's ACKs come first (issue 17 item 8; cmm.consumers.nice)
+        KafkaStreams s = ConsumerPriority.of(camelContext).inLoweredThread("analytics-streams-start-" + applicationId,
+                () -> {
+                    KafkaStreams made = new KafkaStreams(AnalyticsTopology.build(settings, this), p);
+                    made.setUncaughtExceptionHandler(e -> {
+                        // a bug, not bad input (that is dead-lettered): stop rather than publish a wrong census;
+                        // /analytics answers 503
+                        LOG.error("Analytics Streams application {} stops after an unexpected error: {}",
+                                applicationId, e.getClass().getName());
+                        return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
+                    });
+                    made.start();
+                    return made;
+                });
         streams = s;
         LOG.info("Analytics Streams application {} started on {} (exactly_once_v2, {} standby replica(s))",
                 applicationId, settings.adtTopics(), standbyReplicas);

@@ -69,6 +69,7 @@ public class KafkaDeliveryConsumer extends DefaultConsumer {
     private ExecutorService workers;
     private ScheduledExecutorService retries;
     private IntakePriority intakePriority;
+    private ConsumerPriority consumerPriority;
 
     public KafkaDeliveryConsumer(KafkaDeliveryEndpoint endpoint, Processor processor) {
         super(endpoint, processor);
@@ -99,6 +100,7 @@ public class KafkaDeliveryConsumer extends DefaultConsumer {
     protected void doStart() throws Exception {
         super.doStart();
         intakePriority = IntakePriority.of(getEndpoint().getCamelContext());
+        consumerPriority = ConsumerPriority.of(getEndpoint().getCamelContext());
         workers = getEndpoint().getCamelContext().getExecutorServiceManager()
                 .newFixedThreadPool(this, "kafka-delivery-" + endpoint.getGroupId(), endpoint.getConcurrency());
         retries = getEndpoint().getCamelContext().getExecutorServiceManager()
@@ -139,6 +141,7 @@ public class KafkaDeliveryConsumer extends DefaultConsumer {
     }
 
     private void pollLoop() {
+        consumerPriority.lowerCurrentThread(); // the intake first; the threads this one makes inherit it
         Consumer<String, byte[]> consumer = kafka;
         try {
             consumer.subscribe(endpoint.topicPattern(), new Rebalance(consumer));
@@ -262,6 +265,7 @@ public class KafkaDeliveryConsumer extends DefaultConsumer {
     }
 
     private void deliver(TopicPartition tp, PartitionLanes lanes, ConsumerRecord<String, byte[]> record, int attempt) {
+        consumerPriority.lowerCurrentThread(); // once per worker thread
         try {
             intakePriority.awaitTurn(); // the intake's ACKs first (bounded wait)
         } catch (InterruptedException e) {
