@@ -29,6 +29,7 @@ public class MllpListenerComponent extends DefaultComponent {
     private int handshakeTimeoutMs = 10_000;
     private int frameReadTimeoutMs = 30_000;
     private int ackWriteTimeoutMs = 10_000;
+    private int slowFrameMs = 2_000;
     private int maxOutsideBytes = MllpFrameReader.DEFAULT_MAX_OUTSIDE_BYTES;
     private volatile SenderRestrictions restrictions;
 
@@ -82,6 +83,19 @@ public class MllpListenerComponent extends DefaultComponent {
      */
     public void setFrameReadTimeoutMs(int frameReadTimeoutMs) {
         this.frameReadTimeoutMs = positive(frameReadTimeoutMs, "frameReadTimeoutMs");
+    }
+
+    public int getSlowFrameMs() {
+        return slowFrameMs;
+    }
+
+    /**
+     * While every slot is taken and a waiting sender has written a whole frame, a slot whose frame has been arriving
+     * for longer than this (a trickler) is taken back for it: the partial frame is cut, as at the frame-read timeout,
+     * and goes to the dead-letter topic. Honest frames arrive in milliseconds; only a full listener cuts them.
+     */
+    public void setSlowFrameMs(int slowFrameMs) {
+        this.slowFrameMs = positive(slowFrameMs, "slowFrameMs");
     }
 
     public int getAckWriteTimeoutMs() {

@@ -15,7 +15,6 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -63,6 +62,10 @@ public class MllpListenerConsumer extends DefaultConsumer {
     private final AckBuilder ackBuilder = new AckBuilder();
     private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
     private final AtomicInteger waiting = new AtomicInteger();
+    private static final long READ_AHEAD_CHECK_MS = 50;
+    private static final int READ_AHEAD_BYTES = 64 * 1024;
+    private final java.util.concurrent.atomic.AtomicLong slowFramesCut = new java.util.concurrent.atomic.AtomicLong();
+    private volatile long lastSlowCutWarning;
     private ScheduledExecutorService watchdog;
     private int frameReadTimeoutMs;
     private int ackWriteTimeoutMs;
@@ -70,7 +73,11 @@ public class MllpListenerConsumer extends DefaultConsumer {
     private ServerSocket serverSocket;
     private ExecutorService connectionThreads;
     private Thread acceptor;
-    private Semaphore permits;
+    /** Slots: free ones, and the connections waiting for one; a released slot goes to a ready waiter first. */
+    private final Object slots = new Object();
+    private int freeSlots; // guarded by slots
+    private final java.util.ArrayDeque<Connection> waiters = new java.util.ArrayDeque<>(); // guarded by slots
+    private int slowFrameMs;
     private volatile boolean running;
     private int handshakeTimeoutMs;
     private SenderRestrictions restrictions = SenderRestrictions.NONE;
@@ -91,13 +98,17 @@ public class MllpListenerConsumer extends DefaultConsumer {
     protected void doStart() throws Exception {
         super.doStart();
         intakePriority = org.cmm.eventbroker.platform.delivery.IntakePriority.of(getEndpoint().getCamelContext());
-        permits = new Semaphore(endpoint.getMaxConnections(), true);
+        synchronized (slots) {
+            freeSlots = endpoint.getMaxConnections();
+            waiters.clear();
+        }
         connectionThreads = getEndpoint().getCamelContext().getExecutorServiceManager()
                 .newCachedThreadPool(this, "mllp-listener-" + endpoint.getPort());
         MllpListenerComponent component = (MllpListenerComponent) endpoint.getComponent();
         frameReadTimeoutMs = component.getFrameReadTimeoutMs();
         ackWriteTimeoutMs = component.getAckWriteTimeoutMs();
         maxOutsideBytes = component.getMaxOutsideBytes();
+        slowFrameMs = component.getSlowFrameMs();
         long tick = Math.max(20, Math.min(1000, Math.min(frameReadTimeoutMs, ackWriteTimeoutMs) / 5));
         watchdog = getEndpoint().getCamelContext().getExecutorServiceManager()
                 .newSingleThreadScheduledExecutor(this, "mllp-listener-watchdog-" + endpoint.getPort());
@@ -155,7 +166,7 @@ public class MllpListenerConsumer extends DefaultConsumer {
         while (running) {
             try {
                 Socket socket = serverSocket.accept();
-                if (permits.tryAcquire()) {
+                if (takeFreeSlot()) {
                     serveAndRelease(new Connection(socket));
                 } else if (waiting.incrementAndGet() <= endpoint.getBacklog()) {
                     waitForSlot(socket);
@@ -179,17 +190,30 @@ public class MllpListenerConsumer extends DefaultConsumer {
         }
     }
 
-    /** Every slot is taken: the connection waits (while the watchdog frees the longest-idle one) or is closed. */
+    /**
+     * Every slot is taken: the connection waits (while the watchdog frees the longest-idle one) or is closed. While it
+     * waits, what its sender writes is read ahead without blocking: once a whole frame is there (or more than a
+     * frame's head), it is ready, is handed the next free slot before the others waiting, and a slot held by a frame
+     * that crawls is taken back for it ({@link #makeRoomForReadyWaiters()}).
+     */
     private void waitForSlot(Socket socket) {
         Connection connection = new Connection(socket);
         connection.waitingSince = System.nanoTime();
         connections.add(connection);
+        synchronized (slots) {
+            if (freeSlots > 0) {
+                freeSlots--; // freed between the accept's look and now
+                connection.admitted = true;
+            } else {
+                waiters.addLast(connection);
+            }
+        }
         try {
             connectionThreads.execute(() -> {
                 boolean admitted = false;
                 try {
                     // twice the frame-read timeout: by then every trickler holding a slot when it came has been cut
-                    admitted = permits.tryAcquire(2L * frameReadTimeoutMs, TimeUnit.MILLISECONDS);
+                    admitted = awaitSlot(connection, 2L * frameReadTimeoutMs);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 } finally {
@@ -209,14 +233,143 @@ public class MllpListenerConsumer extends DefaultConsumer {
                 } finally {
                     connections.remove(connection);
                     closeQuietly(socket);
-                    permits.release();
+                    releaseSlot();
                 }
             });
         } catch (RuntimeException e) {
+            synchronized (slots) {
+                waiters.remove(connection);
+                if (connection.admitted) {
+                    releaseSlot();
+                }
+            }
             waiting.decrementAndGet();
             connections.remove(connection);
             closeQuietly(socket);
             throw e;
+        }
+    }
+
+    private boolean takeFreeSlot() {
+        synchronized (slots) {
+            if (freeSlots > 0 && waiters.isEmpty()) {
+                freeSlots--;
+                return true;
+            }
+            return false;
+        }
+    }
+
+    /** A slot is free: to the first ready waiter, else to the one waiting longest, else back to the free ones. */
+    private void releaseSlot() {
+        synchronized (slots) {
+            Connection next = null;
+            for (Connection c : waiters) {
+                if (c.ready) {
+                    next = c;
+                    break;
+                }
+            }
+            if (next == null) {
+                next = waiters.peekFirst();
+            }
+            if (next != null) {
+                waiters.remove(next);
+                next.admitted = true;
+                slots.notifyAll();
+            } else {
+                freeSlots++;
+            }
+        }
+    }
+
+    /** Waits until the connection is handed a slot (true) or the time is up (false); reads ahead meanwhile. */
+    private boolean awaitSlot(Connection connection, long timeoutMs) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+        while (true) {
+            synchronized (slots) {
+                if (connection.admitted) {
+                    return true;
+                }
+                long left = deadline - System.nanoTime();
+                if (left <= 0 || !running) {
+                    waiters.remove(connection);
+                    return connection.admitted;
+                }
+                slots.wait(Math.max(1, Math.min(READ_AHEAD_CHECK_MS, TimeUnit.NANOSECONDS.toMillis(left))));
+                if (connection.admitted) {
+                    return true;
+                }
+            }
+            if (!connection.ready && readAhead(connection)) {
+                makeRoomForReadyWaiters();
+            }
+        }
+    }
+
+    /**
+     * Reads what a waiting connection's sender has written, without blocking (plain sockets; over TLS nothing can be
+     * seen before the handshake, so those wait in turn). True when it just became ready: an end block is there, or
+     * more bytes than the read-ahead holds.
+     */
+    private boolean readAhead(Connection connection) {
+        if (connection.socket instanceof SSLSocket) {
+            return false;
+        }
+        try {
+            java.io.InputStream in = connection.socket.getInputStream();
+            int available = in.available();
+            if (available <= 0) {
+                return false;
+            }
+            byte[] ahead = connection.readAhead;
+            int room = READ_AHEAD_BYTES - ahead.length;
+            byte[] more = in.readNBytes(Math.min(available, room));
+            byte[] joined = java.util.Arrays.copyOf(ahead, ahead.length + more.length);
+            System.arraycopy(more, 0, joined, ahead.length, more.length);
+            connection.readAhead = joined;
+            boolean ready = joined.length >= READ_AHEAD_BYTES;
+            for (int i = 0; !ready && i < more.length; i++) {
+                ready = more[i] == MllpFrameReader.END_BLOCK;
+            }
+            connection.ready = ready;
+            return ready;
+        } catch (IOException e) {
+            return false; // served in turn, where the failure is met and logged
+        }
+    }
+
+    /**
+     * Ready connections wait while every slot is taken: for each one not yet provided for, the slot whose frame has
+     * been arriving longest (at least {@code slowFrameMs}) is cut, as at the frame-read timeout; its thread then
+     * hands the slot on ({@link #releaseSlot()}).
+     */
+    private void makeRoomForReadyWaiters() {
+        long now = System.nanoTime();
+        long slow = TimeUnit.MILLISECONDS.toNanos(slowFrameMs);
+        synchronized (slots) {
+            long ready = waiters.stream().filter(c -> c.ready).count();
+            long beingFreed = connections.stream().filter(c -> c.cutForRoom).count();
+            long toCut = ready - beingFreed - freeSlots;
+            if (toCut <= 0) {
+                return;
+            }
+            connections.stream().filter(c -> c.waitingSince == 0 && !c.cut && c.frameStartedAt != 0
+                            && now - c.frameStartedAt >= slow)
+                    .sorted(java.util.Comparator.comparingLong(c -> c.frameStartedAt)).limit(toCut)
+                    .forEach(c -> {
+                        c.cut = true;
+                        c.cutForRoom = true;
+                        slowFramesCut.incrementAndGet();
+                        shutdownInput(c.socket);
+                    });
+        }
+        long total = slowFramesCut.get();
+        long now2 = System.nanoTime();
+        if (total > 0 && now2 - lastSlowCutWarning > TimeUnit.SECONDS.toNanos(60)) {
+            lastSlowCutWarning = now2;
+            LOG.warn("MLLP listener on port {}: every slot taken; {} frame(s) arriving for more than {} ms cut so far "
+                    + "to serve senders whose frame was waiting", endpoint.getPort(), total, slowFrameMs);
         }
     }
 
@@ -229,13 +382,13 @@ public class MllpListenerConsumer extends DefaultConsumer {
                 } finally {
                     connections.remove(connection);
                     closeQuietly(connection.socket);
-                    permits.release();
+                    releaseSlot();
                 }
             });
         } catch (RuntimeException e) {
             connections.remove(connection);
             closeQuietly(connection.socket);
-            permits.release();
+            releaseSlot();
             throw e;
         }
     }
@@ -264,7 +417,11 @@ public class MllpListenerConsumer extends DefaultConsumer {
                     closeQuietly(c.socket);
                 }
             }
-            int toFree = waiting.get() - permits.availablePermits();
+            makeRoomForReadyWaiters();
+            int toFree;
+            synchronized (slots) {
+                toFree = waiting.get() - freeSlots;
+            }
             if (toFree > 0) {
                 // a grace period: a connection just admitted is idle only until its reader reaches the frame its
                 // sender already wrote (CI once closed a new sender in that instant)
@@ -303,6 +460,12 @@ public class MllpListenerConsumer extends DefaultConsumer {
         volatile long idleSince;
         volatile boolean cut;
         volatile long framesRead;
+        /** Waiting: handed a slot (guarded by slots); ready (a whole frame read ahead); the bytes read ahead. */
+        boolean admitted;
+        volatile boolean ready;
+        volatile byte[] readAhead = new byte[0];
+        /** Its crawling frame was cut to make room for a ready waiter. */
+        volatile boolean cutForRoom;
 
         Connection(Socket socket) {
             this.socket = socket;
@@ -330,8 +493,10 @@ public class MllpListenerConsumer extends DefaultConsumer {
                 principal = authenticated.orElse(null);
             }
             socket.setSoTimeout(endpoint.getIdleTimeoutMs());
-            MllpFrameReader reader = new MllpFrameReader(socket.getInputStream(), endpoint.getMaxFrameBytes(),
-                    maxOutsideBytes);
+            byte[] ahead = connection.readAhead;
+            java.io.InputStream input = ahead.length == 0 ? socket.getInputStream()
+                    : new java.io.SequenceInputStream(new java.io.ByteArrayInputStream(ahead), socket.getInputStream());
+            MllpFrameReader reader = new MllpFrameReader(input, endpoint.getMaxFrameBytes(), maxOutsideBytes);
             reader.onUnitStarted(() -> {
                 if (connection.frameStartedAt == 0) {
                     connection.frameStartedAt = System.nanoTime();

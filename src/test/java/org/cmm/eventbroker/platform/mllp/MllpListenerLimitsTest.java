@@ -145,6 +145,44 @@ class MllpListenerLimitsTest {
         Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> cut.get() >= max);
     }
 
+    /**
+     * Issue 17, measured from outside: with 120 connections trickling a byte a second (above the default
+     * max-connections, 100, with the default 30 s frame-read timeout) a new sender got no ACK within 10 s. A waiting
+     * connection whose sender has written its frame is served before those still trickling, and a slot held by a
+     * frame that crawls is taken back for it.
+     */
+    @Test
+    void aNewSenderBehindMaxConnectionsPlusTwentyTricklersGetsItsAckWithinTenSeconds() throws Exception {
+        int max = 100;
+        start(max, 30_000, 10_000);
+        AtomicInteger cut = new AtomicInteger();
+        List<OutputStream> outs = new ArrayList<>();
+        for (int i = 0; i < max + 20; i++) {
+            Socket s = connect();
+            OutputStream out = s.getOutputStream();
+            out.write(MllpFrameReader.START_BLOCK); // a frame that never ends: one byte a second
+            outs.add(out);
+        }
+        tricklers.scheduleAtFixedRate(() -> {
+            for (OutputStream out : outs) {
+                try {
+                    out.write('x');
+                } catch (IOException e) {
+                    cut.incrementAndGet();
+                }
+            }
+        }, 1_000, 1_000, TimeUnit.MILLISECONDS);
+        long started = System.nanoTime();
+        for (int n = 1; n <= 3; n++) { // one new sender after the other, each on a new connection
+            try (MllpClient client = new MllpClient("127.0.0.1", port, 10_000)) {
+                client.send(String.format(ADT, "FLOOD" + n).getBytes(StandardCharsets.ISO_8859_1));
+                assertEquals("AA", ackCode(new String(client.readFrame(), StandardCharsets.ISO_8859_1)));
+            }
+        }
+        long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
+        assertTrue(tookMs < 10_000, "three new senders took " + tookMs + " ms");
+    }
+
     @Test
     void silentConnectionsHoldingEverySlotMakeRoomForANewSender() throws Exception {
         start(2, 1_000, 5_000);
