@@ -18,6 +18,7 @@ import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 import org.apache.camel.Processor;
 import org.cmm.eventbroker.platform.mllp.Er7Segment;
+import org.cmm.eventbroker.platform.mllp.Hl7Delimiters;
 import org.cmm.eventbroker.platform.mllp.MllpListenerHeaders;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -197,34 +198,12 @@ public class Hl7MessageInspector implements Processor {
             throw new Hl7RejectedException("MSH-1 field separator is missing (the segment ends after MSH)",
                     ErrorCode.SEGMENT_SEQUENCE_ERROR);
         }
-        char fieldSeparator = msh.charAt(3);
-        if (Character.isLetterOrDigit(fieldSeparator) || Character.isWhitespace(fieldSeparator)) {
-            throw new Hl7RejectedException("MSH-1 field separator is not a delimiter", ErrorCode.SEGMENT_SEQUENCE_ERROR);
+        String problem = Hl7Delimiters.problem(msh);
+        if (problem != null) {
+            throw new Hl7RejectedException(problem, problem.startsWith("MSH-1") ? ErrorCode.SEGMENT_SEQUENCE_ERROR
+                    : ErrorCode.DATA_TYPE_ERROR);
         }
-        checkEncodingCharacters(msh, fieldSeparator);
         return msh;
-    }
-
-    /**
-     * MSH-2: four encoding characters (component, repetition, escape, subcomponent), a fifth (truncation) from v2.7,
-     * each a printable delimiter used once and not the field separator. Anything else cannot be read back (HAPI cannot
-     * parse the header, so an ACK could not echo MSH-10): rejected with the reason.
-     */
-    private static void checkEncodingCharacters(String msh, char fieldSeparator) throws Hl7RejectedException {
-        int end = msh.indexOf(fieldSeparator, 4);
-        String encoding = end < 0 ? msh.substring(4) : msh.substring(4, end);
-        if (encoding.length() < 4 || encoding.length() > 5) {
-            throw new Hl7RejectedException("MSH-2 encoding characters must be 4 (or, from v2.7, 5) delimiters, found "
-                    + encoding.length(), ErrorCode.DATA_TYPE_ERROR);
-        }
-        for (int i = 0; i < encoding.length(); i++) {
-            char c = encoding.charAt(i);
-            if (c < 0x21 || c > 0x7e || Character.isLetterOrDigit(c) || c == fieldSeparator
-                    || encoding.indexOf(c) != i) {
-                throw new Hl7RejectedException("MSH-2 encoding character " + (i + 1) + " is not a distinct printable "
-                        + "delimiter", ErrorCode.DATA_TYPE_ERROR);
-            }
-        }
     }
 
     private Charset charsetOf(String msh) throws Hl7RejectedException {

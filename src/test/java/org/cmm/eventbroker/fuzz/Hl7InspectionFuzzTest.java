@@ -97,7 +97,9 @@ class Hl7InspectionFuzzTest {
             byte[] ack = ACKS.build(raw, charset, c, c == AckCode.AA ? null : ErrorCode.APPLICATION_INTERNAL_ERROR,
                     c == AckCode.AA ? null : reason == null ? "not stored" : reason);
             Acknowledgement read = Acknowledgement.read(ack, charset);
-            assertEquals(c.name(), read.code(), "the ACK built says what was decided");
+            assertEquals(c.name(), read.code(), () -> "the ACK built says what was decided: "
+                    + new String(ack, charset).replace('\r', '\n') + "\nfor: "
+                    + new String(raw, 0, Math.min(raw.length, 300), StandardCharsets.ISO_8859_1).replace('\r', '\n'));
             if (c == AckCode.AA) {
                 assertTrue(read.controlId() != null && !read.controlId().isEmpty(),
                         "an AA echoes the message's control id, which the inspector requires");

@@ -221,6 +221,11 @@ public class FhirChangeReader {
             // HAPI's message may quote the invalid value: only its error code is given back
             Matcher code = HAPI_CODE.matcher(String.valueOf(e.getMessage()));
             throw new FhirChangeRejectedException("not valid FHIR R4 JSON" + (code.find() ? " (" + code.group() + ")" : ""));
+        } catch (RuntimeException e) {
+            // HAPI's parser can fail on JSON it does not expect (found by fuzzing: an empty property name made it
+            // throw StringIndexOutOfBoundsException): bad input, not our failure, so 400 and the dead letter
+            throw new FhirChangeRejectedException("not valid FHIR R4 JSON (the FHIR parser failed: "
+                    + e.getClass().getSimpleName() + ")");
         }
     }
 

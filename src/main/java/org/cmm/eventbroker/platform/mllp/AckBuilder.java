@@ -55,7 +55,7 @@ public final class AckBuilder {
      */
     public byte[] build(byte[] inbound, Charset charset, AckCode code, ErrorCode errorCode, String reason) {
         Charset cs = charset != null ? charset : StandardCharsets.ISO_8859_1;
-        String msh = mshSegment(inbound, cs);
+        String msh = readableDelimiters(mshSegment(inbound, cs));
         if (code == AckCode.AA && msh != null) {
             String fast = acceptFromTemplate(msh);
             if (fast != null) {
@@ -135,6 +135,23 @@ public final class AckBuilder {
         String msh = new String(inbound, start, end - start, cs);
         // "MSH" then a line break (or bytes the charset reads as fewer characters): no field separator to read it with
         return msh.length() < 4 || !msh.startsWith("MSH") ? null : msh;
+    }
+
+    /**
+     * The MSH segment to answer from: as received when its delimiters can be read back; with the standard encoding
+     * characters in place of an MSH-2 that cannot (the message is refused for it, but its ACK must say so readably,
+     * not with a letter as component separator escaping the ACK code); null without a usable field separator.
+     */
+    private static String readableDelimiters(String msh) {
+        if (msh == null || Hl7Delimiters.problem(msh) == null) {
+            return msh;
+        }
+        char fieldSeparator = msh.charAt(3);
+        if (Character.isLetterOrDigit(fieldSeparator) || Character.isWhitespace(fieldSeparator)) {
+            return null;
+        }
+        int end = msh.indexOf(fieldSeparator, 4);
+        return "MSH" + fieldSeparator + Hl7Delimiters.STANDARD_ENCODING + (end < 0 ? "" : msh.substring(end));
     }
 
     /** Parses just the MSH segment, or returns null when HAPI cannot (no MSH-9, unknown version...). */

@@ -118,4 +118,12 @@ class FhirChangeReaderTest {
         entryOfUnknownType.addEntry().getRequest().setMethod(Bundle.HTTPVerb.DELETE).setUrl("Pationt/1");
         assertThrows(FhirChangeRejectedException.class, () -> reader.read(json(entryOfUnknownType), null));
     }
+
+    /** Found by fuzzing: HAPI's JSON parser threw StringIndexOutOfBoundsException (a 500, no dead letter). */
+    @Test
+    void anEmptyPropertyNameIsRejectedNotAnException() {
+        FhirChangeRejectedException rejected = assertThrows(FhirChangeRejectedException.class,
+                () -> reader.read(utf8("{\"resourceType\":\"Patient\",\"id\":\"1\",\"\":1}"), null));
+        assertTrue(rejected.getReason().startsWith("not valid FHIR R4 JSON"), rejected.getReason());
+    }
 }

@@ -90,4 +90,15 @@ class AckBuilderTest {
                     StandardCharsets.ISO_8859_1).code());
         }
     }
+
+    /** Found by the 1,000,000-input fuzz run: with a letter in MSH-2, the AR's code was escaped ("A\\S\\"). */
+    @Test
+    void aRejectOfAMessageWithALetterAmongItsDelimitersReadsAsAr() throws Exception {
+        String inbound = "MSH|R~\\&|MILL|MCHS||DEST|20260104||ORU^R01|TEST-MSG-001|T|2.3\rPID|1||6163072\r";
+        byte[] ack = builder.build(inbound.getBytes(StandardCharsets.ISO_8859_1), null, AckCode.AR,
+                ErrorCode.DATA_TYPE_ERROR, "MSH-2 encoding character 1 is not a distinct printable delimiter");
+        Acknowledgement read = Acknowledgement.read(ack, StandardCharsets.ISO_8859_1);
+        assertEquals("AR", read.code(), new String(ack, StandardCharsets.ISO_8859_1));
+        assertEquals("TEST-MSG-001", read.controlId());
+    }
 }
