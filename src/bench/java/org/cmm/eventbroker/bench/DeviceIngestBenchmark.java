@@ -155,6 +155,7 @@ public final class DeviceIngestBenchmark {
             if (!extra.isBlank()) {
                 props.addAll(List.of(extra.trim().split("\\s+")));
             }
+            props.addAll(0, ChildJvm.RUNTIME_JVM_OPTIONS);
             child = new ChildJvm("runtime", HEAP, freePort(), props, "org.cmm.eventbroker.runtime.EventBrokerMain",
                     List.of(), out.resolve("device-runtime.log"));
         }

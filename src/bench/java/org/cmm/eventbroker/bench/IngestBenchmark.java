@@ -13,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.function.LongFunction;
 
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -48,6 +49,8 @@ public final class IngestBenchmark {
     private static final double RATE = Double.parseDouble(System.getProperty("bench.rate", "1000"));
     private static final int RATE_SECONDS = Integer.getInteger("bench.rateSeconds", 30);
     private static final String HEAP = System.getProperty("bench.heap", "512m");
+    /** The heap of the runtime with every flow (runtime-all): it holds every flow's consumers, state and windows. */
+    private static final String HEAP_ALL = System.getProperty("bench.heapAll", "2g");
     private static final List<String> SYSTEMS = List.of(System.getProperty("bench.systems", "raw,handwritten,runtime").split(","));
 
     private IngestBenchmark() {
@@ -212,7 +215,8 @@ public final class IngestBenchmark {
                 if (!extra.isBlank()) {
                     props.addAll(List.of(extra.trim().split("\\s+")));
                 }
-                child = new ChildJvm("runtime", HEAP, freePort(), props,
+                props.addAll(0, ChildJvm.RUNTIME_JVM_OPTIONS);
+                child = new ChildJvm("runtime", everyFlow ? HEAP_ALL : HEAP, freePort(), props,
                         "org.cmm.eventbroker.runtime.EventBrokerMain", List.of(), out.resolve("runtime.log"));
             }
             child.awaitPort(port, 120_000);
@@ -221,10 +225,21 @@ public final class IngestBenchmark {
             }
             MllpLoad load = new MllpLoad(port, CONNECTIONS, secured ? secure.mllpTls() : null);
             load.closed(source, 0, WARMUP);
+            // the offered rate in the steady state: once the flows consuming the warm-up's messages (every flow) have
+            // caught up, so that the figure is the intake's at that rate, not a backlog's
+            figures.put("quietBeforeRate", awaitQuiet(child));
+            long rateCount = (long) (RATE * RATE_SECONDS);
+            long steadyCpuBefore = child.processCpuNanos();
+            MllpLoad.Result steady = load.open(source, WARMUP, rateCount, RATE);
+            Map<String, Object> rate = describe(steady);
+            // everything the runtime spends per message at that rate, the consuming flows' share included
+            rate.put("serverCpuMicrosPerMessage", round((child.processCpuNanos() - steadyCpuBefore) / 1000.0 / steady.sent));
+            System.out.println("  server CPU per message at the offered rate " + rate.get("serverCpuMicrosPerMessage") + " us");
+            figures.put("offeredRate", rate);
             child.resetPeakHeap();
             long cpuBefore = child.processCpuNanos();
             long harnessBefore = harnessCpuNanos();
-            MllpLoad.Result saturation = load.closed(source, WARMUP, MESSAGES);
+            MllpLoad.Result saturation = load.closed(source, WARMUP + rateCount, MESSAGES);
             long cpuAfter = child.processCpuNanos();
             long harnessAfter = harnessCpuNanos();
             Map<String, Object> sat = describe(saturation);
@@ -233,13 +248,15 @@ public final class IngestBenchmark {
             System.out.println("  server CPU per message " + sat.get("serverCpuMicrosPerMessage") + " us; broker + load generator "
                     + sat.get("brokerAndLoadCpuMicrosPerMessage") + " us");
             figures.put("saturation", sat);
-            long rateCount = (long) (RATE * RATE_SECONDS);
-            MllpLoad.Result open = load.open(source, WARMUP + MESSAGES, rateCount, RATE);
-            figures.put("offeredRate", describe(open));
+            // the same rate right after saturation: with every flow, the consumers then catch up on the backlog the
+            // saturation left (they run below the intake's priority), so this is the intake while they do
+            MllpLoad.Result after = load.open(source, WARMUP + rateCount + MESSAGES, rateCount, RATE);
+            figures.put("offeredRateAfterSaturation", describe(after));
             figures.put("peakHeapMb", round(child.peakHeapMb()));
             MllpLoad.Result both = new MllpLoad.Result();
+            both.accepted.putAll(steady.accepted);
             both.accepted.putAll(saturation.accepted);
-            both.accepted.putAll(open.accepted);
+            both.accepted.putAll(after.accepted);
             figures.put("verification", verify(verifier, prefix, both));
             return figures;
         } finally {
@@ -323,21 +340,47 @@ public final class IngestBenchmark {
     @SuppressWarnings("unchecked")
     private static void printTable(Map<String, Map<String, Object>> systems, Map<String, Object> ratios) {
         System.out.println();
-        System.out.printf(Locale.ROOT, "%-15s %10s %8s %8s %8s %8s %6s %6s %6s | %8s %8s %8s | %9s %9s %s%n", "system",
+        System.out.printf(Locale.ROOT, "%-15s %10s %8s %8s %8s %8s %6s %6s %6s | %8s %8s %8s %9s | %9s %9s %s%n", "system",
                 "msg/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "AE", "AR", "t/o", "p50@rate", "p99@rate", "max@rate",
-                "heap MB", "cpu us/msg", "lost/dup/mismatch");
+                "p99@after", "heap MB", "cpu us/msg", "lost/dup/mismatch");
         for (Map.Entry<String, Map<String, Object>> e : systems.entrySet()) {
             Map<String, Object> s = (Map<String, Object>) e.getValue().get("saturation");
             Map<String, Object> o = (Map<String, Object>) e.getValue().getOrDefault("offeredRate", Map.of());
+            Map<String, Object> a = (Map<String, Object>) e.getValue().getOrDefault("offeredRateAfterSaturation", Map.of());
             Map<String, Object> v = (Map<String, Object>) e.getValue().get("verification");
-            System.out.printf(Locale.ROOT, "%-15s %10s %8s %8s %8s %8s %6s %6s %6s | %8s %8s %8s | %9s %9s %s/%s/%s%n", e.getKey(),
+            System.out.printf(Locale.ROOT, "%-15s %10s %8s %8s %8s %8s %6s %6s %6s | %8s %8s %8s %9s | %9s %9s %s/%s/%s%n", e.getKey(),
                     s.get("throughputPerSecond"), s.get("p50Ms"), s.get("p95Ms"), s.get("p99Ms"), s.get("maxMs"),
                     s.get("ae"), s.get("ar"), s.get("timeouts"), o.getOrDefault("p50Ms", "-"), o.getOrDefault("p99Ms", "-"),
-                    o.getOrDefault("maxMs", "-"), e.getValue().getOrDefault("peakHeapMb", "-"),
+                    o.getOrDefault("maxMs", "-"), a.getOrDefault("p99Ms", "-"), e.getValue().getOrDefault("peakHeapMb", "-"),
                     s.getOrDefault("serverCpuMicrosPerMessage", "-"), v.get("missing"),
                     v.get("duplicated"), v.get("mismatched"));
         }
         System.out.println("ratios: " + ratios);
+    }
+
+    /**
+     * Waits until the runtime is quiet: under a quarter of a core over 3 s (the flows consuming earlier traffic have
+     * caught up), at most 3 minutes. Returns how long it took and whether it got quiet.
+     */
+    private static Map<String, Object> awaitQuiet(ChildJvm child) throws Exception {
+        long started = System.nanoTime();
+        long deadline = started + TimeUnit.MINUTES.toNanos(3);
+        boolean quiet = false;
+        long cpu = child.processCpuNanos();
+        long at = System.nanoTime();
+        while (!quiet && System.nanoTime() < deadline) {
+            new java.util.concurrent.CountDownLatch(1).await(3, TimeUnit.SECONDS); // a sampling interval, not a wait for an event
+            long cpuNow = child.processCpuNanos();
+            long atNow = System.nanoTime();
+            quiet = (cpuNow - cpu) < (atNow - at) / 4;
+            cpu = cpuNow;
+            at = atNow;
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("quiet", quiet);
+        m.put("seconds", round((System.nanoTime() - started) / 1e9));
+        System.out.println("  quiet before the offered rate: " + m);
+        return m;
     }
 
     /** CPU used so far by this JVM: the broker, the load generator and (for raw) the producer threads. */

@@ -48,7 +48,7 @@ public final class SoakBenchmark {
     private static final double RATE = Double.parseDouble(System.getProperty("bench.soak.rate", "1000"));
     private static final int CONNECTIONS = Integer.getInteger("bench.soak.connections", 8);
     private static final int SAMPLE_SECONDS = Integer.getInteger("bench.soak.sampleSeconds", 5);
-    private static final String HEAP = System.getProperty("bench.heap", "512m");
+    private static final String HEAP = System.getProperty("bench.heapAll", "2g");
     /** Messages per load round (each round opens its connections again, as senders reconnect). */
     private static final long ROUND = Math.max(1000, (long) (RATE * 60));
 
@@ -92,6 +92,7 @@ public final class SoakBenchmark {
                 props.add("-D" + key + "=" + IngestBenchmark.freePort());
             }
             props.add("-Dcmm.device.mqtt.broker-url=tcp://127.0.0.1:" + IngestBenchmark.freePort());
+            props.addAll(0, ChildJvm.RUNTIME_JVM_OPTIONS);
             try (ChildJvm runtime = new ChildJvm("runtime (every flow)", HEAP, IngestBenchmark.freePort(), props,
                     "org.cmm.eventbroker.runtime.EventBrokerMain", List.of(), out.resolve("soak-runtime.log"));
                  Admin admin = KafkaClients.forBootstrap(bootstrap).admin("soak-lag", Map.of())) {

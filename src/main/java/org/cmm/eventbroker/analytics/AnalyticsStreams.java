@@ -45,6 +45,7 @@ import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.QueryableStoreTypes;
 import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
 import org.cmm.eventbroker.platform.delivery.ConsumerPriority;
+import org.cmm.eventbroker.platform.delivery.IntakePriority;
 import org.cmm.eventbroker.platform.kafka.KafkaClients;
 import org.cmm.eventbroker.platform.kafka.KeptForeverTopic;
 import org.cmm.eventbroker.platform.security.TlsMaterial;
@@ -152,7 +153,9 @@ public class AnalyticsStreams extends ServiceSupport implements CamelContextAwar
         // inherit it, so the intake's ACKs come first (issue 17 item 8; cmm.consumers.nice)
         KafkaStreams s = ConsumerPriority.of(camelContext).inLoweredThread("analytics-streams-start-" + applicationId,
                 () -> {
-                    KafkaStreams made = new KafkaStreams(AnalyticsTopology.build(settings, this), p);
+                    IntakePriority intake = IntakePriority.of(camelContext);
+                    KafkaStreams made = new KafkaStreams(AnalyticsTopology.build(settings, this, true,
+                            intake::awaitTurnWhenBusy), p);
                     made.setUncaughtExceptionHandler(e -> {
                         // a bug, not bad input (that is dead-lettered): stop rather than publish a wrong census;
                         // /analytics answers 503

@@ -36,6 +36,20 @@ public final class AnalyticsTopology {
      *                   every commit of the test driver would cost most of their time
      */
     public static Topology build(AnalyticsSettings settings, AnalyticsCounters counters, boolean persistent) {
+        return build(settings, counters, persistent, IntakeGate.NONE);
+    }
+
+    /** Called before each ADT is processed: may hold the stream thread back while the intake is saturated. */
+    @FunctionalInterface
+    public interface IntakeGate {
+        IntakeGate NONE = () -> { };
+
+        void awaitTurn() throws InterruptedException;
+    }
+
+    /** @param gate the intake-first wait (issue 17 item 8; {@code IntakePriority#awaitTurnWhenBusy}) */
+    public static Topology build(AnalyticsSettings settings, AnalyticsCounters counters, boolean persistent,
+                                 IntakeGate gate) {
         StreamsBuilder builder = new StreamsBuilder();
         for (String store : new String[] {PatientTimelineProcessor.STORE, MetricsAggregator.BED_OCCUPANCY,
                 MetricsAggregator.PATIENT_FLOW, MetricsAggregator.WAIT_TIMES}) {
@@ -44,7 +58,7 @@ public final class AnalyticsTopology {
         }
         KStream<String, PatientTimelineProcessor.Output> perPatient = builder
                 .stream(settings.adtTopics(), Consumed.with(Serdes.String(), Serdes.ByteArray()).withName("adt-events"))
-                .process(() -> new PatientTimelineProcessor(settings, counters), Named.as("patient-timelines"),
+                .process(() -> new PatientTimelineProcessor(settings, counters, gate), Named.as("patient-timelines"),
                         PatientTimelineProcessor.STORE);
         perPatient.filter((k, v) -> v.isRejected(), Named.as("rejected-adt"))
                 .mapValues(PatientTimelineProcessor.Output::rejected, Named.as("rejected-body"))

@@ -40,12 +40,18 @@ final class PatientTimelineProcessor implements Processor<String, byte[], String
 
     private final AnalyticsSettings settings;
     private final AnalyticsCounters counters;
+    private final AnalyticsTopology.IntakeGate intakeGate;
     private ProcessorContext<String, Output> context;
     private KeyValueStore<String, String> timelines;
 
     PatientTimelineProcessor(AnalyticsSettings settings, AnalyticsCounters counters) {
+        this(settings, counters, AnalyticsTopology.IntakeGate.NONE);
+    }
+
+    PatientTimelineProcessor(AnalyticsSettings settings, AnalyticsCounters counters, AnalyticsTopology.IntakeGate gate) {
         this.settings = settings;
         this.counters = counters;
+        this.intakeGate = gate;
     }
 
     @Override
@@ -57,6 +63,11 @@ final class PatientTimelineProcessor implements Processor<String, byte[], String
 
     @Override
     public void process(Record<String, byte[]> record) {
+        try {
+            intakeGate.awaitTurn(); // while the intake is saturated, its ACKs first (bounded wait)
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt(); // stopping: process the record all the same
+        }
         String patient = record.key();
         AdtEvent event;
         try {

@@ -25,6 +25,7 @@ public final class IntakePriority {
     static final String BEAN = "cmmIntakePriority";
 
     private final int threshold;
+    private final int busyThreshold;
     private final long maxWaitNanos;
     private final AtomicInteger inFlight = new AtomicInteger();
     private final ReentrantLock lock = new ReentrantLock();
@@ -32,7 +33,17 @@ public final class IntakePriority {
     private final java.util.concurrent.atomic.AtomicLong yields = new java.util.concurrent.atomic.AtomicLong();
 
     public IntakePriority(int threshold, long maxWaitMs) {
+        this(threshold, 4, maxWaitMs);
+    }
+
+    /**
+     * @param busyThreshold intake exchanges in flight from which the intake counts as saturated: the consumers that
+     *                      process every message in one thread (the analytics Streams application) hold back only then,
+     *                      so that at an ordinary rate they are never slowed
+     */
+    public IntakePriority(int threshold, int busyThreshold, long maxWaitMs) {
         this.threshold = Math.max(1, threshold);
+        this.busyThreshold = Math.max(this.threshold, busyThreshold);
         this.maxWaitNanos = TimeUnit.MILLISECONDS.toNanos(Math.max(0, maxWaitMs));
     }
 
@@ -47,6 +58,7 @@ public final class IntakePriority {
             if (existing == null) {
                 existing = new IntakePriority(
                         Integer.parseInt(property(context, "cmm.delivery.intake-first.threshold", "1")),
+                        Integer.parseInt(property(context, "cmm.delivery.intake-first.busy-threshold", "4")),
                         Long.parseLong(property(context, "cmm.delivery.intake-first.max-wait-ms", "20")));
                 context.getRegistry().bind(BEAN, IntakePriority.class, existing);
             }
@@ -65,7 +77,7 @@ public final class IntakePriority {
 
     /** An intake exchange ended (ACK written or the exchange failed). */
     public void intakeEnded() {
-        if (inFlight.decrementAndGet() < threshold) {
+        if (inFlight.decrementAndGet() < busyThreshold) {
             lock.lock();
             try {
                 quiet.signalAll();
@@ -90,6 +102,19 @@ public final class IntakePriority {
      * when it becomes quiet or after the bounded wait.
      */
     public void awaitTurn() throws InterruptedException {
+        await(threshold);
+    }
+
+    /**
+     * As {@link #awaitTurn()}, but holds back only while the intake is saturated (at least the busy threshold in
+     * flight, {@code cmm.delivery.intake-first.busy-threshold}, 4): for a consumer that runs every message through
+     * one thread, where a wait at each ordinary intake message would add up to a lag.
+     */
+    public void awaitTurnWhenBusy() throws InterruptedException {
+        await(busyThreshold);
+    }
+
+    private void await(int threshold) throws InterruptedException {
         if (maxWaitNanos == 0 || inFlight.get() < threshold) {
             return;
         }

@@ -85,6 +85,28 @@ class IntakePriorityMockConsumerTest {
         assertEquals(0, two.yields() + off.yields());
     }
 
+    /** The analytics Streams thread holds back only while the intake is saturated (the busy threshold). */
+    @Test
+    void aConsumerWaitingWhenBusyGoesOnAtAnOrdinaryRateAndWaitsWhenSaturated() throws Exception {
+        IntakePriority priority = new IntakePriority(1, 3, LONG_WAIT_MS);
+        priority.intakeStarted();
+        priority.intakeStarted();
+        priority.awaitTurnWhenBusy(); // 2 in flight: below the busy threshold, at once
+        assertEquals(0, priority.yields());
+        priority.intakeStarted(); // 3: saturated
+        CompletableFuture<Void> turn = CompletableFuture.runAsync(() -> {
+            try {
+                priority.awaitTurnWhenBusy();
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> priority.yields() == 1);
+        assertTrue(!turn.isDone(), "the consumer went on while the intake was saturated");
+        priority.intakeEnded(); // 2 in flight: no longer saturated
+        turn.get(30, TimeUnit.SECONDS);
+    }
+
     @Test
     void aDeliveryConsumerStartsNoRecordWhileTheRuntimesIntakeIsBusy() throws Exception {
         context.getPropertiesComponent().addInitialProperty("cmm.delivery.intake-first.max-wait-ms",
