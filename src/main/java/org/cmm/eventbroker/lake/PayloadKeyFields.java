@@ -44,8 +44,8 @@ public record PayloadKeyFields(String payloadFormat, String messageType, String 
 
     private static PayloadKeyFields hl7(String message) throws UnparseablePayloadException {
         char field = message.charAt(3);
-        String[] segments = message.split("\r\n|\r|\n");
-        String[] msh = segments[0].split(java.util.regex.Pattern.quote(String.valueOf(field)), -1);
+        java.util.List<String> segments = message.lines().toList(); // CR, LF or CRLF, without a regular expression
+        String[] msh = (segments.isEmpty() ? "" : segments.get(0)).split(java.util.regex.Pattern.quote(String.valueOf(field)), -1);
         if (msh.length < 12) {
             throw new UnparseablePayloadException("HL7 v2 MSH segment has " + msh.length + " fields, fewer than 12");
         }

@@ -27,7 +27,7 @@ final class Er7Message {
         String field = Pattern.quote(String.valueOf(text.charAt(3)));
         component = Pattern.quote(String.valueOf(text.charAt(4)));
         repetition = Pattern.quote(String.valueOf(text.charAt(5)));
-        for (String segment : text.split("\r\n|\r|\n")) {
+        for (String segment : text.lines().toList()) { // CR, LF or CRLF, without a regular expression
             if (!segment.isBlank()) {
                 String[] fields = segment.split(field, -1);
                 if (fields[0].equals("MSH")) {

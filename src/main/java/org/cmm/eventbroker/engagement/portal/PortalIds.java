@@ -54,7 +54,7 @@ final class PortalIds {
         String text = new String(m.getBody(byte[].class),
                 charsetName == null ? StandardCharsets.ISO_8859_1 : Charset.forName(charsetName));
         List<String[]> out = new ArrayList<>();
-        for (String line : text.split("\r\n|\r|\n")) {
+        for (String line : text.lines().toList()) { // CR, LF or CRLF, without a regular expression
             String s = line.strip();
             if (s.length() >= 3) {
                 out.add(new String[] {s.substring(0, 3), s});
