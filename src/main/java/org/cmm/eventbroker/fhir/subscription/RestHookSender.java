@@ -40,7 +40,9 @@ public class RestHookSender {
         Exchange post = new DefaultExchange(camel);
         request.headers().forEach(post.getMessage()::setHeader);
         post.getMessage().setHeader(Exchange.HTTP_URI, request.url());
-        post.getMessage().setHeader(Exchange.HTTP_METHOD, request.method());
+        // camel-http's enum, not the String: Camel converts a String to it by scanning every type converter
+        post.getMessage().setHeader(Exchange.HTTP_METHOD, org.apache.camel.component.http.HttpMethods.valueOf(
+                request.method().toUpperCase(java.util.Locale.ROOT)));
         if (request.contentType() != null) {
             post.getMessage().setHeader(Exchange.CONTENT_TYPE, request.contentType());
         }

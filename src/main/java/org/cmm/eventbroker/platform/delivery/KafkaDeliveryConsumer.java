@@ -66,6 +66,9 @@ public class KafkaDeliveryConsumer extends DefaultConsumer {
     private volatile Throwable failure;
     private final java.util.function.Supplier<Consumer<String, byte[]>> kafkaFactory;
     private long lastCommitWarning;
+    private long lastCommitAt;
+    /** Delivered progress is committed at most this often while polling (and at once on revocation and stop). */
+    static final long COMMIT_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
     private ExecutorService workers;
     private ScheduledExecutorService retries;
     private IntakePriority intakePriority;
@@ -167,7 +170,14 @@ public class KafkaDeliveryConsumer extends DefaultConsumer {
                     pauseOrResume(consumer);
                 }
                 try {
-                    commit(consumer, partitionsWithProgress());
+                    // at most every COMMIT_INTERVAL: a commit per loop was a broker round trip per poll of every
+                    // consumer (and the progress check built each partition's metadata each time); revocation and
+                    // stop commit at once
+                    long now = System.nanoTime();
+                    if (now - lastCommitAt >= COMMIT_INTERVAL_NANOS) {
+                        lastCommitAt = now;
+                        commit(consumer, partitionsWithProgress());
+                    }
                 } catch (RetriableException | CommitFailedException | RebalanceInProgressException e) {
                     // a commit timeout or a rebalance: the progress stays uncommitted and is committed by a later
                     // loop (or on revocation); ending the poll thread here would stop the flow for good

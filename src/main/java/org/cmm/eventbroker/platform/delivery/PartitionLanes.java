@@ -29,6 +29,10 @@ final class PartitionLanes {
     private long nextOffset = -1;
     private long committedOffset = -1;
     private String committedMetadata = "";
+    /** Counts every change of what is owed: the metadata is built again only after one (it was a hot spot). */
+    private long version;
+    private long metadataVersion = -1;
+    private String metadata = "";
     private boolean paused;
     private boolean revoked;
     private int inFlight;
@@ -49,10 +53,12 @@ final class PartitionLanes {
         if (record.offset() < restoredUpTo && !owedBefore.contains(record.offset())) {
             // delivered by the previous owner after its committed offset: not again
             nextOffset = Math.max(nextOffset, record.offset() + 1);
+            version++;
             return false;
         }
         pending.add(record.offset());
         nextOffset = Math.max(nextOffset, record.offset() + 1);
+        version++;
         ArrayDeque<ConsumerRecord<String, byte[]>> lane = lanes.computeIfAbsent(laneOf(record), k -> new ArrayDeque<>());
         lane.addLast(record);
         return lane.size() == 1;
@@ -71,6 +77,7 @@ final class PartitionLanes {
         }
         lane.removeFirst();
         pending.remove(record.offset());
+        version++;
         if (lane.isEmpty()) {
             lanes.remove(key);
             return null;
@@ -96,6 +103,14 @@ final class PartitionLanes {
      * committed offset or the list is too long.
      */
     String commitMetadata() {
+        if (metadataVersion != version) {
+            metadata = buildMetadata();
+            metadataVersion = version;
+        }
+        return metadata;
+    }
+
+    private String buildMetadata() {
         if (pending.isEmpty()) {
             return "";
         }
@@ -189,6 +204,7 @@ final class PartitionLanes {
         revoked = true;
         lanes.clear();
         pending.clear();
+        version++;
     }
 
     boolean isRevoked() {

@@ -72,7 +72,7 @@ public class SmsNotificationComposer {
         values.put("text", text.render(n.templateValues()));
         Message message = exchange.getMessage();
         message.getHeaders().clear();
-        message.setHeader(Exchange.HTTP_METHOD, "POST");
+        message.setHeader(Exchange.HTTP_METHOD, org.apache.camel.component.http.HttpMethods.POST); // camel-http's enum: no conversion
         message.setHeader(Exchange.CONTENT_TYPE, contentType);
         if (!username.isBlank()) {
             String basic = Base64.getEncoder().encodeToString((username + ':' + password).getBytes(StandardCharsets.UTF_8));
