@@ -110,6 +110,7 @@ public class KafkaDeliveryConsumer extends DefaultConsumer {
                 .newSingleThreadScheduledExecutor(this, "kafka-delivery-retry-" + endpoint.getGroupId());
         kafka = kafkaFactory.get();
         failure = null;
+        lastCommitAt = System.nanoTime() - COMMIT_INTERVAL_NANOS; // the first loop with progress commits
         running = true;
         pollThread = new Thread(this::pollLoop, "kafka-delivery-poll-" + endpoint.getGroupId());
         pollThread.start();
