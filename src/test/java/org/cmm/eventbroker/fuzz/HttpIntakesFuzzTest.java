@@ -32,7 +32,8 @@ class HttpIntakesFuzzTest {
 
     private static final DefaultCamelContext CONTEXT = new DefaultCamelContext();
 
-    private static final String[] JSON_SEEDS = {
+    /** Seeds of the JSON/XML bodies, shared with {@link HttpIntakesFuzzIT}. */
+    static final String[] JSON_SEEDS = {
         "{\"resourceType\":\"Patient\",\"id\":\"p-1\",\"name\":[{\"family\":\"Zo\u00eb\"}]}",
         "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":[{\"resource\":{\"resourceType\":\"Patient\","
             + "\"id\":\"p-1\",\"meta\":{\"versionId\":\"2\"}},\"request\":{\"method\":\"PUT\",\"url\":\"Patient/p-1\"}},"
