@@ -5,9 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.BufferedReader;
 import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -40,6 +38,7 @@ import org.cmm.eventbroker.platform.security.http.KeycloakIssuer;
 import org.cmm.eventbroker.testsupport.HapiSender;
 import org.cmm.eventbroker.testsupport.Hl7Samples;
 import org.cmm.eventbroker.testsupport.RuntimeUnderTest;
+import org.cmm.eventbroker.testsupport.SseEvents;
 import org.cmm.eventbroker.testsupport.TestPeers;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -159,7 +158,7 @@ class PatientStreamsIT {
                     HttpResponse.BodyHandlers.ofInputStream());
             assertEquals(200, response.statusCode(), () -> body(response));
             BlockingQueue<String[]> events = new LinkedBlockingQueue<>();
-            readEvents(response.body(), events);
+            SseEvents.readInto(response.body(), events);
             streams.add(events);
             bodies.add(response.body());
         }
@@ -208,7 +207,7 @@ class PatientStreamsIT {
                 + "/patient/streams/results?from=earliest")).header("Authorization", "Bearer " + token).GET().build(),
                 HttpResponse.BodyHandlers.ofInputStream());
         BlockingQueue<String[]> events = new LinkedBlockingQueue<>();
-        readEvents(first.body(), events);
+        SseEvents.readInto(first.body(), events);
         String lastId = null;
         for (int n = 1; n <= 2;) {
             String[] e = events.poll(60, TimeUnit.SECONDS);
@@ -230,7 +229,7 @@ class PatientStreamsIT {
                 .header("Last-Event-ID", lastId).GET().build(), HttpResponse.BodyHandlers.ofInputStream());
         assertEquals(200, again.statusCode());
         BlockingQueue<String[]> resumed = new LinkedBlockingQueue<>();
-        readEvents(again.body(), resumed);
+        SseEvents.readInto(again.body(), resumed);
         List<Integer> after = new ArrayList<>();
         while (after.size() < 3) {
             String[] e = resumed.poll(60, TimeUnit.SECONDS);
@@ -281,7 +280,7 @@ class PatientStreamsIT {
                 + "/patient/streams/results")).header("Authorization", "Bearer " + token).GET().build(),
                 HttpResponse.BodyHandlers.ofInputStream());
         BlockingQueue<String[]> seen = new LinkedBlockingQueue<>();
-        readEvents(marker.body(), seen);
+        SseEvents.readInto(marker.body(), seen);
         send("MRN90007", "{\"run\":\"" + run + "\",\"n\":0}");
         String[] start = seen.poll(60, TimeUnit.SECONDS);
         assertNotNull(start, "the marker event");
@@ -313,7 +312,7 @@ class PatientStreamsIT {
                 HttpResponse.BodyHandlers.ofInputStream());
         assertEquals(200, stream.statusCode());
         BlockingQueue<String[]> events = new LinkedBlockingQueue<>();
-        readEvents(stream.body(), events);
+        SseEvents.readInto(stream.body(), events);
         try (HapiSender lis = new HapiSender(env.labResultsPort())) {
             assertEquals("AA", lis.send(lis.parse(Hl7Samples.load("oru-r01-normal.hl7", "STREAM-N1")
                     .replace("MRN100004", "MRN90001"))));
@@ -365,7 +364,7 @@ class PatientStreamsIT {
                 HttpResponse.BodyHandlers.ofInputStream());
         assertEquals(200, stream.statusCode());
         BlockingQueue<String[]> events = new LinkedBlockingQueue<>();
-        readEvents(stream.body(), events);
+        SseEvents.readInto(stream.body(), events);
         producer.send(new ProducerRecord<>("notifications.push.alert", "alert-1",
                 "{\"notificationId\":\"alert-1\",\"notificationType\":\"alert\"}".getBytes(StandardCharsets.UTF_8)))
                 .get(30, TimeUnit.SECONDS);
@@ -471,32 +470,6 @@ class PatientStreamsIT {
         };
     }
 
-    private static void readEvents(InputStream body, BlockingQueue<String[]> events) {
-        Thread t = new Thread(() -> {
-            try (BufferedReader lines = new BufferedReader(new InputStreamReader(body, StandardCharsets.UTF_8))) {
-                String id = null;
-                StringBuilder data = new StringBuilder();
-                String line;
-                while ((line = lines.readLine()) != null) {
-                    if (line.isEmpty()) {
-                        if (data.length() > 0) {
-                            events.add(new String[] {id, data.toString()});
-                        }
-                        id = null;
-                        data.setLength(0);
-                    } else if (line.startsWith("id: ")) {
-                        id = line.substring(4);
-                    } else if (line.startsWith("data: ")) {
-                        data.append(line.substring(6));
-                    }
-                }
-            } catch (java.io.IOException e) {
-                // closed by the test
-            }
-        }, "sse-reader");
-        t.setDaemon(true);
-        t.start();
-    }
 
     /** The events the live page listed: {data-id, data-key, data-offset}. */
     private static List<String[]> domEvents(String dom) {

@@ -37,6 +37,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.cmm.eventbroker.platform.kafka.KafkaClients;
 import org.cmm.eventbroker.testsupport.RuntimeUnderTest;
+import org.cmm.eventbroker.testsupport.SseEvents;
 import org.cmm.eventbroker.testsupport.TestPeers;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -246,7 +247,7 @@ class EventApiIT {
         HttpResponse<InputStream> response = first.get(10, TimeUnit.SECONDS);
         assertEquals(200, response.statusCode());
         assertTrue(response.headers().firstValue("content-type").orElse("").startsWith("text/event-stream"));
-        Thread reader = readEvents(response.body(), events);
+        Thread reader = SseEvents.readInto(response.body(), events);
         kcatProduce(kcat, "api.sse", "p1:{\"n\":1}\np2:{\"n\":2}\np1:{\"n\":3}\n");
         List<String[]> got = take(events, 3);
         assertTrue(got.stream().noneMatch(e -> e[0] == null), "every event has an id");
@@ -261,7 +262,7 @@ class EventApiIT {
         HttpResponse<InputStream> again = http.send(HttpRequest.newBuilder(uri("/streams/api.sse"))
                 .header("Last-Event-ID", afterFirst).GET().build(), HttpResponse.BodyHandlers.ofInputStream());
         assertEquals(200, again.statusCode());
-        Thread reader2 = readEvents(again.body(), resumed);
+        Thread reader2 = SseEvents.readInto(again.body(), resumed);
         List<String[]> after = take(resumed, 4);
         List<Integer> ns = new ArrayList<>();
         for (String[] e : after) {
@@ -279,7 +280,7 @@ class EventApiIT {
         BlockingQueue<String[]> filtered = new LinkedBlockingQueue<>();
         HttpResponse<InputStream> keyed = http.send(HttpRequest.newBuilder(uri("/streams/api.sse?from=earliest&key=p2"))
                 .GET().build(), HttpResponse.BodyHandlers.ofInputStream());
-        Thread reader3 = readEvents(keyed.body(), filtered);
+        Thread reader3 = SseEvents.readInto(keyed.body(), filtered);
         List<String[]> p2 = take(filtered, 2);
         for (String[] e : p2) {
             assertEquals("p2", JSON.readTree(e[1]).path("key").path("data").asText());
@@ -495,33 +496,6 @@ class EventApiIT {
         };
     }
 
-    private static Thread readEvents(InputStream body, BlockingQueue<String[]> events) {
-        Thread t = new Thread(() -> {
-            try (BufferedReader lines = new BufferedReader(new InputStreamReader(body, StandardCharsets.UTF_8))) {
-                String id = null;
-                StringBuilder data = new StringBuilder();
-                String line;
-                while ((line = lines.readLine()) != null) {
-                    if (line.isEmpty()) {
-                        if (data.length() > 0) {
-                            events.add(new String[] {id, data.toString()});
-                        }
-                        id = null;
-                        data.setLength(0);
-                    } else if (line.startsWith("id: ")) {
-                        id = line.substring(4);
-                    } else if (line.startsWith("data: ")) {
-                        data.append(line.substring(6));
-                    }
-                }
-            } catch (java.io.IOException e) {
-                // closed by the test
-            }
-        }, "sse-reader");
-        t.setDaemon(true);
-        t.start();
-        return t;
-    }
 
     private static List<String[]> take(BlockingQueue<String[]> events, int n) throws InterruptedException {
         List<String[]> got = new ArrayList<>();

@@ -6,9 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
-import java.io.BufferedReader;
 import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -43,6 +41,7 @@ import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.cmm.eventbroker.platform.kafka.KafkaClients;
 import org.cmm.eventbroker.testsupport.RuntimeUnderTest;
+import org.cmm.eventbroker.testsupport.SseEvents;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -304,7 +303,7 @@ class StreamFanOutIT {
                         HttpResponse.BodyHandlers.ofInputStream());
                 assertEquals(200, r.statusCode());
                 BlockingQueue<String[]> q = new LinkedBlockingQueue<>();
-                readEvents(r.body(), q);
+                SseEvents.readInto(r.body(), q);
                 queues.add(q);
                 bodies.add(r.body());
             }
@@ -326,7 +325,7 @@ class StreamFanOutIT {
                     .GET().build(), HttpResponse.BodyHandlers.ofInputStream());
             assertEquals(200, resumed.statusCode());
             BlockingQueue<String[]> resumedQueue = new LinkedBlockingQueue<>();
-            readEvents(resumed.body(), resumedQueue);
+            SseEvents.readInto(resumed.body(), resumedQueue);
             bodies.add(resumed.body());
             for (int i = 30; i < 60; i++) {
                 producer.send(new ProducerRecord<>(topic, "f" + (i % 5), json(i)));
@@ -393,32 +392,6 @@ class StreamFanOutIT {
         return got;
     }
 
-    private static void readEvents(InputStream body, BlockingQueue<String[]> events) {
-        Thread t = new Thread(() -> {
-            try (BufferedReader lines = new BufferedReader(new InputStreamReader(body, StandardCharsets.UTF_8))) {
-                String id = null;
-                StringBuilder data = new StringBuilder();
-                String line;
-                while ((line = lines.readLine()) != null) {
-                    if (line.isEmpty()) {
-                        if (data.length() > 0) {
-                            events.add(new String[] {id, data.toString()});
-                        }
-                        id = null;
-                        data.setLength(0);
-                    } else if (line.startsWith("id: ")) {
-                        id = line.substring(4);
-                    } else if (line.startsWith("data: ")) {
-                        data.append(line.substring(6));
-                    }
-                }
-            } catch (java.io.IOException e) {
-                // closed by the test
-            }
-        }, "sse-reader");
-        t.setDaemon(true);
-        t.start();
-    }
 
     private long handed(String topic) {
         TopicTail t = fanOut == null ? null : fanOut.tail(topic);
