@@ -56,7 +56,9 @@ import org.slf4j.LoggerFactory;
  * <ul>
  * <li>{@value #BINDINGS_FILE} (required): the role-bindings file. Read at start (an error refuses the start, naming
  * line and reason) and re-read when it changes, every {@value #RELOAD_INTERVAL_MS} ms (default 2000); a changed file
- * with an error is refused and the last good set stays.</li>
+ * is taken once two polls in a row find it the same (time and size), so that a file met while an editor writes it in
+ * place (truncated, or half written) is never taken; a changed file with an error is refused and the last good set
+ * stays.</li>
  * <li>{@code super.users}: Kafka's own list ({@code User:a;User:b}), in addition to the file's {@code super} lines.</li>
  * <li>{@value #AUDIT_ALLOWED}: {@code none}, {@code first} (default: the first per principal, client and resource)
  * or {@code all}. Denials are always recorded (those Kafka marks to be logged: not the silent filtering of
@@ -99,6 +101,9 @@ public class RbacAuthorizer implements Authorizer {
     private boolean selectorRecordsDataAccess;
     private final Set<Seen> firstSeen = ConcurrentHashMap.newKeySet();
     private final AtomicLong reloads = new AtomicLong();
+    /** The changed version the last poll found (time and size), taken if the next poll finds it the same. */
+    private volatile FileTime pendingModified;
+    private volatile long pendingSize = -1;
     private ScheduledExecutorService watcher;
     private AuditSink audit = AuditSink.NONE;
     private KafkaAuditWriter auditWriter;
@@ -180,15 +185,26 @@ public class RbacAuthorizer implements Authorizer {
         return new State(bindings, Set.copyOf(supers), new ConcurrentHashMap<>(), modified, size);
     }
 
-    /** Re-reads the file when its time or size changed; keeps the last good set when it has an error. */
+    /**
+     * Re-reads the file when its time or size changed and held still since the previous poll; keeps the last good
+     * set when it has an error.
+     */
     void reloadIfChanged() {
         State current = state;
         try {
             FileTime modified = Files.getLastModifiedTime(file);
             long size = Files.size(file);
             if (modified.equals(current.modified()) && size == current.size()) {
+                pendingModified = null;
                 return;
             }
+            if (!modified.equals(pendingModified) || size != pendingSize) {
+                // first sight of this version: an editor may still be writing it (truncated, half written)
+                pendingModified = modified;
+                pendingSize = size;
+                return;
+            }
+            pendingModified = null;
             try {
                 State next = load(file);
                 state = next;

@@ -150,6 +150,29 @@ class RbacAuthorizerTest {
     }
 
     @Test
+    void aFileMetWhileBeingWrittenIsTakenOnlyOnceItHoldsStill() throws Exception {
+        // no watcher: the test polls, so that a poll meets the file exactly between an editor's truncate and write
+        Path file = configure("bind user:lis lab-system,clinical-reader\n", Map.of(RbacAuthorizer.RELOAD_INTERVAL_MS, "0"));
+        KafkaPrincipal lis = user("lis");
+        assertTrue(authorizer.isAllowed(lis, AclOperation.READ, ResourceType.TOPIC, "hl7.adt.a01"));
+
+        Files.writeString(file, ""); // truncated, not yet written
+        authorizer.reloadIfChanged();
+        assertTrue(authorizer.isAllowed(lis, AclOperation.READ, ResourceType.TOPIC, "hl7.adt.a01"),
+                "a half-written file met by one poll revokes nobody's rights");
+        assertEquals(0, authorizer.reloads());
+
+        Files.writeString(file, "bind user:lis lab-system\n");
+        authorizer.reloadIfChanged();
+        assertTrue(authorizer.isAllowed(lis, AclOperation.READ, ResourceType.TOPIC, "hl7.adt.a01"),
+                "first sight of a version: the editor may still be writing it");
+        authorizer.reloadIfChanged();
+        assertFalse(authorizer.isAllowed(lis, AclOperation.READ, ResourceType.TOPIC, "hl7.adt.a01"),
+                "the same version at the next poll is taken");
+        assertEquals(1, authorizer.reloads());
+    }
+
+    @Test
     void aBadFileAtStartRefusesWithLineAndReason() throws Exception {
         Path file = dir.resolve("bad.conf");
         Files.writeString(file, "bind user:lis lab-system\nrole x Fly topic:a\n");
