@@ -37,8 +37,12 @@ import org.cmm.eventbroker.hl7.Hl7Headers;
  *
  * <p>On success the body becomes the canonical JSON (the gateway's own extra fields kept), and the headers the
  * {@code device-topic-sink} Kamelet and consumers need are set; every header the request brought is dropped first, so
- * nothing but those reaches Kafka. The CloudEvents id is a name-based UUID of the device, data type and body, so a
- * reading the broker redelivers keeps its id.
+ * nothing but those reaches Kafka. The CloudEvents id is a name-based UUID of the device id, the data type and the
+ * canonical body (which names the device type, the timestamp and every measurement), so a reading the MQTT broker
+ * redelivers or a gateway resends keeps its id, and two different readings never share one. The HTTP intake
+ * de-duplicates on it (docs/reliability.md); no request header takes part: a gateway's resend is byte-identical and a
+ * reading carries its own time, while an {@code Idempotency-Key} reused by a faulty gateway would silently drop a
+ * different reading.
  */
 public class DeviceReadingInspector extends CatalogueCheckedProcessor {
 

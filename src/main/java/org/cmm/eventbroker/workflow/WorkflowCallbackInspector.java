@@ -33,9 +33,13 @@ import org.cmm.eventbroker.hl7.Hl7Headers;
  * Content-Type is JSON.
  *
  * <p>The record key is the business key when there is one, else the instance id, so one process's states stay in
- * order on one partition. The event id ({@code ce_id}) is the callback's {@code eventId}, else a name-based UUID of
- * the workflow type and the body: a callback the engine resends after a 503 carries the same id, so consumers can
- * recognise it.
+ * order on one partition. The event id ({@code ce_id}) says what makes a resend a resend, and the intake
+ * de-duplicates on it (docs/reliability.md): the callback's {@code eventId}, the engine's own id of the event; else,
+ * with an {@code Idempotency-Key} header, a name-based UUID of the workflow type and a SHA-256 of that key (a resend
+ * is recognised even when the engine wrote its body again, and two callbacks of the same state told apart); else a
+ * name-based UUID of the workflow type and a SHA-256 of the body (which holds the instance id and the state). A
+ * callback the engine resends after a 503 carries the same id. {@code X-Request-Id} is not used: proxies (Envoy,
+ * nginx) stamp a new one on every request, so a resend through one would not be recognised.
  */
 public class WorkflowCallbackInspector implements org.apache.camel.Processor {
 
@@ -55,6 +59,7 @@ public class WorkflowCallbackInspector implements org.apache.camel.Processor {
         String path = in.getHeader(Exchange.HTTP_PATH, String.class);
         String workflowType = path == null ? null : path.substring(path.lastIndexOf('/') + 1);
         String contentType = in.getHeader(Exchange.CONTENT_TYPE, String.class);
+        String idempotencyKey = in.getHeader("Idempotency-Key", String.class);
         byte[] body = in.getBody(byte[].class);
         body = body == null ? new byte[0] : body;
         in.setBody(body);
@@ -79,7 +84,7 @@ public class WorkflowCallbackInspector implements org.apache.camel.Processor {
             throw new WorkflowCallbackRejectedException(415, "Content-Type must be application/json");
         }
         in.setHeader(Hl7Headers.CONTENT_TYPE, "application/json");
-        Callback callback = read(workflowType, body);
+        Callback callback = read(workflowType, body, idempotencyKey);
 
         in.setHeader(WorkflowHeaders.STATE, callback.state());
         in.setHeader(Hl7Headers.CE_SPECVERSION, "1.0");
@@ -96,8 +101,14 @@ public class WorkflowCallbackInspector implements org.apache.camel.Processor {
         }
     }
 
-    /** Validates a callback body (the reasons name fields, never values). */
+    /** Validates a callback body (the reasons name fields, never values), without an Idempotency-Key. */
     static Callback read(String workflowType, byte[] body) throws WorkflowCallbackRejectedException {
+        return read(workflowType, body, null);
+    }
+
+    /** Validates a callback body (the reasons name fields, never values); its event id as the class comment says. */
+    static Callback read(String workflowType, byte[] body, String idempotencyKey)
+            throws WorkflowCallbackRejectedException {
         if (body.length == 0) {
             throw new WorkflowCallbackRejectedException(400, "empty body");
         }
@@ -125,7 +136,11 @@ public class WorkflowCallbackInspector implements org.apache.camel.Processor {
         if (type != null && !(type.isTextual() && type.asText().toLowerCase(Locale.ROOT).equals(workflowType))) {
             throw new WorkflowCallbackRejectedException(400, "workflowType in the body differs from the path's");
         }
-        if (eventId == null) {
+        if (eventId == null && idempotencyKey != null && !idempotencyKey.isBlank()) {
+            eventId = UUID.nameUUIDFromBytes((workflowType + "|key|"
+                    + sha256(idempotencyKey.trim().getBytes(StandardCharsets.UTF_8))).getBytes(StandardCharsets.UTF_8))
+                    .toString();
+        } else if (eventId == null) {
             eventId = UUID.nameUUIDFromBytes((workflowType + "|" + sha256(body)).getBytes(StandardCharsets.UTF_8))
                     .toString();
         }

@@ -11,6 +11,9 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.apache.camel.Exchange;
+import org.apache.camel.impl.DefaultCamelContext;
+import org.apache.camel.support.DefaultExchange;
 import org.junit.jupiter.api.Test;
 
 class DeviceReadingInspectorTest {
@@ -35,6 +38,36 @@ class DeviceReadingInspectorTest {
 
     private static String rejection(String body) {
         return assertThrows(DeviceReadingRejectedException.class, () -> canonical(body)).getReason();
+    }
+
+    /** The event id the HTTP intake gives a reading posted to path, the key it de-duplicates on. */
+    private static String eventId(String path, String body) throws Exception {
+        DeviceReadingInspector inspector = inspector();
+        inspector.setSource("http");
+        Exchange exchange = new DefaultExchange(new DefaultCamelContext());
+        exchange.getMessage().setHeader(Exchange.HTTP_PATH, path);
+        exchange.getMessage().setHeader(Exchange.CONTENT_TYPE, "application/json");
+        exchange.getMessage().setHeader("Idempotency-Key", "gateway-key");
+        exchange.getMessage().setBody(json(body));
+        inspector.process(exchange);
+        return exchange.getMessage().getHeader("ce_id", String.class);
+    }
+
+    @Test
+    void aResentReadingKeepsItsEventIdAndAnyOtherReadingGetsAnother() throws Exception {
+        String reading = "{\"timestamp\":\"2026-06-01T11:59:59Z\",\"readings\":[{\"code\":\"MDC_FLOW_FLUID_PUMP\","
+                + "\"value\":80,\"unit\":\"mL/h\"}]}";
+        String id = eventId("/devices/infusion-pump/IP-1/status", reading);
+        assertEquals(id, eventId("/devices/infusion-pump/IP-1/status", reading), "a resend");
+        java.util.Set<String> others = java.util.Set.of(
+                eventId("/devices/infusion-pump/IP-1/status", reading.replace("11:59:59", "11:59:58")),
+                eventId("/devices/infusion-pump/IP-1/status", reading.replace(":80,", ":81,")),
+                eventId("/devices/infusion-pump/IP-2/status", reading),
+                eventId("/devices/patient-monitor/IP-1/status", reading),
+                eventId("/devices/infusion-pump/IP-1/settings", reading),
+                eventId("/devices/infusion-pump/IP-1/status", reading.replace("{\"time", "{\"seq\":2,\"time")));
+        assertEquals(6, others.size(), "each reading its own id");
+        assertTrue(!others.contains(id), "none the first reading's");
     }
 
     @Test

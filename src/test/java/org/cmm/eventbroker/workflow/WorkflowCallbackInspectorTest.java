@@ -30,6 +30,24 @@ class WorkflowCallbackInspectorTest {
     }
 
     @Test
+    void anIdempotencyKeyNamesACallbackWithoutEventIdAndTheEnginesEventIdWinsOverIt() throws Exception {
+        byte[] waiting = utf8("{\"instanceId\":\"i-1\",\"state\":\"waiting\"}");
+        String byBody = WorkflowCallbackInspector.read("admission", waiting).eventId();
+        String byKey = WorkflowCallbackInspector.read("admission", waiting, "k-1").eventId();
+        assertFalse(byBody.equals(byKey));
+        assertEquals(byKey, WorkflowCallbackInspector.read("admission",
+                utf8(" {\"instanceId\":\"i-1\",\"state\":\"waiting\"}"), "k-1").eventId(),
+                "a resend whose body was written again");
+        assertFalse(byKey.equals(WorkflowCallbackInspector.read("admission", waiting, "k-2").eventId()),
+                "the same state entered again, under another key");
+        assertFalse(byKey.equals(WorkflowCallbackInspector.read("discharge", waiting, "k-1").eventId()),
+                "a key is the engine's within one workflow type");
+        assertEquals(byBody, WorkflowCallbackInspector.read("admission", waiting, " ").eventId(), "a blank key is none");
+        assertEquals("e-7", WorkflowCallbackInspector.read("admission",
+                utf8("{\"eventId\":\"e-7\",\"instanceId\":\"i-1\",\"state\":\"waiting\"}"), "k-1").eventId());
+    }
+
+    @Test
     void invalidCallbacksAreRejected400WithAReasonThatDoesNotQuoteThem() {
         String[] bad = {"", "not json", "[1,2]", "{\"state\":\"started\"}", "{\"instanceId\":\"i-1\"}",
                 "{\"instanceId\":\"i-1\",\"state\":\"has spaces SECRET\"}", "{\"instanceId\":{},\"state\":\"x\"}",
