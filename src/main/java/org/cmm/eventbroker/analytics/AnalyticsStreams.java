@@ -499,11 +499,17 @@ public class AnalyticsStreams extends ServiceSupport implements CamelContextAwar
     }
 
     private void count(String name, String reason) {
+        String key = name + "|" + reason;
+        Counter known = meters.get(key);
+        if (known != null) {
+            known.increment(); // the registry is looked up (a scan of the Camel registry) only for a new counter
+            return;
+        }
         MeterRegistry registry = camelContext == null ? null : camelContext.getRegistry().findSingleByType(MeterRegistry.class);
         if (registry == null) {
             return;
         }
-        meters.computeIfAbsent(name + "|" + reason, k -> {
+        meters.computeIfAbsent(key, k -> {
             Counter.Builder b = Counter.builder(name).description(reason == null
                     ? "ADT messages ignored by the analytics as duplicates (same MSH-10)"
                     : "ADT messages dead-lettered by the analytics, by rule");

@@ -44,6 +44,15 @@ import org.slf4j.LoggerFactory;
  *   retried the key's later records wait, and other keys keep flowing. Polling goes on during retries, so the
  *   consumer stays in its group however long a peer is down; a partition with too many undelivered records is
  *   paused until they drain.</li>
+ *   <li><b>A peer that is down is not hammered.</b> When the first attempts of {@code holdAfterFailures} different
+ *   records in a row failed (no success between: the peer refuses connections, times out, answers AE to everything),
+ *   the consumer holds the next records' first attempts instead of sending each to a dead peer (a connection attempt,
+ *   a WARN and a retry per record, per patient). While it holds, the records already failing keep their back-off, and
+ *   one held record is tried every {@code holdProbeMs}; the first success of either kind releases every held record.
+ *   One patient's record that keeps failing while others succeed never starts a hold (the successes between reset the
+ *   count), so other patients keep flowing. Nothing is committed past a held record. Settings:
+ *   {@code cmm.delivery.peer-down.hold-after-failures} (5; 0 turns it off) and {@code cmm.delivery.peer-down.probe-ms}
+ *   (1000), or the endpoint's own {@code holdAfterFailures} (0 for a flow whose records go to many peers).</li>
  * </ul>
  */
 public class KafkaDeliveryConsumer extends DefaultConsumer {
@@ -73,6 +82,15 @@ public class KafkaDeliveryConsumer extends DefaultConsumer {
     private ScheduledExecutorService retries;
     private IntakePriority intakePriority;
     private ConsumerPriority consumerPriority;
+    /** First attempts failed in a row, no success between (the peer-down hold). */
+    private final java.util.concurrent.atomic.AtomicInteger firstAttemptsFailedInARow = new java.util.concurrent.atomic.AtomicInteger();
+    /** Records whose first attempt waits for the peer; guarded by lock. */
+    private final java.util.ArrayDeque<Held> held = new java.util.ArrayDeque<>();
+    private volatile boolean holding;
+    private int holdAfterFailures;
+
+    private record Held(TopicPartition tp, PartitionLanes lanes, ConsumerRecord<String, byte[]> record) {
+    }
 
     public KafkaDeliveryConsumer(KafkaDeliveryEndpoint endpoint, Processor processor) {
         super(endpoint, processor);
@@ -94,6 +112,17 @@ public class KafkaDeliveryConsumer extends DefaultConsumer {
         return running && t != null && t.isAlive() && failure == null;
     }
 
+    private String property(String key, String fallback) {
+        return getEndpoint().getCamelContext().getPropertiesComponent().resolveProperty(key).orElse(fallback).trim();
+    }
+
+    /** Records whose first attempt is held because the peer looks down (0 when it answers). */
+    public int heldRecords() {
+        synchronized (lock) {
+            return held.size();
+        }
+    }
+
     /** The fatal error that ended the poll thread, or null. */
     public Throwable failure() {
         return failure;
@@ -104,10 +133,23 @@ public class KafkaDeliveryConsumer extends DefaultConsumer {
         super.doStart();
         intakePriority = IntakePriority.of(getEndpoint().getCamelContext());
         consumerPriority = ConsumerPriority.of(getEndpoint().getCamelContext());
+        holdAfterFailures = endpoint.getHoldAfterFailures() != null ? endpoint.getHoldAfterFailures()
+                : Integer.parseInt(property("cmm.delivery.peer-down.hold-after-failures", "5"));
+        long probeMs = endpoint.getHoldProbeMs() != null ? endpoint.getHoldProbeMs()
+                : Long.parseLong(property("cmm.delivery.peer-down.probe-ms", "1000"));
+        firstAttemptsFailedInARow.set(0);
+        synchronized (lock) {
+            held.clear();
+            holding = false;
+        }
         workers = getEndpoint().getCamelContext().getExecutorServiceManager()
                 .newFixedThreadPool(this, "kafka-delivery-" + endpoint.getGroupId(), endpoint.getConcurrency());
         retries = getEndpoint().getCamelContext().getExecutorServiceManager()
                 .newSingleThreadScheduledExecutor(this, "kafka-delivery-retry-" + endpoint.getGroupId());
+        if (holdAfterFailures > 0) {
+            long every = Math.max(10, probeMs);
+            retries.scheduleWithFixedDelay(this::probe, every, every, TimeUnit.MILLISECONDS);
+        }
         kafka = kafkaFactory.get();
         failure = null;
         lastCommitAt = System.nanoTime() - COMMIT_INTERVAL_NANOS; // the first loop with progress commits
@@ -287,6 +329,10 @@ public class KafkaDeliveryConsumer extends DefaultConsumer {
             if (!running || lanes.isClosed()) {
                 return;
             }
+            if (attempt == 1 && holding) {
+                held.add(new Held(tp, lanes, record)); // the peer looks down: tried by a probe or after a success
+                return;
+            }
             lanes.deliveryStarted();
         }
         try {
@@ -321,6 +367,7 @@ public class KafkaDeliveryConsumer extends DefaultConsumer {
             metrics.delivered(record.topic(), failure == null, System.nanoTime() - started);
         }
         if (failure == null) {
+            peerAnswered();
             ConsumerRecord<String, byte[]> next;
             synchronized (lock) {
                 if (lanes.isRevoked()) {
@@ -335,6 +382,9 @@ public class KafkaDeliveryConsumer extends DefaultConsumer {
                 submit(tp, lanes, next, 1);
             }
         } else {
+            if (attempt == 1) {
+                firstAttemptFailed();
+            }
             long delay = backoff(attempt);
             LOG.warn("Delivery of {}-{}@{} failed (attempt {}), next try in {} ms: {}", record.topic(),
                     record.partition(), record.offset(), attempt, delay, describe(failure));
@@ -342,6 +392,78 @@ public class KafkaDeliveryConsumer extends DefaultConsumer {
                 retries.schedule(() -> submit(tp, lanes, record, attempt + 1), delay, TimeUnit.MILLISECONDS);
             } catch (RejectedExecutionException e) {
                 // stopping: left uncommitted for the next start
+            }
+        }
+    }
+
+    private void firstAttemptFailed() {
+        if (holdAfterFailures > 0 && firstAttemptsFailedInARow.incrementAndGet() >= holdAfterFailures && !holding) {
+            synchronized (lock) {
+                if (holding || !running) {
+                    return;
+                }
+                holding = true;
+            }
+            LOG.warn("Delivery consumer {}: the first attempts of {} records in a row failed; the peer looks down, new "
+                    + "records wait for it (one tried at a time) until a delivery succeeds", endpoint.getGroupId(),
+                    firstAttemptsFailedInARow.get());
+        }
+    }
+
+    private void peerAnswered() {
+        firstAttemptsFailedInARow.set(0);
+        if (!holding) {
+            return;
+        }
+        java.util.List<Held> release;
+        synchronized (lock) {
+            if (!holding) {
+                return;
+            }
+            holding = false;
+            release = new java.util.ArrayList<>(held);
+            held.clear();
+        }
+        LOG.info("Delivery consumer {}: the peer answers again; {} held records go on", endpoint.getGroupId(),
+                release.size());
+        release.forEach(h -> submit(h.tp(), h.lanes(), h.record(), 1));
+    }
+
+    /** While holding: one held record is tried (a success releases the others). */
+    private void probe() {
+        if (!holding) {
+            return;
+        }
+        Held next;
+        synchronized (lock) {
+            next = held.poll();
+            while (next != null && next.lanes().isClosed()) {
+                next = held.poll();
+            }
+        }
+        if (next != null) {
+            Held probe = next;
+            try {
+                workers.execute(() -> deliverProbe(probe));
+            } catch (RejectedExecutionException e) {
+                // stopping: the record stays uncommitted
+            }
+        }
+    }
+
+    private void deliverProbe(Held probe) {
+        synchronized (lock) {
+            if (!running || probe.lanes().isClosed()) {
+                return;
+            }
+            probe.lanes().deliveryStarted();
+        }
+        try {
+            attempt(probe.tp(), probe.lanes(), probe.record(), 1);
+        } finally {
+            synchronized (lock) {
+                probe.lanes().deliveryEnded();
+                lock.notifyAll();
             }
         }
     }

@@ -22,6 +22,8 @@ public class KafkaDeliveryEndpoint extends DefaultEndpoint {
     private double backoffMultiplier = 2.0;
     private int maxAttempts = -1;
     private int maxPendingPerPartition = 1_000;
+    private Integer holdAfterFailures;
+    private Long holdProbeMs;
     private int maxPollRecords = 500;
     private long shutdownTimeoutMs = 20_000;
 
@@ -147,6 +149,28 @@ public class KafkaDeliveryEndpoint extends DefaultEndpoint {
      */
     public void setMaxAttempts(int maxAttempts) {
         this.maxAttempts = maxAttempts;
+    }
+
+    public Integer getHoldAfterFailures() {
+        return holdAfterFailures;
+    }
+
+    /**
+     * First attempts of different records failing in a row after which the peer counts as down and new records wait
+     * for it (KafkaDeliveryConsumer); 0 turns it off, for a flow whose records go to many peers. Unset: the runtime's
+     * cmm.delivery.peer-down.hold-after-failures (5).
+     */
+    public void setHoldAfterFailures(Integer holdAfterFailures) {
+        this.holdAfterFailures = holdAfterFailures;
+    }
+
+    public Long getHoldProbeMs() {
+        return holdProbeMs;
+    }
+
+    /** While the peer counts as down, one waiting record is tried this often. Unset: cmm.delivery.peer-down.probe-ms (1000). */
+    public void setHoldProbeMs(Long holdProbeMs) {
+        this.holdProbeMs = holdProbeMs;
     }
 
     public int getMaxPendingPerPartition() {
