@@ -90,7 +90,8 @@ public class AnalyticsStreams extends ServiceSupport implements CamelContextAwar
     private long commitIntervalMs = 100;
     private int streamThreads = 1;
     private long producerLingerMs = 0;
-    private int fetchMaxWaitMs = 500;
+    private int fetchMaxWaitMs = 200;
+    private int fetchMinBytes = 32_768;
     private String applicationServer = "";
     private long forwardTimeoutMs = 10_000;
     private volatile HostInfo self;
@@ -139,6 +140,8 @@ public class AnalyticsStreams extends ServiceSupport implements CamelContextAwar
         // producer until the commit flushes them, and the commit (which blocks the stream thread) waits for all of them
         p.put(StreamsConfig.producerPrefix("linger.ms"), producerLingerMs);
         p.put(StreamsConfig.consumerPrefix("fetch.max.wait.ms"), fetchMaxWaitMs);
+        // in batches, as the runtime's other consumers (camel.component.kafka.fetch-min-bytes)
+        p.put(StreamsConfig.consumerPrefix("fetch.min.bytes"), fetchMinBytes);
         // where the other instances reach this one's /analytics/* (interactive queries of the keys it holds)
         self = applicationServer == null || applicationServer.isBlank() ? null : HostInfo.buildFromEndpoint(
                 applicationServer.trim());
@@ -551,6 +554,7 @@ public class AnalyticsStreams extends ServiceSupport implements CamelContextAwar
     public void setStreamThreads(int streamThreads) { this.streamThreads = streamThreads; }
     public void setProducerLingerMs(long producerLingerMs) { this.producerLingerMs = producerLingerMs; }
     public void setFetchMaxWaitMs(int fetchMaxWaitMs) { this.fetchMaxWaitMs = fetchMaxWaitMs; }
+    public void setFetchMinBytes(int fetchMinBytes) { this.fetchMinBytes = fetchMinBytes; }
     public void setApplicationServer(String applicationServer) { this.applicationServer = applicationServer; }
     public void setForwardTimeoutMs(long forwardTimeoutMs) { this.forwardTimeoutMs = forwardTimeoutMs; }
     public void setForwardTls(boolean forwardTls) { this.forwardTls = forwardTls; }
