@@ -140,7 +140,7 @@ public class AnalyticsStreams extends ServiceSupport implements CamelContextAwar
         // producer until the commit flushes them, and the commit (which blocks the stream thread) waits for all of them
         p.put(StreamsConfig.producerPrefix("linger.ms"), producerLingerMs);
         p.put(StreamsConfig.consumerPrefix("fetch.max.wait.ms"), fetchMaxWaitMs);
-        // in batches, as the runtime's other consumers (camel.component.kafka.fetch-min-bytes)
+        // in batches, as the kafka-delivery consumers (cmm.delivery.fetch-min-bytes)
         p.put(StreamsConfig.consumerPrefix("fetch.min.bytes"), fetchMinBytes);
         // where the other instances reach this one's /analytics/* (interactive queries of the keys it holds)
         self = applicationServer == null || applicationServer.isBlank() ? null : HostInfo.buildFromEndpoint(

@@ -182,6 +182,9 @@ public class KafkaDeliveryConsumer extends DefaultConsumer {
         own.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         // pattern subscriptions notice new topics (lab.orders.<new-type>) within this time
         own.put(ConsumerConfig.METADATA_MAX_AGE_CONFIG, "5000");
+        // in batches: a fetch per record written woke every consuming flow and the broker per record (issue 17)
+        own.put(ConsumerConfig.FETCH_MIN_BYTES_CONFIG, property("cmm.delivery.fetch-min-bytes", "32768"));
+        own.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, property("cmm.delivery.fetch-max-wait-ms", "200"));
         return KafkaClients.of(getEndpoint().getCamelContext()).consumer(
                 endpoint.getGroupId() + "-" + Integer.toHexString(System.identityHashCode(this)), endpoint.getGroupId(), own);
     }

@@ -214,9 +214,8 @@ public final class KafkaClients {
      * deleted by retention, never skipping to the end. The event API's streams and their shared tail readers use it.
      */
     public KafkaConsumer<String, byte[]> streamReader(String clientId, int maxPollRecords) {
-        // a live stream's reader takes each record as it comes (the runtime's consumers fetch in batches)
         return consumer(clientId, null, Map.of(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, String.valueOf(maxPollRecords),
-                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest", ConsumerConfig.FETCH_MIN_BYTES_CONFIG, "1"));
+                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest"));
     }
 
     public Admin admin(String clientId, Map<String, ?> overrides) {
