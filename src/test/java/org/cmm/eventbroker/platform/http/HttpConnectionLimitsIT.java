@@ -29,6 +29,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
@@ -62,6 +63,9 @@ class HttpConnectionLimitsIT {
     private static final int READ_SECONDS = 2;
     private static final int MAX_CONNECTIONS = 20;
     private static final int MAX_PER_ADDRESS = 10;
+    private static final int SLOW_REQUEST_MS = 1000;
+    /** A byte every this long: a trickler, far below the minimum rate. */
+    private static final long TRICKLE_EVERY_MS = 200;
     private static final String PASSWORD = "test-only-password";
 
     private static RuntimeUnderTest timeouts;
@@ -86,9 +90,10 @@ class HttpConnectionLimitsIT {
         try (Admin admin = KafkaClients.forBootstrap(timeouts.bootstrapServers()).admin("http-limits-it", Map.of())) {
             admin.createTopics(List.of(new NewTopic(TOPIC, 1, (short) 1))).all().get(30, TimeUnit.SECONDS);
         }
-        limited = RuntimeUnderTest.flows("event-api").broker(timeouts.broker()).with(Map.of(
+        limited = RuntimeUnderTest.flows("event-api", "ehr-api-events").broker(timeouts.broker()).with(Map.of(
                 HttpConnectionLimits.MAX_CONNECTIONS, String.valueOf(MAX_CONNECTIONS),
-                HttpConnectionLimits.MAX_CONNECTIONS_PER_ADDRESS, String.valueOf(MAX_PER_ADDRESS))).start();
+                HttpConnectionLimits.MAX_CONNECTIONS_PER_ADDRESS, String.valueOf(MAX_PER_ADDRESS),
+                "cmm.http.slow-request-ms", String.valueOf(SLOW_REQUEST_MS))).start();
         String keytoolOutput = new String(keytool.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(keytool.waitFor(60, TimeUnit.SECONDS) && keytool.exitValue() == 0, keytoolOutput);
         KeyStore trusted = KeyStore.getInstance("PKCS12");
@@ -113,6 +118,10 @@ class HttpConnectionLimitsIT {
         }
         try (Socket warm = connectTls(tls.httpPort())) {
             assertEquals(200, statusOf(exchange(warm, get(CHEAP))));
+        }
+        // and the webhook flow its Kafka producer and de-duplication at the first event
+        try (Socket warm = connect("127.0.0.1", limited.httpPort())) {
+            assertEquals(202, statusOf(exchange(warm, webhook("warm-up"))));
         }
     }
 
@@ -294,6 +303,109 @@ class HttpConnectionLimitsIT {
         }
     }
 
+    /**
+     * A flood spread over several addresses (each within its share) holds every slot with idle connections and
+     * requests trickled a byte at a time; normal webhook senders, each on a new connection kept open, are still served:
+     * each whole request takes the slot of an idle connection (closed without an answer) or of a request trickling in
+     * longer than the slow-request threshold (answered 408). Before: every one of them answered 503.
+     */
+    @Test
+    void wholeRequestsOverTheLimitTakeTheSlotsOfIdleAndTricklingConnections() throws Exception {
+        List<Socket> open = new ArrayList<>();
+        List<Trickler> tricklers = new ArrayList<>();
+        try {
+            int half = MAX_CONNECTIONS / 2;
+            CountDownLatch slow = new CountDownLatch(half);
+            for (int i = 0; i < half; i++) {
+                Socket socket = connect("127.0.0." + (20 + i % 2), limited.httpPort());
+                open.add(socket);
+                // headers trickled by some, a body after whole headers by the others
+                String head = i % 2 == 0 ? "" : "POST /ehr/epic/Patient/updated HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                        + "Content-Type: application/json\r\nContent-Length: 500\r\n\r\n";
+                String trickled = i % 2 == 0 ? "POST /ehr/epic/Patient/updated HTTP/1.1\r\nX-Slow: " + "a".repeat(500)
+                        : "{\"resourceType\":\"Patient\",\"id\":\"" + "b".repeat(500);
+                tricklers.add(new Trickler(socket, head, trickled, slow));
+            }
+            for (int i = 0; i < MAX_CONNECTIONS - half; i++) {
+                open.add(connect("127.0.0." + (30 + i % 2), limited.httpPort()));
+            }
+            // every trickler has been sending longer than the slow-request threshold
+            assertTrue(slow.await(30, TimeUnit.SECONDS), "the tricklers did not get going");
+
+            for (int i = 0; i < MAX_CONNECTIONS; i++) {
+                Socket sender = connect("127.0.0.1", limited.httpPort());
+                open.add(sender);
+                long sent = System.nanoTime();
+                String answer = exchange(sender, webhook("flood-" + i));
+                long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - sent);
+                assertEquals(202, statusOf(answer), "sender " + i + ": " + answer);
+                assertTrue(ms < 5000, "sender " + i + " answered after " + ms + " ms");
+            }
+            for (Trickler t : tricklers) {
+                String answer = t.answer();
+                assertTrue(answer.startsWith("HTTP/1.1 408"), answer);
+            }
+            for (Socket idle : open.subList(half, MAX_CONNECTIONS)) {
+                assertClosedByServer(idle);
+            }
+        } finally {
+            for (Trickler t : tricklers) {
+                t.stop();
+            }
+            for (Socket s : open) {
+                s.close();
+            }
+        }
+    }
+
+    /**
+     * Every slot busy with real work (SSE streams being delivered): a newcomer's whole request takes no slot and is
+     * answered 503 with Retry-After at once, and a freed slot serves the next caller.
+     */
+    @Test
+    void whenEverySlotIsBusyANewcomerIsAnswered503AtOnce() throws Exception {
+        List<Socket> streams = new ArrayList<>();
+        try {
+            // open streams until the server refuses one: then every slot is a stream (a leftover idle connection of
+            // another test would have given its slot to a stream)
+            boolean full = false;
+            for (int i = 0; i < 2 * MAX_CONNECTIONS && !full; i++) {
+                Socket socket = connect("127.0.0." + (40 + i % 3), limited.httpPort());
+                String head = readHead(socket, "GET /streams/" + TOPIC + " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                        + "Accept: text/event-stream\r\n\r\n");
+                if (statusOf(head) == 200) {
+                    streams.add(socket);
+                } else {
+                    assertEquals(503, statusOf(head), head);
+                    socket.close();
+                    full = true;
+                }
+            }
+            assertTrue(full, "never full after " + streams.size() + " streams");
+
+            try (Socket newcomer = connect("127.0.0.1", limited.httpPort())) {
+                long sent = System.nanoTime();
+                String answer = exchange(newcomer, webhook("busy"));
+                long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - sent);
+                assertEquals(503, statusOf(answer), answer);
+                assertTrue(answer.contains("Retry-After: 1"), answer);
+                assertTrue(ms < 3000, "answered after " + ms + " ms");
+                assertEquals(-1, newcomer.getInputStream().read());
+            }
+
+            streams.remove(0).close();
+            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).until(() -> {
+                try (Socket next = connect("127.0.0.1", limited.httpPort())) {
+                    return statusOf(exchange(next, webhook("freed"))) == 202;
+                }
+            });
+        } finally {
+            for (Socket s : streams) {
+                s.close();
+            }
+        }
+    }
+
     @Test
     void httpsConnectionsGetTheSameIdleTimeoutAndReadDeadline() throws Exception {
         try (Socket idle = connectTls(tls.httpPort())) {
@@ -331,8 +443,15 @@ class HttpConnectionLimitsIT {
         return "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
     }
 
-    /** Sends one request and reads its whole answer (by Content-Length or chunked end). */
-    private static String exchange(Socket socket, String request) throws IOException {
+    /** A webhook of the EHR API events flow (answered 202 once on Kafka). */
+    private static String webhook(String id) {
+        String body = "{\"resourceType\":\"Patient\",\"id\":\"" + id + "\"}";
+        return "POST /ehr/epic/Patient/updated HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                + "Content-Length: " + body.length() + "\r\n\r\n" + body;
+    }
+
+    /** Sends one request and reads its answer's status line and headers only (a stream's body never ends). */
+    private static String readHead(Socket socket, String request) throws IOException {
         OutputStream out = socket.getOutputStream();
         out.write(request.getBytes(StandardCharsets.US_ASCII));
         out.flush();
@@ -345,7 +464,13 @@ class HttpConnectionLimitsIT {
             }
             head.write(b);
         }
-        String headers = head.toString(StandardCharsets.ISO_8859_1);
+        return head.toString(StandardCharsets.ISO_8859_1);
+    }
+
+    /** Sends one request and reads its whole answer (by Content-Length or chunked end). */
+    private static String exchange(Socket socket, String request) throws IOException {
+        String headers = readHead(socket, request);
+        InputStream in = socket.getInputStream();
         String lower = headers.toLowerCase();
         int at = lower.indexOf("content-length:");
         if (at >= 0) {
@@ -403,6 +528,72 @@ class HttpConnectionLimitsIT {
         assertTrue(!reader.isAlive(), "the connection was not closed");
         synchronized (answer) {
             return answer.toString(StandardCharsets.US_ASCII);
+        }
+    }
+
+    /**
+     * Writes {@code head} at once, then {@code trickled} a byte every {@link #TRICKLE_EVERY_MS} on its own thread until
+     * the server answers or closes; counts {@code slow} down once it has sent for longer than the slow-request
+     * threshold.
+     */
+    private static final class Trickler {
+        private final Socket socket;
+        private final Thread writer;
+        private final Thread reader;
+        private final ByteArrayOutputStream answer = new ByteArrayOutputStream();
+
+        Trickler(Socket socket, String head, String trickled, CountDownLatch slow) throws IOException {
+            this.socket = socket;
+            reader = new Thread(() -> {
+                try {
+                    InputStream in = socket.getInputStream();
+                    byte[] buffer = new byte[1024];
+                    for (int n; (n = in.read(buffer)) > 0;) {
+                        synchronized (answer) {
+                            answer.write(buffer, 0, n);
+                        }
+                    }
+                } catch (IOException closed) {
+                    // the answer (if any) was read first
+                }
+            }, "trickler-reader");
+            reader.start();
+            OutputStream out = socket.getOutputStream();
+            out.write(head.getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            byte[] bytes = trickled.getBytes(StandardCharsets.US_ASCII);
+            long slowAfterBytes = SLOW_REQUEST_MS / TRICKLE_EVERY_MS + 2;
+            writer = new Thread(() -> {
+                try {
+                    for (int i = 0; i < bytes.length && reader.isAlive(); i++) {
+                        out.write(bytes[i]);
+                        out.flush();
+                        if (i + 1 == slowAfterBytes) {
+                            slow.countDown();
+                        }
+                        reader.join(TRICKLE_EVERY_MS); // the pace, and an early end when the server answers
+                    }
+                } catch (IOException | InterruptedException cut) {
+                    // the server closed while we trickled, or the test ended
+                }
+            }, "trickler-writer");
+            writer.start();
+        }
+
+        /** What the server answered before it closed the connection. */
+        String answer() throws InterruptedException {
+            reader.join(30_000);
+            assertTrue(!reader.isAlive(), "the trickling connection was not closed");
+            synchronized (answer) {
+                return answer.toString(StandardCharsets.US_ASCII);
+            }
+        }
+
+        void stop() throws IOException, InterruptedException {
+            socket.close();
+            writer.interrupt();
+            writer.join(10_000);
+            reader.join(10_000);
         }
     }
 
