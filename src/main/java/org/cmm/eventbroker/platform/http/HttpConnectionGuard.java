@@ -99,7 +99,7 @@ final class HttpConnectionGuard implements Handler<HttpConnection> {
     }
 
     /** Admits, or not, a new connection of the port and adds its handlers (on its event loop). */
-    RequestWatch attach(Channel channel, InetAddress remote) {
+    void attach(Channel channel, InetAddress remote) {
         Admission admission = admit(remote);
         ChannelPipeline pipeline = channel.pipeline();
         if (pipeline.get(HttpObjectDecoder.class) == null || pipeline.get("handler") == null) {
@@ -109,7 +109,7 @@ final class HttpConnectionGuard implements Handler<HttpConnection> {
                 countRefused();
                 channel.close(); // not HTTP/1.x: no way to answer 503, close at once
             }
-            return null;
+            return;
         }
         RequestWatch watch = new RequestWatch(limits, this, remote, admission);
         String decoder = pipeline.context(HttpObjectDecoder.class).name();
@@ -120,7 +120,6 @@ final class HttpConnectionGuard implements Handler<HttpConnection> {
         } else {
             watch.startWaiting();
         }
-        return watch;
     }
 
     /** {@code watch} has a slot now: it is a candidate, its slot is freed when it closes, it gets the idle timeout. */
