@@ -30,9 +30,10 @@ import org.snakeyaml.engine.v2.exceptions.YamlEngineException;
  * {@code direct:}; its name is the file name without {@code .camel.yaml}. Its files are, transitively: the flow file,
  * the files declaring the routeConfigurations its routes name by {@code routeConfigurationId}, the files consuming the
  * {@code direct:} endpoints it sends to, the files declaring the beans it names ({@code ref}, {@code #bean:...},
- * {@code idempotentRepository}) and does not declare itself, the beans-only files of its folder (the domain's shared
- * beans, which Java code may look up by name), plus the platform pieces every flow runs with (files under
- * {@code routes/platform/} holding neither a route nor a routeConfiguration: health checks, the HTTP engine).
+ * {@code idempotentRepository}, {@code routePolicy}) and does not declare itself, the beans-only files of its folder
+ * (the domain's shared beans, which Java code may look up by name), plus the platform pieces every flow runs with
+ * (files under {@code routes/platform/} holding neither a route nor a routeConfiguration: health checks, the HTTP
+ * engine, the intake-first route policy).
  *
  * <p>Nothing here lists file names: moving an error handler to another folder, or a bean to another file, moves the
  * wiring with it. The runtime uses it for {@code cmm.flows} (load only some flows), the tests to start one flow, the
@@ -48,7 +49,7 @@ public final class Flows {
     private static final Pattern PLACEHOLDER = Pattern.compile("\\{\\{(\\?)?([A-Za-z0-9_.-]+)(?::[^}]*)?}}");
     private static final Pattern BEAN_VALUE = Pattern.compile("^#(?:bean:)?([A-Za-z][A-Za-z0-9_.-]*)$");
     private static final Set<String> BEAN_KEYS = Set.of("ref", "idempotentRepository", "aggregationRepository",
-            "beanRef", "bean");
+            "beanRef", "bean", "routePolicy");
 
     private final Path root;
     private final Map<Path, RouteFile> files;

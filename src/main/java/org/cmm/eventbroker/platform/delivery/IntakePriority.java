@@ -15,10 +15,19 @@ import org.apache.camel.CamelContext;
  *
  * <p>Back-pressure, bounded: a delivery lane waits while at least {@code threshold} intake exchanges are in flight,
  * at most {@code maxWaitMs} per record, then goes on anyway, so a consumer is slowed under a flood of intake but
- * never stopped (its lag is caught up as soon as the intake is quiet). One per CamelContext ({@link #of}); the MLLP
- * listener reports its exchanges ({@link #intakeStarted()}, {@link #intakeEnded()}), {@code kafka-delivery}
- * waits ({@link #awaitTurn()}). Settings: {@code cmm.delivery.intake-first.threshold} (1) and
- * {@code cmm.delivery.intake-first.max-wait-ms} (20; 0 turns it off).
+ * never stopped (its lag is caught up as soon as the intake is quiet). One per CamelContext ({@link #of});
+ * {@code kafka-delivery} waits ({@link #awaitTurn()}), the analytics Streams application only while the intake is
+ * saturated ({@link #awaitTurnWhenBusy()}). Settings: {@code cmm.delivery.intake-first.threshold} (1),
+ * {@code cmm.delivery.intake-first.busy-threshold} (4) and {@code cmm.delivery.intake-first.max-wait-ms} (20; 0 turns
+ * it off).
+ *
+ * <p>Who reports intake ({@link #intakeStarted()}, {@link #intakeEnded()}): the MLLP listener, per message from its
+ * read to its ACK; and every route that names the route policy {@code intakeFirst} ({@link IntakeRoutePolicy}, from
+ * the exchange's start in the route to its end on any path): the HTTP intakes (EHR webhooks, FHIR changes, device
+ * readings, device alerts and their acknowledgements, workflow callbacks) and the MQTT device intakes (readings,
+ * alerts). A route-level marker rather than a list of route ids or a rule on endpoints: a route file says itself that
+ * it is an intake, and only short exchanges a sender waits on may say so. SSE and WebSocket streams, event API reads,
+ * the portal and other GET APIs never count: an exchange that lasts would hold the consumers back for its whole life.
  */
 public final class IntakePriority {
 

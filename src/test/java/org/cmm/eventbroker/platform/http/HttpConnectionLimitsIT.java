@@ -29,6 +29,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
@@ -46,12 +47,14 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The connection limits of the platform HTTP server (config/http.properties, issue 17 floods) over real sockets on
- * loopback, against the event API flow (a cheap GET and an SSE stream): a silent connection is closed after the idle
- * timeout, a request trickled a byte at a time is answered 408 after the read timeout (headers or body), connections
- * over the limit (in all, or from one address) are answered 503 at once while the open ones keep being served, an SSE
- * stream and a WebSocket stream with heartbeats outlive the idle timeout (and the WebSocket's client frames are not
- * taken for a slow request), and HTTPS gets the same limits. Three runtimes on one broker: short
- * timeouts, low connection limits with the default timeouts (so the held connections stay while the test looks), TLS.
+ * loopback, against the event API flow (a cheap GET and an SSE stream) and the EHR webhooks: a silent connection is
+ * closed after the idle timeout, a request trickled a byte at a time is answered 408 after the read timeout (headers or
+ * body), a connection over its address's share is answered 503 at once while the open ones keep being served, with
+ * every slot held by idle and trickling connections from several addresses whole requests are served in their place,
+ * with every slot busy a newcomer is answered 503 at once, an SSE stream and a WebSocket stream with heartbeats outlive
+ * the idle timeout (and the WebSocket's client frames are not taken for a slow request), and HTTPS gets the same limits.
+ * Three runtimes on one broker: short timeouts, low connection limits with the default timeouts (so the held
+ * connections stay while the test looks), TLS.
  */
 class HttpConnectionLimitsIT {
 
@@ -62,6 +65,9 @@ class HttpConnectionLimitsIT {
     private static final int READ_SECONDS = 2;
     private static final int MAX_CONNECTIONS = 20;
     private static final int MAX_PER_ADDRESS = 10;
+    private static final int SLOW_REQUEST_MS = 1000;
+    /** A byte every this long: a trickler, far below the minimum rate. */
+    private static final long TRICKLE_EVERY_MS = 200;
     private static final String PASSWORD = "test-only-password";
 
     private static RuntimeUnderTest timeouts;
@@ -86,9 +92,10 @@ class HttpConnectionLimitsIT {
         try (Admin admin = KafkaClients.forBootstrap(timeouts.bootstrapServers()).admin("http-limits-it", Map.of())) {
             admin.createTopics(List.of(new NewTopic(TOPIC, 1, (short) 1))).all().get(30, TimeUnit.SECONDS);
         }
-        limited = RuntimeUnderTest.flows("event-api").broker(timeouts.broker()).with(Map.of(
+        limited = RuntimeUnderTest.flows("event-api", "ehr-api-events").broker(timeouts.broker()).with(Map.of(
                 HttpConnectionLimits.MAX_CONNECTIONS, String.valueOf(MAX_CONNECTIONS),
-                HttpConnectionLimits.MAX_CONNECTIONS_PER_ADDRESS, String.valueOf(MAX_PER_ADDRESS))).start();
+                HttpConnectionLimits.MAX_CONNECTIONS_PER_ADDRESS, String.valueOf(MAX_PER_ADDRESS),
+                HttpConnectionLimits.SLOW_REQUEST, String.valueOf(SLOW_REQUEST_MS))).start();
         String keytoolOutput = new String(keytool.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(keytool.waitFor(60, TimeUnit.SECONDS) && keytool.exitValue() == 0, keytoolOutput);
         KeyStore trusted = KeyStore.getInstance("PKCS12");
@@ -113,6 +120,10 @@ class HttpConnectionLimitsIT {
         }
         try (Socket warm = connectTls(tls.httpPort())) {
             assertEquals(200, statusOf(exchange(warm, get(CHEAP))));
+        }
+        // and the webhook flow its Kafka producer and de-duplication at the first event
+        try (Socket warm = connect("127.0.0.1", limited.httpPort())) {
+            assertEquals(202, statusOf(exchange(warm, webhook("warm-up"))));
         }
     }
 
@@ -250,11 +261,12 @@ class HttpConnectionLimitsIT {
     }
 
     @Test
-    void overTheConnectionLimitNewCallersGet503AtOnceWhileOpenConnectionsAreServed() throws Exception {
+    void overItsAddressShareANewConnectionGets503AtOnceWhileOpenConnectionsAreServed() throws Exception {
         List<Socket> held = new ArrayList<>();
         try (Socket normal = connect("127.0.0.1", limited.httpPort())) {
             assertEquals(200, statusOf(exchange(normal, get(CHEAP))));
-            // one host takes its share; the next connection from it is refused, other hosts are not
+            // one host takes its share; the next connection from it is refused (even with idle slots to take back),
+            // other hosts are not
             for (int i = 0; i < MAX_PER_ADDRESS; i++) {
                 held.add(connect("127.0.0.2", limited.httpPort()));
             }
@@ -262,33 +274,132 @@ class HttpConnectionLimitsIT {
             try (Socket over = connect("127.0.0.2", limited.httpPort())) {
                 assertRefused(over);
             }
-            // a second host fills the server (1 normal + 10 + 9 = 20)
-            for (int i = 0; i < MAX_CONNECTIONS - MAX_PER_ADDRESS - 1; i++) {
-                held.add(connect("127.0.0.3", limited.httpPort()));
-            }
-            assertEquals(200, statusOf(exchange(held.get(held.size() - 1), get(CHEAP))));
-
-            // a new caller is told at once (503, Retry-After), never left hanging
-            HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-                    .connectTimeout(Duration.ofSeconds(10)).build();
-            HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + limited.httpPort()
-                    + CHEAP)).timeout(Duration.ofSeconds(30)).GET().build();
-            HttpResponse<String> refused = http.send(request, HttpResponse.BodyHandlers.ofString());
-            assertEquals(503, refused.statusCode(), refused.body());
-            assertEquals("1", refused.headers().firstValue("Retry-After").orElse(""));
-            try (Socket over = connect("127.0.0.4", limited.httpPort())) {
-                assertRefused(over);
+            try (Socket other = connect("127.0.0.3", limited.httpPort())) {
+                assertEquals(200, statusOf(exchange(other, get(CHEAP))));
             }
 
             // the connection that was open before keeps being served
             assertEquals(200, statusOf(exchange(normal, get(CHEAP))));
 
-            // a slot frees: the next caller is served
+            // one of the host's connections closes: its next one is served
             held.remove(0).close();
-            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).until(() -> http.send(request,
-                    HttpResponse.BodyHandlers.ofString()).statusCode() == 200);
+            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).until(() -> {
+                try (Socket again = connect("127.0.0.2", limited.httpPort())) {
+                    return statusOf(exchange(again, get(CHEAP))) == 200;
+                }
+            });
         } finally {
             for (Socket s : held) {
+                s.close();
+            }
+        }
+    }
+
+    /**
+     * A flood spread over several addresses (each within its share) holds every slot with idle connections and
+     * requests trickled a byte at a time; normal webhook senders, each on a new connection kept open, are still served:
+     * each whole request takes the slot of an idle connection (closed without an answer) or of a request trickling in
+     * longer than the slow-request threshold (answered 408). Before: every one of them answered 503.
+     */
+    @Test
+    void wholeRequestsOverTheLimitTakeTheSlotsOfIdleAndTricklingConnections() throws Exception {
+        List<Socket> open = new ArrayList<>();
+        List<Trickler> tricklers = new ArrayList<>();
+        try {
+            int half = MAX_CONNECTIONS / 2;
+            CountDownLatch slow = new CountDownLatch(half);
+            for (int i = 0; i < half; i++) {
+                Socket socket = connect("127.0.0." + (20 + i % 2), limited.httpPort());
+                open.add(socket);
+                // headers trickled by some, a body after whole headers by the others
+                String head = i % 2 == 0 ? "" : "POST /ehr/epic/Patient/updated HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                        + "Content-Type: application/json\r\nContent-Length: 500\r\n\r\n";
+                String trickled = i % 2 == 0 ? "POST /ehr/epic/Patient/updated HTTP/1.1\r\nX-Slow: " + "a".repeat(500)
+                        : "{\"resourceType\":\"Patient\",\"id\":\"" + "b".repeat(500);
+                tricklers.add(new Trickler(socket, head, trickled, slow));
+            }
+            for (int i = 0; i < MAX_CONNECTIONS - half; i++) {
+                open.add(connect("127.0.0." + (30 + i % 2), limited.httpPort()));
+            }
+            // every trickler has been sending longer than the slow-request threshold
+            assertTrue(slow.await(30, TimeUnit.SECONDS), "the tricklers did not get going");
+
+            // as many senders as slots, each within its address's share too
+            for (int i = 0; i < MAX_CONNECTIONS; i++) {
+                Socket sender = connect("127.0.0." + (50 + i % 4), limited.httpPort());
+                open.add(sender);
+                long sent = System.nanoTime();
+                String answer = exchange(sender, webhook("flood-" + i));
+                long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - sent);
+                assertEquals(202, statusOf(answer), "sender " + i + ": " + answer);
+                assertTrue(ms < 5000, "sender " + i + " answered after " + ms + " ms");
+            }
+            for (Trickler t : tricklers) {
+                String answer = t.answer();
+                assertTrue(answer.startsWith("HTTP/1.1 408"), answer);
+            }
+            for (Socket idle : open.subList(half, MAX_CONNECTIONS)) {
+                assertClosedByServer(idle);
+            }
+            // the senders hold every slot now, idle between requests: the next whole request takes the slot of the one
+            // idle longest (its answer written out: idle, not busy)
+            try (Socket next = connect("127.0.0.60", limited.httpPort())) {
+                assertEquals(202, statusOf(exchange(next, webhook("flood-next"))));
+            }
+            assertClosedByServer(open.get(MAX_CONNECTIONS));
+        } finally {
+            for (Trickler t : tricklers) {
+                t.stop();
+            }
+            for (Socket s : open) {
+                s.close();
+            }
+        }
+    }
+
+    /**
+     * Every slot busy with real work (SSE streams being delivered): a newcomer's whole request takes no slot and is
+     * answered 503 with Retry-After at once, and a freed slot serves the next caller.
+     */
+    @Test
+    void whenEverySlotIsBusyANewcomerIsAnswered503AtOnce() throws Exception {
+        List<Socket> streams = new ArrayList<>();
+        try {
+            // open streams until the server refuses one: then every slot is a stream (a leftover idle connection of
+            // another test would have given its slot to a stream)
+            boolean full = false;
+            for (int i = 0; i < 2 * MAX_CONNECTIONS && !full; i++) {
+                Socket socket = connect("127.0.0." + (40 + i % 3), limited.httpPort());
+                String head = readHead(socket, "GET /streams/" + TOPIC + " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                        + "Accept: text/event-stream\r\n\r\n");
+                if (statusOf(head) == 200) {
+                    streams.add(socket);
+                } else {
+                    assertEquals(503, statusOf(head), head);
+                    socket.close();
+                    full = true;
+                }
+            }
+            assertTrue(full, "never full after " + streams.size() + " streams");
+
+            try (Socket newcomer = connect("127.0.0.1", limited.httpPort())) {
+                long sent = System.nanoTime();
+                String answer = exchange(newcomer, webhook("busy"));
+                long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - sent);
+                assertEquals(503, statusOf(answer), answer);
+                assertTrue(answer.contains("Retry-After: 1"), answer);
+                assertTrue(ms < 3000, "answered after " + ms + " ms");
+                assertEquals(-1, newcomer.getInputStream().read());
+            }
+
+            streams.remove(0).close();
+            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).until(() -> {
+                try (Socket next = connect("127.0.0.1", limited.httpPort())) {
+                    return statusOf(exchange(next, webhook("freed"))) == 202;
+                }
+            });
+        } finally {
+            for (Socket s : streams) {
                 s.close();
             }
         }
@@ -331,8 +442,15 @@ class HttpConnectionLimitsIT {
         return "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
     }
 
-    /** Sends one request and reads its whole answer (by Content-Length or chunked end). */
-    private static String exchange(Socket socket, String request) throws IOException {
+    /** A webhook of the EHR API events flow (answered 202 once on Kafka). */
+    private static String webhook(String id) {
+        String body = "{\"resourceType\":\"Patient\",\"id\":\"" + id + "\"}";
+        return "POST /ehr/epic/Patient/updated HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                + "Content-Length: " + body.length() + "\r\n\r\n" + body;
+    }
+
+    /** Sends one request and reads its answer's status line and headers only (a stream's body never ends). */
+    private static String readHead(Socket socket, String request) throws IOException {
         OutputStream out = socket.getOutputStream();
         out.write(request.getBytes(StandardCharsets.US_ASCII));
         out.flush();
@@ -345,7 +463,13 @@ class HttpConnectionLimitsIT {
             }
             head.write(b);
         }
-        String headers = head.toString(StandardCharsets.ISO_8859_1);
+        return head.toString(StandardCharsets.ISO_8859_1);
+    }
+
+    /** Sends one request and reads its whole answer (by Content-Length or chunked end). */
+    private static String exchange(Socket socket, String request) throws IOException {
+        String headers = readHead(socket, request);
+        InputStream in = socket.getInputStream();
         String lower = headers.toLowerCase();
         int at = lower.indexOf("content-length:");
         if (at >= 0) {
@@ -403,6 +527,72 @@ class HttpConnectionLimitsIT {
         assertTrue(!reader.isAlive(), "the connection was not closed");
         synchronized (answer) {
             return answer.toString(StandardCharsets.US_ASCII);
+        }
+    }
+
+    /**
+     * Writes {@code head} at once, then {@code trickled} a byte every {@link #TRICKLE_EVERY_MS} on its own thread until
+     * the server answers or closes; counts {@code slow} down once it has sent for longer than the slow-request
+     * threshold.
+     */
+    private static final class Trickler {
+        private final Socket socket;
+        private final Thread writer;
+        private final Thread reader;
+        private final ByteArrayOutputStream answer = new ByteArrayOutputStream();
+
+        Trickler(Socket socket, String head, String trickled, CountDownLatch slow) throws IOException {
+            this.socket = socket;
+            reader = new Thread(() -> {
+                try {
+                    InputStream in = socket.getInputStream();
+                    byte[] buffer = new byte[1024];
+                    for (int n; (n = in.read(buffer)) > 0;) {
+                        synchronized (answer) {
+                            answer.write(buffer, 0, n);
+                        }
+                    }
+                } catch (IOException closed) {
+                    // the answer (if any) was read first
+                }
+            }, "trickler-reader");
+            reader.start();
+            OutputStream out = socket.getOutputStream();
+            out.write(head.getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            byte[] bytes = trickled.getBytes(StandardCharsets.US_ASCII);
+            long slowAfterBytes = SLOW_REQUEST_MS / TRICKLE_EVERY_MS + 2;
+            writer = new Thread(() -> {
+                try {
+                    for (int i = 0; i < bytes.length && reader.isAlive(); i++) {
+                        out.write(bytes[i]);
+                        out.flush();
+                        if (i + 1 == slowAfterBytes) {
+                            slow.countDown();
+                        }
+                        reader.join(TRICKLE_EVERY_MS); // the pace, and an early end when the server answers
+                    }
+                } catch (IOException | InterruptedException cut) {
+                    // the server closed while we trickled, or the test ended
+                }
+            }, "trickler-writer");
+            writer.start();
+        }
+
+        /** What the server answered before it closed the connection. */
+        String answer() throws InterruptedException {
+            reader.join(30_000);
+            assertTrue(!reader.isAlive(), "the trickling connection was not closed");
+            synchronized (answer) {
+                return answer.toString(StandardCharsets.US_ASCII);
+            }
+        }
+
+        void stop() throws IOException, InterruptedException {
+            socket.close();
+            writer.interrupt();
+            writer.join(10_000);
+            reader.join(10_000);
         }
     }
 

@@ -32,6 +32,7 @@ class HttpConnectionLimitsTest {
         assertEquals(Duration.ofSeconds(60), limits.idleTimeout());
         assertEquals(Duration.ofSeconds(30), limits.requestReadTimeout());
         assertEquals(65536, limits.requestReadMinBytesPerSecond());
+        assertEquals(Duration.ofSeconds(2), limits.slowRequest());
         assertEquals(1000, limits.maxConnections());
         assertEquals(100, limits.maxConnectionsPerAddress());
         // a stream's heartbeat is well inside the idle timeout

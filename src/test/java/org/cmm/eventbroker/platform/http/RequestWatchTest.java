@@ -33,12 +33,13 @@ import org.junit.jupiter.api.Test;
 class RequestWatchTest {
 
     private static final HttpConnectionLimits LIMITS = new HttpConnectionLimits(8081, Duration.ofSeconds(3),
-            Duration.ofSeconds(2), 65536, 1000, 100);
+            Duration.ofSeconds(2), 65536, Duration.ofSeconds(2), 1000, 100);
 
     private final List<String> requests = new ArrayList<>();
 
     private EmbeddedChannel connection() {
-        RequestWatch watch = new RequestWatch(LIMITS, new HttpConnectionGuard(LIMITS), false);
+        RequestWatch watch = new RequestWatch(LIMITS, new HttpConnectionGuard(LIMITS), null,
+                HttpConnectionGuard.Admission.ADMITTED);
         EmbeddedChannel channel = new EmbeddedChannel();
         channel.freezeTime();
         channel.pipeline().addLast("cmmRequestBytes", watch.bytes());
