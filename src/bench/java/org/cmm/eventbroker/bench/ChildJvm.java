@@ -92,6 +92,11 @@ final class ChildJvm implements AutoCloseable {
         return (Long) connection().getAttribute(new ObjectName("java.lang:type=OperatingSystem"), "ProcessCpuTime");
     }
 
+    /** Milliseconds the child's JIT compilers have spent compiling so far (its CompilationMXBean). */
+    long compilationMillis() throws Exception {
+        return (Long) connection().getAttribute(new ObjectName("java.lang:type=Compilation"), "TotalCompilationTime");
+    }
+
     /** Heap in use now, in MB (issue 17 soak). */
     double heapUsedMb() throws Exception {
         CompositeData usage = (CompositeData) connection().getAttribute(new ObjectName("java.lang:type=Memory"),
