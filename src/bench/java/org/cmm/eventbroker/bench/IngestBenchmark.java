@@ -173,7 +173,7 @@ public final class IngestBenchmark {
                     sat.put("brokerAndLoadCpuMicrosPerMessage", round((harnessCpuNanos() - harnessBefore) / 1000.0 / r.sent));
                     System.out.println("  broker + producer threads CPU per message " + sat.get("brokerAndLoadCpuMicrosPerMessage") + " us");
                     figures.put("saturation", sat);
-                    figures.put("verification", verify(verifier, prefix, r));
+                    figures.put("verification", verify(verifier, prefix, r, source));
                 }
                 return figures;
             }
@@ -284,7 +284,7 @@ public final class IngestBenchmark {
             both.accepted.putAll(steady.accepted);
             both.accepted.putAll(saturation.accepted);
             both.accepted.putAll(after.accepted);
-            figures.put("verification", verify(verifier, prefix, both));
+            figures.put("verification", verify(verifier, prefix, both, source));
             return figures;
         } finally {
             if (child != null) {
@@ -315,7 +315,8 @@ public final class IngestBenchmark {
     }
 
     /** Reads the system's topics and checks every AA'd message is there exactly once with its bytes. */
-    static Map<String, Object> verify(KafkaClients clients, String prefix, MllpLoad.Result r) {
+    static Map<String, Object> verify(KafkaClients clients, String prefix, MllpLoad.Result r,
+            LongFunction<SyntheticMessages.Sample> source) {
         Map<String, Integer> seen = new HashMap<>();
         long[] mismatched = {0};
         try (KafkaConsumer<String, byte[]> consumer = clients.consumer("ingest-benchmark-verify",
@@ -328,10 +329,11 @@ public final class IngestBenchmark {
                     return;
                 }
                 String id = new String(h.value(), StandardCharsets.UTF_8);
-                SyntheticMessages.Sample expected = r.accepted.get(id);
-                if (expected == null) {
+                Long sequence = r.accepted.get(id);
+                if (sequence == null) {
                     return; // warm-up traffic
                 }
+                SyntheticMessages.Sample expected = source.apply(sequence);
                 seen.merge(id, 1, Integer::sum);
                 if (!java.util.Arrays.equals(expected.bytes(), rec.value()) || !expected.patientId().equals(rec.key())) {
                     mismatched[0]++;

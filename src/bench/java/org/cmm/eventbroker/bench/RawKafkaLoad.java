@@ -75,7 +75,7 @@ public final class RawKafkaLoad implements AutoCloseable {
                         producer.send(record).get();
                         h.recordValue((System.nanoTime() - t0) / 1000);
                         result.aa.incrementAndGet();
-                        result.accepted.put(s.controlId(), s);
+                        result.accepted.put(s.controlId(), first + i);
                     } catch (Exception e) {
                         result.ae.incrementAndGet();
                     }
