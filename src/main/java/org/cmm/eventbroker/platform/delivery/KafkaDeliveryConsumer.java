@@ -321,6 +321,12 @@ public class KafkaDeliveryConsumer extends DefaultConsumer {
     }
 
     private void deliver(TopicPartition tp, PartitionLanes lanes, ConsumerRecord<String, byte[]> record, int attempt) {
+        deliver(tp, lanes, record, attempt, false);
+    }
+
+    /** @param probe a held record tried while the peer looks down: it is tried, not held again */
+    private void deliver(TopicPartition tp, PartitionLanes lanes, ConsumerRecord<String, byte[]> record, int attempt,
+            boolean probe) {
         consumerPriority.lowerCurrentThread(); // once per worker thread
         try {
             intakePriority.awaitTurn(); // the intake's ACKs first (bounded wait)
@@ -332,7 +338,7 @@ public class KafkaDeliveryConsumer extends DefaultConsumer {
             if (!running || lanes.isClosed()) {
                 return;
             }
-            if (attempt == 1 && holding) {
+            if (attempt == 1 && holding && !probe) {
                 held.add(new Held(tp, lanes, record)); // the peer looks down: tried by a probe or after a success
                 return;
             }
@@ -414,7 +420,9 @@ public class KafkaDeliveryConsumer extends DefaultConsumer {
     }
 
     private void peerAnswered() {
-        firstAttemptsFailedInARow.set(0);
+        if (firstAttemptsFailedInARow.get() != 0) {
+            firstAttemptsFailedInARow.set(0); // read first: a write per delivered record would be shared by every lane
+        }
         if (!holding) {
             return;
         }
@@ -447,26 +455,9 @@ public class KafkaDeliveryConsumer extends DefaultConsumer {
         if (next != null) {
             Held probe = next;
             try {
-                workers.execute(() -> deliverProbe(probe));
+                workers.execute(() -> deliver(probe.tp(), probe.lanes(), probe.record(), 1, true));
             } catch (RejectedExecutionException e) {
                 // stopping: the record stays uncommitted
-            }
-        }
-    }
-
-    private void deliverProbe(Held probe) {
-        synchronized (lock) {
-            if (!running || probe.lanes().isClosed()) {
-                return;
-            }
-            probe.lanes().deliveryStarted();
-        }
-        try {
-            attempt(probe.tp(), probe.lanes(), probe.record(), 1);
-        } finally {
-            synchronized (lock) {
-                probe.lanes().deliveryEnded();
-                lock.notifyAll();
             }
         }
     }
