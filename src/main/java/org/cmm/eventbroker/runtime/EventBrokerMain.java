@@ -36,6 +36,8 @@ public final class EventBrokerMain {
         // camel.main.routes-reload-enabled: a saved route file takes effect without a restart (refused if broken)
         main.addMainListener(new RouteFileReloading(flows::selectedFiles));
         main.addMainListener(new org.cmm.eventbroker.platform.metrics.TopicMetricsInstaller());
+        // Camel 4.17's HTTP servers add an event notifier per route started; every notifier costs each exchange
+        main.addMainListener(new HttpSummaryNotifierCleanup());
         // which routeConfiguration (error handling) each route uses, once the routes have started
         main.addMainListener(new RouteConfigurationSummary());
         return main;

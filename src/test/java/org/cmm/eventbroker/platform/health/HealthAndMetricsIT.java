@@ -2,6 +2,7 @@ package org.cmm.eventbroker.platform.health;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.net.URI;
@@ -9,8 +10,12 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.List;
+import java.util.Set;
 
 import ca.uhn.hl7v2.preparser.PreParser;
+import org.apache.camel.CamelContext;
+import org.cmm.eventbroker.platform.metrics.TopicMetrics;
 import org.cmm.eventbroker.testsupport.Hl7Samples;
 import org.cmm.eventbroker.testsupport.MllpTestClient;
 import org.cmm.eventbroker.testsupport.RuntimeUnderTest;
@@ -60,6 +65,28 @@ class HealthAndMetricsIT {
             env.broker().start();
         }
         await().atMost(Duration.ofSeconds(30)).until(() -> get("/observe/health/ready").statusCode() == 200);
+    }
+
+    /**
+     * Camel offers every event of every exchange, in every flow, to each started event notifier. Camel 4.17's HTTP
+     * servers added one per route started (some 400 with every flow), Micrometer's route event notifier (gauges of
+     * routes added and running, which nobody reads) and the log tracer on standby (it writes message bodies, patient
+     * data, to the log once switched on) one more each: together 40 % of the runtime's CPU per device reading in the
+     * benchmark (issue 17). What remains is one of each kind, the per-topic metrics among them.
+     */
+    @Test
+    void eventNotifiersAreFewAndNoneTwice() throws Exception {
+        // every route started (readiness waits for them all)
+        await().atMost(Duration.ofSeconds(30)).until(() -> get("/observe/health/ready").statusCode() == 200);
+        CamelContext context = env.runtime().camelContext();
+        List<String> notifiers = context.getManagementStrategy().getStartedEventNotifiers().stream()
+                .map(n -> n.getClass().getName()).toList();
+        assertEquals(notifiers.size(), Set.copyOf(notifiers).size(), "no notifier twice: " + notifiers);
+        assertTrue(notifiers.size() <= 5, "a handful at most: " + notifiers);
+        assertTrue(notifiers.contains(TopicMetrics.class.getName()), "the per-topic metrics: " + notifiers);
+        assertTrue(notifiers.stream().noneMatch(n -> n.contains("MicrometerRouteEventNotifier")), notifiers.toString());
+        assertTrue(notifiers.stream().noneMatch(n -> n.contains("TraceAdviceEventNotifier")), notifiers.toString());
+        assertFalse(context.isTracingStandby(), "the log tracer is not installed: it logs message bodies");
     }
 
     @Test
