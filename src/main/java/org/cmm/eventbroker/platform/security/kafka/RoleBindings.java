@@ -49,10 +49,24 @@ public final class RoleBindings {
             }
             return switch (patternType) {
                 case LITERAL -> name.equals("*") || name.equals(resourceName);
-                case PREFIXED -> resourceName.startsWith(name);
+                // a prefix reaches a domain's data topics, never the platform's own topics in it
+                case PREFIXED -> resourceName.startsWith(name)
+                        && !(type == ResourceType.TOPIC && operation == AclOperation.WRITE && isPlatformTopic(resourceName));
                 default -> false;
             };
         }
+    }
+
+    /**
+     * The last name segments of the topics only the runtime writes inside a domain's prefix: de-duplication keys
+     * ({@code hl7.dedup}, {@code device.http.dedup}), dead letters ({@code device.dlq}) and alert acknowledgements
+     * ({@code device.alerts.acknowledgements}). A forged key would make the runtime drop a real message as a resend,
+     * a forged acknowledgement would silence an alarm. Writing one needs a grant that names it, or every topic.
+     */
+    static final Set<String> PLATFORM_TOPIC_SEGMENTS = Set.of("dedup", "dlq", "acknowledgements");
+
+    static boolean isPlatformTopic(String topic) {
+        return PLATFORM_TOPIC_SEGMENTS.contains(topic.substring(topic.lastIndexOf('.') + 1));
     }
 
     /** A subject of a binding: a user, or an OIDC group or role claim value. */

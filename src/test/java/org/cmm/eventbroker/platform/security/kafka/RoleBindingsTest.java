@@ -51,6 +51,34 @@ class RoleBindingsTest {
     }
 
     @Test
+    void aPrefixNeverGrantsWritingThePlatformsOwnTopics() throws Exception {
+        RoleBindings b = RoleBindings.parse("role dedup-writer Write topic:hl7.dedup", "test");
+        Set<String> gateway = Set.of("device-gateway");
+        assertTrue(b.grants(gateway, AclOperation.WRITE, ResourceType.TOPIC, "device.patient-monitor.vitals"));
+        assertTrue(b.grants(gateway, AclOperation.WRITE, ResourceType.TOPIC, "device.alerts.physiological"));
+        // forged de-duplication keys would make the runtime drop real readings as resends; forged acknowledgements
+        // would silence alarms; a forged dead letter would be put back as if the runtime had refused it
+        assertFalse(b.grants(gateway, AclOperation.WRITE, ResourceType.TOPIC, "device.http.dedup"));
+        assertFalse(b.grants(gateway, AclOperation.WRITE, ResourceType.TOPIC, "device.pcd.dedup"));
+        assertFalse(b.grants(gateway, AclOperation.WRITE, ResourceType.TOPIC, "device.dlq"));
+        assertFalse(b.grants(gateway, AclOperation.WRITE, ResourceType.TOPIC, "device.alerts.acknowledgements"));
+        assertTrue(b.grants(gateway, AclOperation.READ, ResourceType.TOPIC, "device.alerts.acknowledgements"));
+        Set<String> ehr = Set.of("ehr-sender");
+        assertTrue(b.grants(ehr, AclOperation.WRITE, ResourceType.TOPIC, "hl7.adt.a01"));
+        assertFalse(b.grants(ehr, AclOperation.WRITE, ResourceType.TOPIC, "hl7.dedup"));
+        assertFalse(b.grants(ehr, AclOperation.WRITE, ResourceType.TOPIC, "ehr.dedup"));
+        assertFalse(b.grants(ehr, AclOperation.WRITE, ResourceType.TOPIC, "hl7.dlq"));
+        assertTrue(b.grants(ehr, AclOperation.DESCRIBE, ResourceType.TOPIC, "hl7.dedup"), "Describe is no write");
+        assertTrue(b.grants(Set.of("clinical-reader"), AclOperation.READ, ResourceType.TOPIC,
+                "device.alerts.acknowledgements"));
+        // named exactly, or every topic (the runtime's own role): granted
+        assertTrue(b.grants(Set.of("dedup-writer"), AclOperation.WRITE, ResourceType.TOPIC, "hl7.dedup"));
+        assertTrue(b.grants(Set.of("integration-runtime"), AclOperation.WRITE, ResourceType.TOPIC, "device.http.dedup"));
+        assertTrue(b.grants(Set.of("integration-runtime"), AclOperation.WRITE, ResourceType.TOPIC,
+                "device.alerts.acknowledgements"));
+    }
+
+    @Test
     void operatorManagesTopicsButNeverReadsPatientData() throws Exception {
         RoleBindings b = RoleBindings.parse("", "test");
         Set<String> operator = Set.of("operator");
