@@ -236,11 +236,18 @@ public class Hl7MessageInspector implements Processor {
         int length = text.length();
         String msh = null;
         String pid = null;
+        // the next CR and LF at or after start (-1: none left), found with String.indexOf (a vectorised intrinsic):
+        // a loop over every character was 14 % of the MLLP intake's CPU samples (issue 17)
+        int nextCr = text.indexOf('\r');
+        int nextLf = text.indexOf('\n');
         while (start < length) {
-            int end = start;
-            while (end < length && text.charAt(end) != '\r' && text.charAt(end) != '\n') {
-                end++;
+            if (nextCr >= 0 && nextCr < start) {
+                nextCr = text.indexOf('\r', start);
             }
+            if (nextLf >= 0 && nextLf < start) {
+                nextLf = text.indexOf('\n', start);
+            }
+            int end = nextCr < 0 ? (nextLf < 0 ? length : nextLf) : (nextLf < 0 ? nextCr : Math.min(nextCr, nextLf));
             if (end > start) {
                 segment++;
                 if (!isSegment(text, start, end, fieldSeparator)) {

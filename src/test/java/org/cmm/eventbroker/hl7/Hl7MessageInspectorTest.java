@@ -45,6 +45,24 @@ class Hl7MessageInspectorTest {
     }
 
     @Test
+    void segmentsEndAtCrAtLfOrAtCrLfAlikeAndMixed() throws Exception {
+        String msh = "MSH|^~\\&|A|B|C|D|20240101||ADT^A01|X1|P|2.3";
+        for (String[] eol : new String[][] {{"\r", "\r"}, {"\n", "\n"}, {"\r\n", "\r\n"}, {"\r", "\n"}, {"\n", "\r"},
+                {"\r\n", "\n\r"}}) {
+            String text = msh + eol[0] + "EVN|A01" + eol[1] + "PID|1||MRN42^^^HOSP^MR||DOE^JANE" + eol[0];
+            Exchange e = inspect(text.getBytes(StandardCharsets.ISO_8859_1));
+            assertEquals("MRN42", e.getMessage().getHeader(Hl7Headers.CE_SUBJECT), "PID found after " + eol[1].length()
+                    + "-character ends: " + text.replace("\r", "<CR>").replace("\n", "<LF>"));
+            assertEquals("A01", e.getMessage().getHeader(Hl7Headers.TRIGGER_EVENT));
+            // no end after the last segment, and a bad segment after a different end than the one before
+            assertEquals("MRN42", inspect((msh + eol[0] + "PID|1||MRN42").getBytes(StandardCharsets.ISO_8859_1))
+                    .getMessage().getHeader(Hl7Headers.CE_SUBJECT));
+            assertTrue(rejected(msh + eol[0] + "EVN|A01" + eol[1] + "\u0001bad" + eol[0]).getMessage()
+                    .contains("segment 3"));
+        }
+    }
+
+    @Test
     void lowerCaseMessageTypesAreNormalised() throws Exception {
         Exchange e = inspect("MSH|^~\\&|A|B|C|D|20240101||adt^a04|X1|P|2.3\r".getBytes(StandardCharsets.ISO_8859_1));
         assertEquals("ADT", e.getMessage().getHeader(Hl7Headers.MESSAGE_TYPE));
