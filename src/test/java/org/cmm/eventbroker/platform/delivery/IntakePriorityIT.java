@@ -9,6 +9,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -131,6 +132,32 @@ class IntakePriorityIT {
         brokerLink.heal();
         assertEquals(202, answer.get(60, TimeUnit.SECONDS).statusCode());
         await().atMost(Duration.ofSeconds(10)).until(() -> priority.intakeInFlight() == 0);
+    }
+
+    /**
+     * The same event on a second request while the first waits for Kafka (platform/http/InFlightEventIds): answered
+     * 503 with Retry-After at once, the first 202 once Kafka acknowledged it, the sender's resend then 202 with the
+     * same event id, and the event on Kafka once. Before, the second passed the de-duplication check too (the key is
+     * remembered only once the first is on Kafka) and both were published.
+     */
+    @Test
+    void theSameWebhookOnASecondRequestWhileTheFirstWaitsForKafkaIsAnswered503AndPublishedOnce() throws Exception {
+        String id = "twice-" + System.nanoTime();
+        brokerLink.partition();
+        CompletableFuture<HttpResponse<String>> first = post(webhook(id));
+        await().atMost(Duration.ofSeconds(10)).until(() -> priority.intakeInFlight() == 1);
+        HttpResponse<String> second = post(webhook(id)).get(30, TimeUnit.SECONDS);
+        assertEquals(503, second.statusCode(), second.body());
+        assertTrue(second.headers().firstValue("Retry-After").isPresent(), "the sender is told to retry");
+        brokerLink.heal();
+        HttpResponse<String> firstAnswer = first.get(60, TimeUnit.SECONDS);
+        assertEquals(202, firstAnswer.statusCode(), firstAnswer.body());
+        HttpResponse<String> resend = post(webhook(id)).get(30, TimeUnit.SECONDS);
+        assertEquals(202, resend.statusCode(), resend.body());
+        assertEquals(firstAnswer.body(), resend.body(), "the resend is answered as the first: same topic, same eventId");
+        long copies = env.topics().readAll("ehr.epic.patient.updated").stream()
+                .filter(r -> new String(r.value(), StandardCharsets.UTF_8).contains(id)).count();
+        assertEquals(1, copies, "on Kafka once");
     }
 
     @Test
